@@ -123,3 +123,13 @@ def test_shared_pool_grouped_split(pool, tmp_path):
     used = df[df.status == "used"]
     shares = used.split.value_counts(normalize=True)
     assert abs(shares["train"] - 0.7) < 0.03 and abs(shares["val"] - 0.2) < 0.03 and abs(shares["test"] - 0.1) < 0.03
+
+
+def test_mirrored_copy_under_another_class_is_a_conflict(messy, tmp_path):
+    from PIL import ImageOps
+    ImageOps.mirror(Image.open(messy / "Normal/Normal 4.jpg")).save(messy / "Osteoporosis/mirrored.png")
+    _, recs, _ = split(messy, tmp_path / "s.csv")
+    r = recs.set_index("path")
+    assert r.loc[["Normal/Normal 4.jpg", "Osteoporosis/mirrored.png"], "status"].tolist() == ["conflict", "conflict"]
+    _, recs, _ = split(messy, tmp_path / "t.csv", "--no_mirror")
+    assert recs.set_index("path").at["Osteoporosis/mirrored.png", "status"] == "used"
