@@ -27,6 +27,7 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(tmp_path):
     assert t2[["dataset", "model"]].values.tolist() == [["original", "efficientnet"], ["original", "mobilenet"]]
     assert set(t2.backbone) == {b["arch"] for b in m["backbones"]}  # the table names the backbones actually used
     assert t2.weights.str.contains("sha256:").all() and (t2.accuracy_lo <= t2.accuracy).all()
+    assert pd.read_csv(out / "results/models_original.csv").train_seconds.gt(0).all()
     preds = pd.read_csv(out / "results/predictions_original_efficientnet.csv")
     assert len(preds) == t2.n_test[0] and set(preds.y_pred) <= {0, 1}
     run_dir = out / "runs" / m["run_id"]
