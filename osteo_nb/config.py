@@ -34,9 +34,11 @@ class StudyConfig:
     split_ratios: tuple = (0.7, 0.2, 0.1)  # train, val, test
     hash_size: int = 16  # perceptual-hash side: 16 gives a 256-bit DCT hash
     dup_threshold: int = 16  # Hamming distance (of 256 bits) up to which two images are one radiograph
-    group_threshold: int = 40  # looser distance that keeps shifted or re-cropped copies in one split
     mirror_duplicates: bool = True  # a horizontally flipped copy is the same radiograph
-    conflict_scope: str = "any"  # "any": one radiograph under two known classes is a conflict; "task": only the task's classes count
+    geometric_duplicates: bool = True  # also find shifted, rescaled, cropped and mirrored copies by registration (`dedup`)
+    match_candidates: int = 6  # nearest images verified per image by registration
+    match_threshold: float = 0.55  # detail score from which a registered pair is one radiograph (see `dedup`)
+    conflict_scope: str = "task"  # "task": an exposure filed as both task classes is a conflict; "any": under any two known classes
     limit_per_class: int | None = None  # use at most this many images per class and split (smoke runs)
     rotation: float = 20.0  # augmentation: max rotation in degrees
     shift: float = 0.2  # augmentation: max width and height shift, fraction of the side
@@ -67,8 +69,9 @@ def _validate(c: StudyConfig):
     _check(c.split_mode in ("grouped", "paper"), "split_mode", f"must be 'grouped' or 'paper', got {c.split_mode!r}")
     _check(len(c.split_ratios) == 3 and abs(sum(c.split_ratios) - 1) < 1e-9 and min(c.split_ratios) > 0,
            "split_ratios", f"must be three positive fractions summing to 1, got {c.split_ratios}")
-    _check(0 <= c.dup_threshold <= c.group_threshold < c.hash_size**2, "dup_threshold",
-           f"need 0 <= dup_threshold <= group_threshold < {c.hash_size**2}")
+    _check(0 <= c.dup_threshold < c.hash_size**2, "dup_threshold", f"need 0 <= dup_threshold < {c.hash_size**2}")
+    _check(c.match_candidates >= 1 and -1 <= c.match_threshold <= 1, "match_threshold",
+           f"need match_candidates >= 1 and -1 <= match_threshold <= 1, got {c.match_candidates}, {c.match_threshold}")
     _check(c.conflict_scope in ("any", "task"), "conflict_scope", f"must be 'any' or 'task', got {c.conflict_scope!r}")
     _check(c.image_size >= 32, "image_size", f"must be >= 32, got {c.image_size}")
     _check(c.limit_per_class is None or c.limit_per_class > 0, "limit_per_class", "must be None or > 0")

@@ -13,18 +13,17 @@ import numpy as np
 import pandas as pd
 from fastcore.script import call_parse, Param
 from PIL import Image, ImageOps, UnidentifiedImageError
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 from tqdm.auto import tqdm
 
+from .dedup import components, match_pairs
 from .config import KNOWN_CLASSES, StudyConfig, fingerprint, pool_dir, sha256_file
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'WHERE_TO_GET_DATA', 'KAGGLE_DATASET', 'RECORD_COLUMNS', 'STATUSES', 'SPLITS', 'SPLIT_COLUMNS',
-           'DataError', 'find_class_root', 'download_paper_data', 'synthetic_dataset', 'open_image', 'to_luminance',
-           'resize_canonical', 'read_canonical', 'pixel_sha256', 'perceptual_hash', 'hamming', 'border_fraction',
-           'scan', 'data_fingerprint', 'duplicate_distance', 'cluster', 'split', 'leakage', 'make_split', 'write_split',
-           'records_path', 'read_records', 'summary', 'main']
+__all__ = ['IMAGE_EXTS', 'WHERE_TO_GET_DATA', 'KAGGLE_DATASET', 'RECORD_COLUMNS', 'PAIR_COLUMNS', 'STATUSES', 'SPLITS',
+           'SPLIT_COLUMNS', 'DataError', 'find_class_root', 'download_paper_data', 'synthetic_dataset', 'open_image',
+           'to_luminance', 'resize_canonical', 'read_canonical', 'pixel_sha256', 'perceptual_hash', 'hamming',
+           'border_fraction', 'scan', 'data_fingerprint', 'duplicate_distance', 'find_pairs', 'cluster', 'split',
+           'leakage', 'make_split', 'write_split', 'pairs_path', 'records_path', 'read_records', 'summary', 'main']
 
 # %% ../nbs/01_data.ipynb #68248018
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")  # compared lower-case
@@ -241,9 +240,6 @@ def data_fingerprint(records: pd.DataFrame) -> str:
     return fingerprint(dict(zip(records.path, records.file_sha256)))
 
 # %% ../nbs/01_data.ipynb #79715a79
-def _components(dist: np.ndarray, threshold: int) -> np.ndarray:
-    return connected_components(csr_matrix(dist <= threshold), directed=False)[1]
-
 def duplicate_distance(df: pd.DataFrame, # readable records with `phash` (and `phash_mirror`)
                        mirror: bool = True # also compare each image with the others mirrored
                       ) -> np.ndarray:
@@ -257,45 +253,77 @@ def _representative_order(df: pd.DataFrame, classes) -> pd.Series:
     off_task, lossy = (~df.label.isin(classes)).astype(int), df.format.isin(["JPEG", "MPO", "WEBP"]).astype(int)
     return pd.DataFrame({"t": off_task, "l": lossy, "px": -(df.width * df.height), "p": df.path}).apply(tuple, axis=1)
 
+def _representatives(df: pd.DataFrame, labels: np.ndarray, classes) -> pd.Series:
+    "Index of the representative of each label (cluster) among `df`'s rows."
+    order = _representative_order(df, classes)
+    return pd.Series(order.index, index=order.index).groupby(labels).apply(lambda g: order[g].sort_values().index[0])
+
+# %% ../nbs/01_data.ipynb
+PAIR_COLUMNS = ["path_a", "path_b", "view", "kind", "score", "fine", "medium", "sx", "sy", "tx", "ty", "distance"]
+
+def find_pairs(records: pd.DataFrame, # output of `scan` (with `attrs["root"]`), restricted to readable images
+               hash_cluster: np.ndarray, # hash-cluster label of each row
+               cfg: StudyConfig = StudyConfig(), # match_candidates, image_size, resize, max_pixels
+               progress: bool = False # show a progress bar
+              ) -> pd.DataFrame:
+    "Candidate pairs between hash-cluster representatives, verified by registration (`dedup.match_pairs`)."
+    reps = _representatives(records, hash_cluster, cfg.classes)
+    images = [read_canonical(Path(records.attrs["root"]) / records.at[i, "path"], cfg) for i in reps]
+    pairs = match_pairs(images, cfg, progress)
+    pairs.insert(0, "path_a", records.path[reps.to_numpy()[pairs.a]].to_numpy())
+    pairs.insert(1, "path_b", records.path[reps.to_numpy()[pairs.b]].to_numpy())
+    return pairs[PAIR_COLUMNS].sort_values(["path_a", "path_b"]).reset_index(drop=True)
+
+# %% ../nbs/01_data.ipynb
+def _link(records: pd.DataFrame, hash_cluster: np.ndarray, pairs: pd.DataFrame, cfg: StudyConfig, crops: bool) -> np.ndarray:
+    "Component of each row when verified pairs (crops too, or not) join hash clusters."
+    verified = pairs[(pairs.score >= cfg.match_threshold) & (cfg.mirror_duplicates | (pairs.kind != "mirror"))]
+    ok = verified if crops else verified[verified.kind != "crop"]
+    row = pd.Series(hash_cluster, index=records.path.to_numpy())
+    return components(hash_cluster.max() + 1, np.c_[row[ok.path_a].to_numpy(), row[ok.path_b].to_numpy()])[hash_cluster]
+
 def cluster(records: pd.DataFrame, # output of `scan`
-            cfg: StudyConfig = StudyConfig() # dup_threshold, group_threshold, classes
+            cfg: StudyConfig = StudyConfig(), # dup_threshold, geometric_duplicates, match_threshold, conflict_scope, classes
+            progress: bool = False # show a progress bar while verifying pairs
            ) -> pd.DataFrame:
-    "`records` with `cluster`, `group`, `status` and `reason` filled in (see `STATUSES`)."
+    "`records` with `hash_cluster`, `cluster`, `group`, `status`, `reason` (see `STATUSES`); the pairs checked in `attrs['pairs']`."
     df = records.copy()
-    df["cluster"], df["group"], df["status"] = "", "", np.where(df.readable, "used", "unreadable")
+    df["hash_cluster"], df["cluster"], df["group"], df["status"] = "", "", "", np.where(df.readable, "used", "unreadable")
     not_image = ~df.path.str.lower().str.endswith(IMAGE_EXTS)
     df.loc[~df.readable & (~df.label.isin(KNOWN_CLASSES) | not_image), "status"] = "excluded"  # outside the task, not undecodable
-    ok = df.index[df.readable & df.label.isin(KNOWN_CLASSES)]
+    ok = df[df.readable & df.label.isin(KNOWN_CLASSES)]
     if len(ok) == 0: return df
-    dist = duplicate_distance(df.loc[ok], cfg.mirror_duplicates)
-    comp = pd.Series(_components(dist, cfg.dup_threshold), index=ok)
-    for _, members in comp.groupby(comp):
-        _label_cluster(df, members.index, cfg)
-    used = df.index[df.status == "used"]
-    pos = ok.get_indexer(used)
-    grp = pd.Series(_components(dist[np.ix_(pos, pos)], cfg.group_threshold), index=used)
-    for _, members in grp.groupby(grp):
-        gid = min(df.loc[members.index, "cluster"])
-        df.loc[df.cluster.isin(df.loc[members.index, "cluster"]), "group"] = gid.replace("c", "g", 1)
+    hashed = components(len(ok), np.argwhere(duplicate_distance(ok, cfg.mirror_duplicates) <= cfg.dup_threshold))
+    pairs = find_pairs(ok, hashed, cfg, progress) if cfg.geometric_duplicates and len(set(hashed)) > 1 else pd.DataFrame(columns=PAIR_COLUMNS)
+    df.loc[ok.index, "hash_cluster"] = ("h" + ok.pixel_sha256[_representatives(ok, hashed, cfg.classes)].str[:12]).to_numpy()[hashed]
+    radiograph, exposure = _link(ok, hashed, pairs, cfg, crops=False), _link(ok, hashed, pairs, cfg, crops=True)
+    _name(df, ok.index, radiograph, exposure, cfg)
+    _mark(df, cfg)
+    df.attrs["pairs"] = pairs
+    return df
+
+# %% ../nbs/01_data.ipynb
+def _name(df: pd.DataFrame, idx: pd.Index, radiograph: np.ndarray, exposure: np.ndarray, cfg: StudyConfig):
+    "Cluster and group ids (from their representative's pixel digest), representatives and duplicates."
+    rep = _representatives(df.loc[idx], radiograph, cfg.classes)
+    df.loc[idx, "cluster"] = ("c" + df.loc[rep, "pixel_sha256"].str[:12]).to_numpy()[radiograph]
+    first = pd.Series(df.loc[idx, "cluster"].to_numpy()).groupby(exposure).transform("min").to_numpy()
+    df.loc[idx, "group"] = ["g" + c[1:] for c in first]
+    dup = idx.difference(pd.Index(rep.to_numpy()))
+    df.loc[dup, "status"] = "duplicate"
+    df.loc[dup, "reason"] = ["duplicate of " + df.at[rep[r], "path"] for r in radiograph[idx.get_indexer(dup)]]
+
+def _mark(df: pd.DataFrame, cfg: StudyConfig):
+    "Label conflicts per exposure (group), then classes outside the task."
+    for g, files in df[df.group != ""].groupby("group"):
+        labels = sorted(set(files.label))
+        if len(labels if cfg.conflict_scope == "any" else set(labels) & set(cfg.classes)) > 1:
+            what = "radiograph" if files.cluster.nunique() == 1 else f"exposure ({files.cluster.nunique()} radiographs: copies and one-knee crops)"
+            df.loc[files.index, "status"] = "conflict"
+            df.loc[files.index, "reason"] = f"label conflict: the same {what} is filed as {' and '.join(labels)} ({len(files)} files)"
     out = df.readable & df.label.isin(KNOWN_CLASSES) & ~df.label.isin(cfg.classes) & (df.status != "conflict")
     df.loc[out, "status"] = "excluded"
     df.loc[out, "reason"] = [f"class {l!r} is not part of the task {cfg.classes}" for l in df.loc[out, "label"]]
-    return df
-
-def _label_cluster(df: pd.DataFrame, idx: pd.Index, cfg: StudyConfig):
-    "Name the cluster `idx`, pick its representative, mark duplicates or a conflict."
-    order = _representative_order(df.loc[idx], cfg.classes).sort_values().index
-    rep = order[0]
-    cid = "c" + df.at[rep, "pixel_sha256"][:12]
-    df.loc[idx, "cluster"] = cid
-    labels = sorted(set(df.loc[idx, "label"]))
-    if len(labels if cfg.conflict_scope == "any" else set(labels) & set(cfg.classes)) > 1:
-        df.loc[idx, "status"] = "conflict"
-        df.loc[idx, "reason"] = f"label conflict: the same radiograph is filed as {' and '.join(labels)} ({len(idx)} files)"
-    else:
-        dup = order[1:]
-        df.loc[dup, "status"] = "duplicate"
-        df.loc[dup, "reason"] = f"duplicate of {df.at[rep, 'path']}"
 
 STATUSES = ("used", "duplicate", "conflict", "excluded", "unreadable")
 
@@ -337,13 +365,14 @@ def split(clustered: pd.DataFrame, # output of `cluster`
     return df
 
 # %% ../nbs/01_data.ipynb #33e6654c
-def leakage(df: pd.DataFrame # output of `split`
+def leakage(df: pd.DataFrame, # output of `split`
+            by: str = "cluster" # "cluster" (copies of one radiograph) or "group" (one exposure)
            ) -> pd.DataFrame:
-    "Clusters whose files sit in more than one split, with the splits and paths."
+    "Clusters (or groups) whose files sit in more than one split, with the splits and paths."
     s = df[df.split != ""]
-    n = s.groupby("cluster").split.nunique()
-    bad = s[s.cluster.isin(n[n > 1].index)]
-    return bad.groupby("cluster").agg(splits=("split", lambda x: ",".join(sorted(set(x)))), paths=("path", list)).reset_index()
+    n = s.groupby(by).split.nunique()
+    bad = s[s[by].isin(n[n > 1].index)]
+    return bad.groupby(by).agg(splits=("split", lambda x: ",".join(sorted(set(x)))), paths=("path", list)).reset_index()
 
 # %% ../nbs/01_data.ipynb #5b659894
 SPLIT_COLUMNS = ["path", "label", "split", "cluster", "status"]
@@ -354,8 +383,7 @@ def make_split(data_dir, # a data folder (see `find_class_root`)
               ) -> pd.DataFrame:
     "Records of every file under `data_dir` with cluster, status, reason and split."
     scanned = scan(data_dir, cfg, progress)
-    df = split(cluster(scanned, cfg), cfg)
-    df.attrs["root"] = scanned.attrs["root"]
+    df = split(cluster(scanned, cfg, progress), cfg)
     _check_task(df, cfg)
     return df
 
@@ -368,12 +396,18 @@ def _check_task(df: pd.DataFrame, cfg: StudyConfig):
 def write_split(df: pd.DataFrame, # output of `make_split`
                 out # the split CSV to write
                ) -> Path:
-    "Write the split CSV and `<stem>_records.csv` beside it; returns the split path."
+    "Write the split CSV, `<stem>_records.csv` and (if any were checked) `<stem>_pairs.csv` beside it; returns the split path."
     out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
+    pairs = df.attrs.get("pairs")
     df = df.sort_values("path")
     df[SPLIT_COLUMNS].to_csv(out, index=False, lineterminator="\n")
     df.to_csv(records_path(out), index=False, lineterminator="\n")
+    if pairs is not None: pairs.to_csv(pairs_path(out), index=False, lineterminator="\n", float_format="%.4f")
     return out
+
+def pairs_path(split_csv) -> Path:
+    "Where `write_split` puts the geometric pairs (candidates and their verification) beside a split file."
+    p = Path(split_csv); return p.with_name(p.stem + "_pairs.csv")
 
 def records_path(split_csv) -> Path:
     "Where `write_split` puts the full records beside a split file."
@@ -390,8 +424,9 @@ def summary(df: pd.DataFrame # output of `make_split`
     st = df.status.value_counts().reindex(STATUSES, fill_value=0)
     used = df[df.status == "used"].groupby(["label", "split"]).size().unstack(fill_value=0).reindex(columns=list(SPLITS), fill_value=0)
     return "\n".join([f"{len(df)} files: " + ", ".join(f"{k} {v}" for k, v in st.items()),
-                      f"clusters {df.cluster[df.cluster != ''].nunique()}, conflicting clusters {df.cluster[df.status == 'conflict'].nunique()}, "
-                      f"clusters across splits {len(leakage(df))}",
+                      f"radiographs (clusters) {df.cluster[df.cluster != ''].nunique()}, exposures (groups) {df.group[df.group != ''].nunique()}, "
+                      f"conflicting exposures {df.group[df.status == 'conflict'].nunique()}, "
+                      f"radiographs across splits {len(leakage(df))}, exposures across splits {len(leakage(df, 'group'))}",
                       "used images per class and split:", used.to_string()])
 
 @call_parse
@@ -401,17 +436,18 @@ def main(command: Param("split: write a split file; download: fetch the paper's 
          mode: Param("grouped: duplicates never cross splits; paper: naive file split", str, choices=["grouped", "paper"]) = "grouped",
          out: str = "results/split.csv", # the split CSV to write (records go beside it)
          dup_threshold: int = StudyConfig.dup_threshold, # Hamming bits (of 256) for one radiograph
-         group_threshold: int = StudyConfig.group_threshold, # looser bits that keep near copies in one split
+         match_threshold: float = StudyConfig.match_threshold, # detail score from which a registered pair is one radiograph
          no_mirror: bool = False, # do not treat horizontally flipped copies as duplicates
-         conflict_scope: Param("any: a radiograph under two known classes is a conflict; task: only the task's classes count", str, choices=["any", "task"]) = "any",
+         no_geometric: bool = False, # perceptual hash only: no registration of shifted, rescaled or cropped copies
+         conflict_scope: Param("task: an exposure filed as both task classes is a conflict; any: under any two known classes", str, choices=["any", "task"]) = StudyConfig.conflict_scope,
          quiet: bool = False # no progress bar
         ):
     "Scan a folder of knee radiographs and write a seeded train/val/test split (or download the paper's data)."
     if command == "download":
         try: return print(f"downloaded {KAGGLE_DATASET} into {download_paper_data(data)}")
         except DataError as e: raise SystemExit(f"osteo-data: {e}")
-    cfg = StudyConfig(data_dir=data, seed=seed, split_mode=mode, dup_threshold=dup_threshold,
-                      group_threshold=group_threshold, conflict_scope=conflict_scope, mirror_duplicates=not no_mirror)
+    cfg = StudyConfig(data_dir=data, seed=seed, split_mode=mode, dup_threshold=dup_threshold, match_threshold=match_threshold,
+                      conflict_scope=conflict_scope, mirror_duplicates=not no_mirror, geometric_duplicates=not no_geometric)
     try: df = make_split(data, cfg, progress=not quiet)
     except DataError as e: raise SystemExit(f"osteo-data: {e}")
     print(f"wrote {write_split(df, out)} (and {records_path(out).name})\n{summary(df)}")

@@ -5,7 +5,10 @@ import pytest
 from PIL import Image
 
 from conftest import cli
-from osteo_nb.data import read_records
+import cv2
+import numpy as np
+from osteo_nb.data import leakage, read_records, synthetic_dataset
+from osteo_nb.dedup import one_knee_crop, synthetic_bilateral, synthetic_copies, synthetic_knee
 
 
 def split(data, out, *args):
@@ -63,10 +66,14 @@ def test_same_data_and_seed_give_byte_identical_split(messy, tmp_path):
     assert (tmp_path / "a.csv").read_bytes() != (tmp_path / "c.csv").read_bytes()
 
 
-def test_paper_mode_lets_copies_cross_splits(messy, tmp_path):
-    df, _, _ = split(messy, tmp_path / "p.csv", "--mode", "paper")
+def test_paper_mode_lets_copies_cross_splits(tmp_path):
+    data = synthetic_dataset(tmp_path / "d", n_per_class=20, n_copies=20)
+    df, _, _ = split(data, tmp_path / "p.csv", "--mode", "paper")
     assert set(df.status[df.label.isin(["normal", "osteoporosis"]) & (df.split != "")]) == {"used"}
     assert (df.status == "duplicate").sum() == 0
+    assert len(leakage(df)) > 0  # copies of one radiograph do land in different splits
+    g, _, _ = split(data, tmp_path / "g.csv")
+    assert len(leakage(g)) == 0
 
 
 def test_conflicting_labels_are_excluded_and_listed(messy, tmp_path):
@@ -75,7 +82,7 @@ def test_conflicting_labels_are_excluded_and_listed(messy, tmp_path):
     c = recs[recs.status == "conflict"]
     assert sorted(c.path) == ["Normal/Normal 1.jpg", "Osteoporosis/stray.png"]
     assert (c.split == "").all() and c.reason.str.contains("label conflict").all()
-    assert "conflicting clusters 1" in out
+    assert "conflicting exposures 1" in out
 
 
 def test_kaggle_layout_loads_without_options(messy, tmp_path):
@@ -113,12 +120,26 @@ def test_missing_data_says_where_to_get_it(tmp_path):
     assert "data folder not found" in err and "kaggle.com/datasets/mrmann007/osteoporosis" in err and "data/raw" in err
 
 
-def test_shared_pool_grouped_split(pool, tmp_path):
-    "Done-criterion of the foundation: no cluster across splits, conflicts found and listed."
-    df, recs, out = split(pool, tmp_path / "s.csv")
+@pytest.fixture(scope="module")
+def shared_split(tmp_path_factory):
+    "Records of `osteo-data split --seed 0` on the shared pool (computed once: about a minute)."
+    from osteo_nb.config import pool_dir
+    if pool_dir() is None: pytest.skip("the shared pool ../shared/data/knee-xray-pool is absent")
+    out = tmp_path_factory.mktemp("pool") / "s.csv"
+    return split(pool_dir(), out, "--seed", "0")[1]
+
+
+def test_shared_pool_grouped_split(shared_split):
+    "Done-criterion: no radiograph or exposure across splits, no label conflict in use, conflicts listed."
+    recs = df = shared_split
+    from osteo_nb.config import pool_dir
+    pool = pool_dir()
     assert len(df) == sum(1 for p in pool.rglob("*") if p.is_file() and p.parent != pool)
     assert df[df.split != ""].groupby("cluster").split.nunique().max() == 1
-    assert (df.status == "conflict").sum() > 0 and "conflicting clusters" in out
+    assert df[df.split != ""].groupby("group").split.nunique().max() == 1
+    used_groups = df.group[df.status == "used"]
+    assert df[df.group.isin(used_groups)].groupby("group").label.apply(lambda l: len(set(l) & {"normal", "osteoporosis"})).max() == 1
+    assert (df.status == "conflict").sum() > 0
     assert recs[recs.status == "conflict"].reason.str.contains("label conflict").all()
     used = df[df.status == "used"]
     shares = used.split.value_counts(normalize=True)
@@ -133,3 +154,50 @@ def test_mirrored_copy_under_another_class_is_a_conflict(messy, tmp_path):
     assert r.loc[["Normal/Normal 4.jpg", "Osteoporosis/mirrored.png"], "status"].tolist() == ["conflict", "conflict"]
     _, recs, _ = split(messy, tmp_path / "t.csv", "--no_mirror")
     assert recs.set_index("path").at["Osteoporosis/mirrored.png", "status"] == "used"
+
+
+def _geometric_dataset(d):
+    "Normal/: a synthetic knee, its look-alike and a two-knee image; Osteoporosis/: geometric copies and a crop."
+    (d / "Normal").mkdir(parents=True); (d / "Osteoporosis").mkdir()
+    knee, bi = synthetic_knee(1), synthetic_bilateral(5)
+    cv2.imwrite(str(d / "Normal/knee.png"), knee)
+    cv2.imwrite(str(d / "Normal/lookalike.png"), synthetic_knee(texture_seed=2))
+    cv2.imwrite(str(d / "Normal/bilateral.png"), bi)
+    for name, c in synthetic_copies(knee).items(): cv2.imwrite(str(d / f"Osteoporosis/{name}.jpg"), c)
+    cv2.imwrite(str(d / "Osteoporosis/crop.jpg"), one_knee_crop(bi, "left"))
+    for i in range(4): cv2.imwrite(str(d / f"Osteoporosis/other{i}.png"), synthetic_knee(100 + i, outline_seed=i))
+    return d
+
+
+def test_geometric_copies_are_one_radiograph_and_conflicts(tmp_path):
+    "Shifted, rescaled, cropped, padded, mirrored, brightened and rotated copies: one cluster; a look-alike: another."
+    _, recs, _ = split(_geometric_dataset(tmp_path / "g"), tmp_path / "s.csv", "--seed", "0")
+    r = recs.set_index("path")
+    copies = ["Normal/knee.png"] + [f"Osteoporosis/{n}.jpg" for n in synthetic_copies(synthetic_knee(1))]
+    assert r.loc[copies, "cluster"].nunique() == 1 and set(r.loc[copies, "status"]) == {"conflict"}
+    assert r.at["Normal/lookalike.png", "cluster"] != r.at["Normal/knee.png", "cluster"]
+    assert r.at["Normal/lookalike.png", "status"] == "used"
+    # one knee of a two-knee image, mirrored and stretched 2x: same exposure (group), not the same radiograph
+    assert r.at["Osteoporosis/crop.jpg", "group"] == r.at["Normal/bilateral.png", "group"]
+    assert r.at["Osteoporosis/crop.jpg", "cluster"] != r.at["Normal/bilateral.png", "cluster"]
+    assert r.at["Osteoporosis/crop.jpg", "status"] == "conflict"
+
+
+def test_geometric_stage_can_be_switched_off(tmp_path):
+    _, recs, _ = split(_geometric_dataset(tmp_path / "g"), tmp_path / "s.csv", "--seed", "0", "--no_geometric")
+    r = recs.set_index("path")
+    assert r.at["Osteoporosis/shifted.jpg", "cluster"] != r.at["Normal/knee.png", "cluster"]  # a hash cannot see the shift
+
+
+@pytest.mark.parametrize("a,b", [("Osteoporosis/Osteoporosis 147.JPEG", "Normal/Normal 379.JPEG"),
+                                 ("Osteoporosis/Osteoporosis 309.jpg", "Normal/Normal 455.jpg")])
+def test_pool_copies_a_hash_cannot_see_are_conflicts(shared_split, a, b):
+    r = shared_split.set_index("path")
+    assert r.at[a, "cluster"] == r.at[b, "cluster"] and r.loc[[a, b], "status"].tolist() == ["conflict", "conflict"]
+
+
+@pytest.mark.parametrize("a,b", [("Normal/Normal 143.jpg", "Normal/Normal 159.jpg"),
+                                 ("Osteoporosis/Osteoporosis 128.jpg", "Osteoporosis/Osteoporosis 135.jpg")])
+def test_pool_lookalikes_stay_apart(shared_split, a, b):
+    r = shared_split.set_index("path")
+    assert r.at[a, "group"] != r.at[b, "group"]
