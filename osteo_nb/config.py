@@ -10,9 +10,9 @@ from importlib import metadata
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['CLASSES', 'KNOWN_CLASSES', 'PROFILES', 'StudyConfig', 'get_profile', 'to_dict', 'from_dict', 'out_path',
-           'save_figure', 'save_table', 'sha256_file', 'fingerprint', 'environment', 'atomic_write_bytes',
-           'project_root', 'pool_dir']
+__all__ = ['CLASSES', 'KNOWN_CLASSES', 'DEFAULT_PROFILE', 'PROFILES', 'StudyConfig', 'get_profile', 'parse_settings', 'to_dict',
+           'from_dict', 'out_path', 'save_figure', 'save_table', 'sha256_file', 'fingerprint', 'environment',
+           'atomic_write_bytes', 'project_root', 'pool_dir']
 
 # %% ../nbs/00_config.ipynb #2cbcf9de
 CLASSES = ("normal", "osteoporosis")  # the binary task; osteoporosis is the positive class
@@ -25,6 +25,7 @@ class StudyConfig:
     profile: str = "paper"  # name of the profile this configuration started from
     data_dir: str = "data/raw"  # folder of class sub-folders (the paper's Kaggle set or the shared pool)
     out_dir: str = "."  # root of `figures/`, `results/`, `runs/` and `.cache/`
+    cache_dir: str = ""  # decoded images and trained models, keyed by their inputs; "" is `<out_dir>/.cache`
     seed: int = 42  # one seed for split, augmentation, training and explanations
     classes: tuple = CLASSES  # task classes, negative first
     image_size: int = 224  # side of the square canonical image (paper: 224)
@@ -88,6 +89,8 @@ def _replace(self: StudyConfig, **changes) -> StudyConfig:
 StudyConfig.replace = _replace
 
 # %% ../nbs/00_config.ipynb #10c907d0
+DEFAULT_PROFILE = "quick"  # what `osteo-reproduce` and `make reproduce` run when no profile is named
+
 PROFILES = {
     "smoke": StudyConfig(profile="smoke", limit_per_class=8, epochs=1, batch_size=8),
     "quick": StudyConfig(profile="quick", epochs=5),
@@ -100,6 +103,28 @@ def get_profile(name: str, # one of `PROFILES`
     "The named profile, with `changes` applied."
     if name not in PROFILES: raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
     return PROFILES[name].replace(**changes)
+
+# %% ../nbs/00_config.ipynb
+def _parse_value(name: str, text: str, default):
+    "`text` as the type of a field's default."
+    if isinstance(default, bool):
+        if text.lower() not in ("true", "false", "1", "0", "yes", "no"): raise ValueError(f"--set {name}: expected true or false, got {text!r}")
+        return text.lower() in ("true", "1", "yes")
+    if isinstance(default, tuple): return tuple(type(default[0])(v) for v in text.split("/"))
+    if default is None: return None if text.lower() == "none" else int(text)
+    return type(default)(text)
+
+def parse_settings(text: str # "field=value,field=value" (tuples as a/b/c)
+                  ) -> dict:
+    "Field overrides for `StudyConfig` from a command line's `--set`."
+    defaults = {f.name: f.default for f in dataclasses.fields(StudyConfig)}
+    out = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or name not in defaults: raise ValueError(f"--set {item!r}: expected field=value with a StudyConfig field ({', '.join(defaults)})")
+        try: out[name] = _parse_value(name, value, defaults[name])
+        except (TypeError, ValueError) as e: raise ValueError(f"--set {name}={value}: {e}") from None
+    return out
 
 # %% ../nbs/00_config.ipynb #dc9cf0ce
 def to_dict(cfg: StudyConfig) -> dict:
@@ -117,7 +142,7 @@ def out_path(cfg: StudyConfig, # the study configuration
             ) -> Path:
     "Path of an output of `kind`, with its folder created."
     assert kind in ("figures", "results", "runs", "cache"), kind
-    root = Path(cfg.out_dir) / (".cache" if kind == "cache" else kind)
+    root = Path(cfg.cache_dir or Path(cfg.out_dir) / ".cache") if kind == "cache" else Path(cfg.out_dir) / kind
     p = root.joinpath(*parts)
     (p if not p.suffix else p.parent).mkdir(parents=True, exist_ok=True)
     return p

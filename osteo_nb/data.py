@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #404c1d34
 from __future__ import annotations
-import hashlib, importlib.util, io, shutil, warnings
+import hashlib, importlib.util, io, os, shutil, warnings
 from collections import Counter
 from pathlib import Path
 
@@ -19,14 +19,16 @@ from .dedup import components, match_pairs
 from .config import KNOWN_CLASSES, StudyConfig, fingerprint, pool_dir, sha256_file
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'WHERE_TO_GET_DATA', 'KAGGLE_DATASET', 'RECORD_COLUMNS', 'PAIR_COLUMNS', 'STATUSES', 'SPLITS',
-           'SPLIT_COLUMNS', 'DataError', 'find_class_root', 'download_paper_data', 'synthetic_dataset', 'open_image',
-           'to_luminance', 'resize_canonical', 'read_canonical', 'pixel_sha256', 'perceptual_hash', 'hamming',
-           'border_fraction', 'scan', 'data_fingerprint', 'duplicate_distance', 'find_pairs', 'cluster', 'split',
-           'leakage', 'make_split', 'write_split', 'pairs_path', 'records_path', 'read_records', 'summary', 'main']
+__all__ = ['IMAGE_EXTS', 'IMAGE_FORMATS', 'WHERE_TO_GET_DATA', 'KAGGLE_DATASET', 'RECORD_COLUMNS', 'PAIR_COLUMNS', 'STATUSES',
+           'SPLITS', 'SPLIT_COLUMNS', 'DataError', 'find_class_root', 'download_paper_data', 'synthetic_dataset',
+           'open_image', 'to_luminance', 'resize_canonical', 'read_canonical', 'pixel_sha256', 'perceptual_hash',
+           'hamming', 'border_fraction', 'scan', 'data_fingerprint', 'duplicate_distance', 'find_pairs', 'cluster',
+           'split', 'leakage', 'make_split', 'write_split', 'pairs_path', 'records_path', 'read_records', 'summary',
+           'main']
 
 # %% ../nbs/01_data.ipynb #68248018
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")  # compared lower-case
+IMAGE_FORMATS = ("JPEG", "PNG", "BMP", "TIFF")  # the only decoders Pillow may use: an EPS named .png is refused
 
 WHERE_TO_GET_DATA = (
     "Download the paper's data set from https://www.kaggle.com/datasets/mrmann007/osteoporosis and unzip it "
@@ -37,7 +39,9 @@ class DataError(ValueError):
     "A data folder or image that cannot be used; the message names the path and the problem."
 
 # %% ../nbs/01_data.ipynb #934bea10
-def _subdirs(d: Path) -> list[Path]: return sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith("."))
+_NOT_DATA = ("__MACOSX",)  # archive metadata folders, never data
+
+def _subdirs(d: Path) -> list[Path]: return sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in _NOT_DATA)
 def _class_of(name: str) -> str | None: return name.lower() if name.lower() in KNOWN_CLASSES else None
 def _class_dirs(d: Path) -> list[Path]: return [p for p in _subdirs(d) if _class_of(p.name)]
 def _is_class_root(d: Path) -> bool:
@@ -48,6 +52,7 @@ def find_class_root(data_dir # a data folder: class sub-folders, possibly nested
                    ) -> Path:
     "The folder whose sub-folders are the class folders."
     d = Path(data_dir)
+    if d.exists() and not d.is_dir(): raise DataError(f"{d}: is a file, not a data folder (pass the folder that holds the class folders). {WHERE_TO_GET_DATA}")
     if not d.is_dir(): raise DataError(f"{d}: data folder not found. {WHERE_TO_GET_DATA}")
     for _ in range(4):
         if _is_class_root(d): return d
@@ -112,8 +117,9 @@ def open_image(path, # image file
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(path)
-    except UnidentifiedImageError: raise DataError(f"{path}: not an image (format not recognised)") from None
+            Image.init()  # registers every plugin, so that `formats` can name them
+            im = Image.open(path, formats=IMAGE_FORMATS)
+    except UnidentifiedImageError: raise DataError(f"{path}: not an image of a supported format {IMAGE_FORMATS}") from None
     except Image.DecompressionBombError as e: raise DataError(f"{path}: too large ({e})") from None
     if im.width * im.height > max_pixels:
         raise DataError(f"{path}: too large ({im.width}x{im.height} px > max_pixels={max_pixels})")
@@ -194,17 +200,30 @@ RECORD_COLUMNS = ["path", "label", "readable", "reason", "format", "mode", "widt
                   "file_sha256", "pixel_sha256", "phash", "phash_mirror", "border_fraction"]
 
 def _list_files(root: Path) -> list[tuple[str, str | None, str]]:
-    "(relative path, class or None, folder name) for every file below the class root's sub-folders."
+    "(relative path, class or None, folder name) for every file (or link) below the class root's sub-folders."
     out = [(p.name, None, ".") for p in sorted(root.iterdir()) if p.is_file() and p.suffix.lower() in IMAGE_EXTS]
     for d in _subdirs(root):
         out += [(p.relative_to(root).as_posix(), _class_of(d.name), d.name)
-                for p in sorted(d.rglob("*")) if p.is_file() and not p.name.startswith(".")]
+                for p in sorted(d.rglob("*")) if (p.is_file() or p.is_symlink()) and not p.name.startswith(".")]
     return out
+
+def _unusable(root: Path, rel: str) -> str:
+    "Why a listed file cannot be read at all (\"\" if it can)."
+    p, parts = root / rel, Path(rel).parts
+    hidden = [q for q in parts[:-1] if q.startswith(".")]
+    if hidden: return f"in a hidden folder {hidden[0]!r} (editor or system copies, not data)"
+    try: rel.encode("utf-8")
+    except UnicodeEncodeError: return "file name is not valid UTF-8 (rename it)"
+    if p.is_symlink() and not p.exists(): return "broken symbolic link (its target is missing, or the links form a loop)"
+    if not os.access(p, os.R_OK): return "no permission to read the file"
+    return ""
 
 def _scan_file(root: Path, rel: str, label, folder: str, cfg: StudyConfig) -> dict:
     p = root / rel
-    r = dict(path=rel, label=label or folder.lower(), readable=False, reason="", bytes=p.stat().st_size,
-             file_sha256=sha256_file(p))
+    if why := _unusable(root, rel):
+        return dict(path=os.fsencode(rel).decode("utf-8", "backslashreplace"), label=label or folder.lower(), readable=False, reason=why, bytes=0, file_sha256="")
+    try: r = dict(path=rel, label=label or folder.lower(), readable=False, reason="", bytes=p.stat().st_size, file_sha256=sha256_file(p))
+    except OSError as e: return dict(path=rel, label=label or folder.lower(), readable=False, reason=f"cannot be read ({e.strerror or e})", bytes=0, file_sha256="")
     if label is None:
         r["reason"] = "not in a class folder" if folder == "." else f"folder {folder!r} is not a known class {KNOWN_CLASSES}"
         return r

@@ -22,7 +22,8 @@ from .config import StudyConfig
 # %% auto #0
 __all__ = ['VIEWS', 'VERIFY_COLUMNS', 'content_box', 'view', 'synthetic_knee', 'descriptor', 'candidates', 'mirror_twin',
            'coarse_alignment', 'register', 'tile_correlation', 'detail_score', 'pair_kind', 'verify',
-           'synthetic_copies', 'synthetic_bilateral', 'one_knee_crop', 'components', 'match_pairs', 'plot_pairs']
+           'synthetic_copies', 'synthetic_bilateral', 'one_knee_crop', 'components', 'verify_pairs', 'match_pairs',
+           'all_pairs', 'plot_pairs']
 
 # %% ../nbs/02_dedup.ipynb #7ab29040
 VIEWS = ("full", "left", "right", "full_m", "left_m", "right_m")  # content box, its halves, and their mirror images
@@ -272,19 +273,36 @@ def _single_threaded_cv2():
     try: yield
     finally: cv2.setNumThreads(n)
 
+def verify_pairs(images: list, # 8-bit luminance images
+                 pairs: pd.DataFrame, # candidate pairs: `a`, `b` (indices into `images`) and `view`
+                 cfg: StudyConfig = StudyConfig(), # image_size
+                 progress: bool = True, # show a progress bar
+                 workers: int | None = None # threads (default: the CPU count)
+                ) -> pd.DataFrame:
+    "`pairs` with `VERIFY_COLUMNS`, keeping the best-scoring view of each `(a, b)`."
+    work = lambda p: verify(images[p.a], images[p.b], p.view, cfg.image_size)
+    with _single_threaded_cv2(), ThreadPoolExecutor(workers or os.cpu_count() or 1) as ex:
+        res = list(tqdm(ex.map(work, pairs.itertuples()), total=len(pairs), desc="verify pairs", disable=not progress))
+    out = pd.concat([pairs, pd.DataFrame(res, columns=VERIFY_COLUMNS, index=pairs.index)], axis=1)
+    best = out.sort_values(["a", "b", "score"], ascending=[True, True, False], kind="stable").drop_duplicates(["a", "b"])
+    return best.reset_index(drop=True)
+
 def match_pairs(images: list, # 8-bit luminance images
                 cfg: StudyConfig = StudyConfig(), # match_candidates, image_size
                 progress: bool = True, # show a progress bar
                 workers: int | None = None # threads (default: the CPU count)
                ) -> pd.DataFrame:
-    "Candidate pairs `a, b, view, distance` with `VERIFY_COLUMNS` from `verify`: the best-scoring view per pair."
-    cand = candidates(images, cfg.match_candidates)
-    work = lambda p: verify(images[p.a], images[p.b], p.view, cfg.image_size)
-    with _single_threaded_cv2(), ThreadPoolExecutor(workers or os.cpu_count() or 1) as ex:
-        res = list(tqdm(ex.map(work, cand.itertuples()), total=len(cand), desc="verify pairs", disable=not progress))
-    out = pd.concat([cand, pd.DataFrame(res, columns=VERIFY_COLUMNS, index=cand.index)], axis=1)
-    best = out.sort_values(["a", "b", "score"], ascending=[True, True, False], kind="stable").drop_duplicates(["a", "b"])
-    return best.reset_index(drop=True)
+    "Candidate pairs `a, b, view, distance` from `candidates`, verified (`verify_pairs`)."
+    return verify_pairs(images, candidates(images, cfg.match_candidates), cfg, progress, workers)
+
+# %% ../nbs/02_dedup.ipynb
+def all_pairs(n_a: int, # images in the first list (indices 0..n_a-1)
+              n_b: int, # images in the second list (indices n_a..n_a+n_b-1)
+              views: tuple = ("full", "full_m") # views of the second image to try
+             ) -> pd.DataFrame:
+    "Every (first, second) pair in every view, as candidates for `verify_pairs` on `first + second`."
+    a, b, v = np.meshgrid(np.arange(n_a), n_a + np.arange(n_b), np.arange(len(views)), indexing="ij")
+    return pd.DataFrame({"a": a.ravel(), "b": b.ravel(), "view": np.array(views)[v.ravel()], "distance": np.nan})
 
 # %% ../nbs/02_dedup.ipynb #d9f53c69
 def plot_pairs(pairs: pd.DataFrame, # rows with `a`, `b`, `view`, `score`, `kind`
@@ -295,7 +313,7 @@ def plot_pairs(pairs: pd.DataFrame, # rows with `a`, `b`, `view`, `score`, `kind
     "A figure of image pairs side by side, each captioned with its score, kind and names."
     import matplotlib.pyplot as plt
     n = len(pairs); rows = max(1, -(-n // ncols))
-    fig, axs = plt.subplots(rows, ncols, figsize=(3.2 * ncols, 1.9 * rows), squeeze=False)
+    fig, axs = plt.subplots(rows, ncols, figsize=(3.2 * ncols, 2.5 * rows), squeeze=False)
     for ax in axs.ravel(): ax.axis("off")
     for ax, p in zip(axs.ravel(), pairs.itertuples()):
         ax.imshow(np.concatenate([view(images[p.a], "full", 128), view(images[p.b], p.view, 128)], 1), cmap="gray", vmin=0, vmax=255)

@@ -166,5 +166,5 @@ def plot_threshold_pairs(df: pd.DataFrame, # records from `make_split` (with `at
     images = [read_canonical(Path(df.attrs["root"]) / f, cfg) for f in names]
     pos = {f: i for i, f in enumerate(names)}
     fig = plot_pairs(sel.assign(a=sel.path_a.map(pos), b=sel.path_b.map(pos)), images, names, ncols=n)
-    fig.suptitle(f"candidate pairs just below (top row) and above (bottom row) match_threshold={cfg.match_threshold}", fontsize=9)
+    fig.suptitle(f"candidate pairs just below (top row) and above (bottom row) match_threshold={cfg.match_threshold}", fontsize=9, y=1.02)
     return fig

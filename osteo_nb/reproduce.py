@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_reproduce.ipynb #3cb78e65
 from __future__ import annotations
-import json, os, subprocess, time
+import json, os, shutil, subprocess, sys, tempfile, time
 from dataclasses import fields
 from pathlib import Path
 
@@ -12,20 +12,36 @@ import pandas as pd
 import papermill as pm
 from fastcore.script import call_parse, Param
 
-from .config import (PROFILES, StudyConfig, atomic_write_bytes, environment, fingerprint, get_profile,
-                             out_path, project_root, sha256_file, to_dict)
-from .data import DataError, _list_files, find_class_root
+import osteo_nb
+from .config import (DEFAULT_PROFILE, PROFILES, StudyConfig, atomic_write_bytes, environment, fingerprint, get_profile,
+                             out_path, parse_settings, project_root, sha256_file, to_dict)
+from .data import KAGGLE_DATASET, DataError, _list_files, download_paper_data, find_class_root
 
 # %% auto #0
-__all__ = ['study_notebooks', 'notebook_parameters', 'folder_fingerprint', 'run_id', 'StudyError', 'run_notebook',
-           'write_manifest', 'portable_path', 'anchored', 'reproduce', 'main']
+__all__ = ['StudyError', 'study_notebooks', 'select_notebooks', 'notebook_parameters', 'folder_fingerprint', 'run_id',
+           'run_notebook', 'library_digest', 'step_key', 'write_manifest', 'portable_path', 'anchored', 'check_out',
+           'publish', 'warn_offline', 'reproduce', 'ensure_data', 'main']
 
 # %% ../nbs/08_reproduce.ipynb #5e595a0e
+class StudyError(RuntimeError):
+    "A study notebook failed or cannot run; the message names the notebook (and the cell) or the folder."
+
 def study_notebooks(folder=None # default: `nbs/study` of this project
                    ) -> list[Path]:
     "The numbered study notebooks, in execution order."
     folder = Path(folder or project_root() / "nbs" / "study")
-    return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    if not found: raise StudyError(f"{folder}: no study notebooks (NN_name.ipynb). osteo-reproduce runs the notebooks of a "
+                                   "clone of the osteo_nb repository; an installed package alone does not include them")
+    return found
+
+def select_notebooks(notebooks: list, # from `study_notebooks`
+                     only: str = "" # a part of the names to keep ("" keeps all)
+                    ) -> list[Path]:
+    "The notebooks whose name contains `only`; an error listing the names if none does."
+    picked = [nb for nb in notebooks if only in nb.name]
+    if not picked: raise StudyError(f"--only {only!r} matches no study notebook; the notebooks are {[nb.name for nb in notebooks]}")
+    return picked
 
 # %% ../nbs/08_reproduce.ipynb #26fa57a1
 _CORE = ("profile", "data_dir", "out_dir", "seed")
@@ -48,9 +64,6 @@ def run_id(cfg: StudyConfig, data_fp: str) -> str:
     return f"{cfg.profile}-seed{cfg.seed}-{data_fp[:10]}" + (f"-{fingerprint({k: json.dumps(v) for k, v in ov.items()})[:6]}" if ov else "")
 
 # %% ../nbs/08_reproduce.ipynb #8ebd1bd3
-class StudyError(RuntimeError):
-    "A study notebook failed; the message names the notebook and the cell."
-
 def run_notebook(nb: Path, # a study notebook
                  out: Path, # where the executed copy goes
                  params: dict, # papermill parameters
@@ -65,6 +78,19 @@ def run_notebook(nb: Path, # a study notebook
         raise StudyError(f"{nb.name} failed in cell {e.cell_index} (execution count {e.exec_count}): {e.ename}: {e.evalue}"
                          f"\n  executed copy with the traceback: {out}") from None
     return round(time.time() - t0, 2)
+
+# %% ../nbs/08_reproduce.ipynb
+def library_digest() -> str:
+    "sha256 over the source files of the installed `osteo_nb` package."
+    return fingerprint({p.name: sha256_file(p) for p in sorted(Path(osteo_nb.__file__).parent.glob("*.py"))})
+
+def step_key(nb: Path, # a study notebook
+             params: dict # its papermill parameters
+            ) -> str:
+    "Digest of what a notebook's result depends on: parameters, notebook source, library source."
+    return fingerprint({"params": json.dumps(params, sort_keys=True), "notebook": sha256_file(nb), "library": library_digest()})
+
+def _succeeded(step: dict | None, key: str) -> bool: return bool(step) and step.get("status") == "ok" and step.get("key") == key
 
 # %% ../nbs/08_reproduce.ipynb #7f124482
 def _git_commit() -> str | None:
@@ -86,9 +112,9 @@ def _digests(folder: Path) -> dict:
 def write_manifest(cfg: StudyConfig, # the configuration of the run
                    run_dir: Path, # the run folder
                    data_fp: str, # data fingerprint
-                   steps: dict # notebook name -> {"seconds": float, "params": dict}
+                   steps: dict # notebook name -> {"status", "key", "params", "seconds"}
                   ) -> Path:
-    "Write `run_dir/manifest.json` and a copy in `results/`; returns the former."
+    "Write `run_dir/manifest.json` and a copy in the run's `results/`; returns the former."
     io = anchored(cfg)
     split = out_path(io, "results", "split.csv")
     m = {"run_id": run_dir.name, "config": to_dict(cfg),
@@ -96,7 +122,7 @@ def write_manifest(cfg: StudyConfig, # the configuration of the run
          "seeds": {"split": cfg.seed, "augmentation": cfg.seed, "training": cfg.seed, "bootstrap": cfg.seed},
          "backbones": _backbones(io),
          "git_commit": _git_commit(), "environment": environment(), "notebooks": steps,
-         "wall_seconds": round(sum(s["seconds"] for s in steps.values()), 2),
+         "library_sha256": library_digest(), "wall_seconds": round(sum(s.get("seconds", 0) for s in steps.values()), 2),
          "outputs": _digests(out_path(io, "results")) | _digests(out_path(io, "figures"))}
     m["outputs"].pop("results/manifest.json", None)
     text = (json.dumps(m, indent=1, sort_keys=False) + "\n").encode()
@@ -118,6 +144,39 @@ def anchored(cfg: StudyConfig) -> StudyConfig:
     return cfg.replace(data_dir=str(root / cfg.data_dir), out_dir=str(root / cfg.out_dir))
 
 # %% ../nbs/08_reproduce.ipynb #e750554c
+def check_out(out: Path # the output root
+             ):
+    "Fail early, before the data are scanned, if `out` cannot hold a run."
+    if out.exists() and not out.is_dir(): raise StudyError(f"{out}: the output folder (--out) is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as e: raise StudyError(f"{out}: cannot write the run there ({e.strerror or e})") from None
+
+def publish(run_dir: Path, # a complete run
+            out: Path # the output root
+           ) -> list[Path]:
+    "Replace `out/results` and `out/figures` by copies of the run's (each swapped in whole, at the end)."
+    done = []
+    for kind in ("results", "figures"):
+        dst, new, old = out / kind, out / f".{kind}.new", out / f".{kind}.old"
+        for p in (new, old): shutil.rmtree(p, ignore_errors=True)
+        shutil.copytree(run_dir / kind, new) if (run_dir / kind).is_dir() else new.mkdir()
+        if dst.exists(): os.replace(dst, old)
+        os.replace(new, dst); shutil.rmtree(old, ignore_errors=True)
+        done.append(dst)
+    return done
+
+def warn_offline(run_dir: Path):
+    "Say on the console, not only in the notebook, when stand-in backbones were used."
+    p = run_dir / "results" / "backbones.csv"
+    if not p.exists(): return
+    b = pd.read_csv(p)
+    if b.stand_in.any(): print(f"[osteo-reproduce] WARNING: OFFLINE BACKBONES: {', '.join(b.arch[b.stand_in])} stood in for the paper's "
+                               "ImageNet backbones (their weights were neither cached nor downloadable); every table names them",
+                               file=sys.stderr, flush=True)
+
+# %% ../nbs/08_reproduce.ipynb
 def _done(run_dir: Path) -> dict:
     p = run_dir / "manifest.json"
     return json.loads(p.read_text())["notebooks"] if p.exists() else {}
@@ -125,37 +184,67 @@ def _done(run_dir: Path) -> dict:
 def reproduce(cfg: StudyConfig, # the study configuration (see `config.get_profile`)
               notebooks: list | None = None, # default: `study_notebooks()`
               force: bool = False, # rerun notebooks that already completed in this run folder
-              progress: bool = True # progress bars
+              progress: bool = True, # progress bars
+              all_notebooks: list | None = None # the whole study (default: `study_notebooks()`): publish when all are done
              ) -> Path:
-    "Execute the study notebooks for `cfg`; returns the run folder (with `manifest.json`)."
+    "Execute the study notebooks for `cfg` in its own run folder; publish the run when complete. Returns the run folder."
     cfg = cfg.replace(data_dir=portable_path(cfg.data_dir), out_dir=portable_path(cfg.out_dir))
+    out = Path(anchored(cfg).out_dir); check_out(out)
+    all_notebooks = all_notebooks or study_notebooks()
     data_fp = folder_fingerprint(anchored(cfg).data_dir)
-    run_dir = out_path(anchored(cfg), "runs", run_id(cfg, data_fp))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    params, steps = notebook_parameters(cfg), {} if force else _done(run_dir)
-    for nb in notebooks or study_notebooks():
-        if nb.name in steps and steps[nb.name]["params"] == params and (run_dir / nb.name).exists():
+    run_dir = out / "runs" / run_id(cfg, data_fp); run_dir.mkdir(parents=True, exist_ok=True)
+    run_cfg = cfg.replace(out_dir=portable_path(run_dir), cache_dir=cfg.cache_dir or portable_path(out / ".cache"))
+    params, steps, rerun = notebook_parameters(run_cfg), _done(run_dir), force
+    for nb in notebooks or all_notebooks:
+        key = step_key(nb, params)
+        if not rerun and _succeeded(steps.get(nb.name), key) and (run_dir / nb.name).exists():
             print(f"[osteo-reproduce] {nb.name}: done earlier in {run_dir.name}, skipped (use --force to rerun)"); continue
-        print(f"[osteo-reproduce] {nb.name} ...", flush=True)
-        steps[nb.name] = {"seconds": run_notebook(nb, run_dir / nb.name, params, progress), "params": params}
-        write_manifest(cfg, run_dir, data_fp, steps)  # after every notebook, so an interruption loses one step at most
-        print(f"[osteo-reproduce] {nb.name}: {steps[nb.name]['seconds']} s", flush=True)
-    write_manifest(cfg, run_dir, data_fp, steps)
+        rerun = True  # what follows a rerun notebook may read what it writes: rerun it too
+        steps[nb.name] = _run_step(nb, run_dir, run_cfg, params, key, steps, data_fp, progress)
+    warn_offline(run_dir)
+    if all(_succeeded(steps.get(nb.name), step_key(nb, params)) for nb in all_notebooks):
+        print(f"[osteo-reproduce] published {', '.join(str(p) for p in publish(run_dir, out))} from {run_dir.name}")
+    else: print(f"[osteo-reproduce] {run_dir.name} is not complete (not every study notebook ran): nothing published")
     return run_dir
+
+def _run_step(nb, run_dir, run_cfg, params, key, steps, data_fp, progress) -> dict:
+    "Run one notebook, recording it as running, then ok or failed, in the manifest."
+    print(f"[osteo-reproduce] {nb.name} ...", flush=True)
+    steps[nb.name] = {"status": "running", "key": key, "params": params}
+    write_manifest(run_cfg, run_dir, data_fp, steps)
+    try: seconds = run_notebook(nb, run_dir / nb.name, params, progress)
+    except BaseException:  # a failing cell, Ctrl-C: never counts as done
+        steps[nb.name]["status"] = "failed"; write_manifest(run_cfg, run_dir, data_fp, steps); raise
+    steps[nb.name] = {"status": "ok", "key": key, "params": params, "seconds": seconds}
+    write_manifest(run_cfg, run_dir, data_fp, steps)
+    print(f"[osteo-reproduce] {nb.name}: {seconds} s", flush=True)
+    return steps[nb.name]
+
+# %% ../nbs/08_reproduce.ipynb
+def ensure_data(data: str # the --data folder
+               ) -> str:
+    "`data`; when it is the default folder and missing, first downloaded with kagglehub."
+    path = Path(data) if Path(data).is_absolute() else project_root() / data
+    if path.exists() or data != StudyConfig.data_dir: return data
+    print(f"[osteo-reproduce] {data} is missing: downloading the paper's data set {KAGGLE_DATASET} with kagglehub ...", flush=True)
+    download_paper_data(path)
+    return data
 
 # %% ../nbs/08_reproduce.ipynb #b408e6bc
 @call_parse
-def main(data: str = "data/raw", # folder of class sub-folders (the paper's Kaggle set or the shared pool)
-         profile: Param("named study configuration", str, choices=list(PROFILES)) = "quick",
-         out: str = ".", # root of figures/, results/ and runs/
-         seed: int = 42, # one seed for split, augmentation and training
+def main(data: str = StudyConfig.data_dir, # folder of class sub-folders (the paper's Kaggle set or the shared pool)
+         profile: Param("named study configuration", str, choices=list(PROFILES)) = DEFAULT_PROFILE,
+         out: str = StudyConfig.out_dir, # root of figures/, results/ and runs/
+         seed: int = None, # one seed for split, augmentation and training (default: the profile's)
+         set: str = "", # any other StudyConfig field: field=value,field=value (e.g. backbones=offline,epochs=3)
          force: bool = False, # rerun notebooks that already completed for the same inputs
          only: str = "" # run only the study notebooks whose name contains this
         ):
     "Reproduce the osteo_nb study: run the study notebooks and write figures, tables and a manifest."
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the kernels inherit it: TensorFlow's C++ start-up chatter stays out of the log
-    cfg = get_profile(profile, data_dir=data, out_dir=out, seed=seed)
-    nbs = [nb for nb in study_notebooks() if only in nb.name]
-    try: run_dir = reproduce(cfg, nbs, force=force)
-    except (DataError, StudyError) as e: raise SystemExit(f"osteo-reproduce: {e}")
+    try:
+        cfg = get_profile(profile, data_dir=data, out_dir=out, **({} if seed is None else {"seed": seed}), **parse_settings(set))
+        ensure_data(data)
+        run_dir = reproduce(cfg, select_notebooks(study_notebooks(), only), force=force)
+    except (DataError, StudyError, ValueError) as e: raise SystemExit(f"osteo-reproduce: {e}")
     print(f"[osteo-reproduce] done: {run_dir}/manifest.json")
