@@ -3,7 +3,9 @@
 Usage: python benchmarks/bench_data.py --data ../shared/data/knee-xray-pool [--batches 20]
 Prints one line per measurement; the latest output is kept in benchmarks/README.md.
 """
-import argparse, os, platform, tempfile, time
+import os, platform, tempfile, time
+
+from fastcore.script import call_parse
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -13,16 +15,16 @@ def timed(f):
     return out, dt
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="data/raw", help="folder of class sub-folders")
-    ap.add_argument("--batches", type=int, default=20, help="training batches to time")
-    a = ap.parse_args()
+@call_parse
+def main(data: str = "data/raw", # folder of class sub-folders
+         batches: int = 20 # training batches to time
+        ):
+    "Data-layer benchmark: scan/cluster/split time and tf.data throughput."
     from osteo_nb.config import StudyConfig
     from osteo_nb.data import cluster, scan, split
     from osteo_nb.dataset import make_dataset
     cfg = StudyConfig(out_dir=tempfile.mkdtemp())
-    recs, t_scan = timed(lambda: scan(a.data, cfg, progress=False))
+    recs, t_scan = timed(lambda: scan(data, cfg, progress=False))
     cl, t_cl = timed(lambda: cluster(recs, cfg))
     sp, t_sp = timed(lambda: split(cl, cfg))
     sp.attrs["root"] = recs.attrs["root"]
@@ -35,10 +37,7 @@ def main():
         n, t = 0, time.perf_counter()
         for i, (x, _) in enumerate(ds.repeat()):
             n += int(x.shape[0])
-            if i + 1 >= a.batches: break
+            if i + 1 >= batches: break
         dt = time.perf_counter() - t
-        print(f"tf.data {name}: {n / dt:.0f} images/s (batch {cfg.batch_size}, {a.batches} batches)")
+        print(f"tf.data {name}: {n / dt:.0f} images/s (batch {cfg.batch_size}, {batches} batches)")
 
-
-if __name__ == "__main__":
-    main()

@@ -1,10 +1,12 @@
 """Model benchmark: training and inference images/s for each backbone, frozen and fine-tuned, on this machine.
 
-Usage: python benchmarks/bench_models.py [--backbones offline|paper|auto] [--batches 6] [--batch-size 32]
+Usage: python benchmarks/bench_models.py [--backbones offline|paper|auto] [--batches 6] [--batch_size 32]
 Synthetic 224x224 inputs (speed does not depend on content); the paper's augmentation is applied in training.
 Prints one line per measurement; the latest output is kept in benchmarks/README.md.
 """
-import argparse, os, platform, time
+import os, platform, time
+
+from fastcore.script import call_parse
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -16,32 +18,29 @@ def rate(step, batches, batch_size):
     return batches * batch_size / (time.perf_counter() - t)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--backbones", default="offline", help="offline, paper or auto (see weights.resolve_backbones)")
-    ap.add_argument("--batches", type=int, default=6, help="timed batches per measurement")
-    ap.add_argument("--batch-size", type=int, default=32)
-    a = ap.parse_args()
+@call_parse
+def main(backbones: str = "offline", # offline, paper or auto (see weights.resolve_backbones)
+         batches: int = 6, # timed batches per measurement
+         batch_size: int = 32 # images per batch
+        ):
+    "Training and inference images/s for each backbone, frozen and fine-tuned."
     import numpy as np, tensorflow as tf, keras
     from osteo_nb.config import StudyConfig
     from osteo_nb.dataset import from_arrays
     from osteo_nb.models import build_classifier, seed_everything
     from osteo_nb.weights import resolve_backbones
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, GPUs: {len(tf.config.list_physical_devices('GPU'))}, TF {tf.__version__}")
-    x = np.random.default_rng(0).integers(0, 256, (a.batch_size, 224, 224), dtype=np.uint8)
-    y = np.arange(a.batch_size) % 2
+    x = np.random.default_rng(0).integers(0, 256, (batch_size, 224, 224), dtype=np.uint8)
+    y = np.arange(batch_size) % 2
     for fine_tune in (False, True):
-        cfg = StudyConfig(batch_size=a.batch_size, fine_tune=fine_tune)
+        cfg = StudyConfig(batch_size=batch_size, fine_tune=fine_tune)
         batch = next(iter(from_arrays(x, y, cfg, training=True)))
-        for role, spec in resolve_backbones(a.backbones, cfg.mobilenet).items():
+        for role, spec in resolve_backbones(backbones, cfg.mobilenet).items():
             seed_everything(0)
             m = build_classifier(spec, cfg)
             m.compile(keras.optimizers.Adam(1e-3), "categorical_crossentropy", jit_compile=False)
-            train = rate(lambda: m.train_on_batch(*batch), a.batches, a.batch_size)
-            infer = rate(lambda: m.predict_on_batch(batch[0]), a.batches, a.batch_size)
+            train = rate(lambda: m.train_on_batch(*batch), batches, batch_size)
+            infer = rate(lambda: m.predict_on_batch(batch[0]), batches, batch_size)
             mode = "fine-tuned" if fine_tune else "frozen"
             print(f"{spec.arch:18s} {mode:10s} train {train:7.1f} images/s   inference {infer:7.1f} images/s")
 
-
-if __name__ == "__main__":
-    main()

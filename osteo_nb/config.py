@@ -10,9 +10,9 @@ from importlib import metadata
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['CLASSES', 'KNOWN_CLASSES', 'DEFAULT_PROFILE', 'PROFILES', 'StudyConfig', 'get_profile', 'parse_settings', 'to_dict',
-           'from_dict', 'out_path', 'save_figure', 'save_table', 'sha256_file', 'fingerprint', 'environment',
-           'atomic_write_bytes', 'project_root', 'pool_dir']
+__all__ = ['CLASSES', 'KNOWN_CLASSES', 'DEFAULT_PROFILE', 'PROFILES', 'SPLIT_FILE', 'BACKBONES_TABLE', 'StudyConfig',
+           'get_profile', 'parse_settings', 'to_dict', 'from_dict', 'out_path', 'save_figure', 'save_table',
+           'sha256_file', 'fingerprint', 'environment', 'atomic_write_bytes', 'project_root', 'pool_dir']
 
 # %% ../nbs/00_config.ipynb #2cbcf9de
 CLASSES = ("normal", "osteoporosis")  # the binary task; osteoporosis is the positive class
@@ -38,7 +38,8 @@ class StudyConfig:
     mirror_duplicates: bool = True  # a horizontally flipped copy is the same radiograph
     geometric_duplicates: bool = True  # also find shifted, rescaled, cropped and mirrored copies by registration (`dedup`)
     match_candidates: int = 6  # nearest images verified per image by registration
-    match_threshold: float = 0.55  # detail score from which a registered pair is one radiograph (see `dedup`)
+    match_threshold: float = 0.7  # detail score from which a registered pair is one radiograph (see `dedup`)
+    crop_threshold: float = 0.5  # detail score from which a one-knee crop matches a half of a two-knee radiograph
     conflict_scope: str = "task"  # "task": an exposure filed as both task classes is a conflict; "any": under any two known classes
     limit_per_class: int | None = None  # use at most this many images per class and split (smoke runs)
     rotation: float = 20.0  # augmentation: max rotation in degrees
@@ -71,8 +72,9 @@ def _validate(c: StudyConfig):
     _check(len(c.split_ratios) == 3 and abs(sum(c.split_ratios) - 1) < 1e-9 and min(c.split_ratios) > 0,
            "split_ratios", f"must be three positive fractions summing to 1, got {c.split_ratios}")
     _check(0 <= c.dup_threshold < c.hash_size**2, "dup_threshold", f"need 0 <= dup_threshold < {c.hash_size**2}")
-    _check(c.match_candidates >= 1 and -1 <= c.match_threshold <= 1, "match_threshold",
-           f"need match_candidates >= 1 and -1 <= match_threshold <= 1, got {c.match_candidates}, {c.match_threshold}")
+    _check(c.match_candidates >= 1 and -1 <= min(c.match_threshold, c.crop_threshold) <= max(c.match_threshold, c.crop_threshold) <= 1,
+           "match_threshold", f"need match_candidates >= 1 and thresholds in [-1, 1], got {c.match_candidates}, {c.match_threshold}, {c.crop_threshold}")
+    _check(c.image_size == 224, "image_size", f"the backbones take 224 x 224 inputs (the paper's size), got {c.image_size}")
     _check(c.conflict_scope in ("any", "task"), "conflict_scope", f"must be 'any' or 'task', got {c.conflict_scope!r}")
     _check(c.image_size >= 32, "image_size", f"must be >= 32, got {c.image_size}")
     _check(c.limit_per_class is None or c.limit_per_class > 0, "limit_per_class", "must be None or > 0")
@@ -134,6 +136,10 @@ def to_dict(cfg: StudyConfig) -> dict:
 def from_dict(d: dict) -> StudyConfig:
     "Inverse of `to_dict`."
     return StudyConfig(**d)
+
+# %% ../nbs/00_config.ipynb
+SPLIT_FILE = "split.csv"  # in results/: the split every stage after the data report reads (records and pairs beside it)
+BACKBONES_TABLE = "backbones"  # in results/ (.csv, .md): the backbones actually used, with weight sources and sha256
 
 # %% ../nbs/00_config.ipynb #635bdfaf
 def out_path(cfg: StudyConfig, # the study configuration

@@ -15,8 +15,8 @@ from fastcore.script import call_parse, Param
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from .dedup import components, match_pairs
-from .config import KNOWN_CLASSES, StudyConfig, fingerprint, pool_dir, sha256_file
+from .dedup import components, is_verified, match_pairs
+from .config import KNOWN_CLASSES, SPLIT_FILE, StudyConfig, fingerprint, parse_settings, pool_dir, sha256_file
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'IMAGE_FORMATS', 'WHERE_TO_GET_DATA', 'KAGGLE_DATASET', 'RECORD_COLUMNS', 'PAIR_COLUMNS', 'STATUSES',
@@ -296,7 +296,7 @@ def find_pairs(records: pd.DataFrame, # output of `scan` (with `attrs["root"]`),
 # %% ../nbs/01_data.ipynb
 def _link(records: pd.DataFrame, hash_cluster: np.ndarray, pairs: pd.DataFrame, cfg: StudyConfig, crops: bool) -> np.ndarray:
     "Component of each row when verified pairs (crops too, or not) join hash clusters."
-    verified = pairs[(pairs.score >= cfg.match_threshold) & (cfg.mirror_duplicates | (pairs.kind != "mirror"))]
+    verified = pairs[is_verified(pairs, cfg) & (cfg.mirror_duplicates | (pairs.kind != "mirror"))]
     ok = verified if crops else verified[verified.kind != "crop"]
     row = pd.Series(hash_cluster, index=records.path.to_numpy())
     return components(hash_cluster.max() + 1, np.c_[row[ok.path_a].to_numpy(), row[ok.path_b].to_numpy()])[hash_cluster]
@@ -451,11 +451,11 @@ def summary(df: pd.DataFrame # output of `make_split`
 @call_parse
 def main(command: Param("split: write a split file; download: fetch the paper's Kaggle set into --data", str, choices=["split", "download"], opt=False),
          data: str = "data/raw", # folder of class sub-folders (for download: where to put them)
-         seed: int = 42, # split seed
+         seed: int = StudyConfig.seed, # split seed
          mode: Param("grouped: duplicates never cross splits; paper: naive file split", str, choices=["grouped", "paper"]) = "grouped",
-         out: str = "results/split.csv", # the split CSV to write (records go beside it)
+         out: str = f"results/{SPLIT_FILE}", # the split CSV to write (records and pairs go beside it)
          dup_threshold: int = StudyConfig.dup_threshold, # Hamming bits (of 256) for one radiograph
-         match_threshold: float = StudyConfig.match_threshold, # detail score from which a registered pair is one radiograph
+         set: str = "", # any other StudyConfig field: field=value,field=value (e.g. match_threshold=0.8)
          no_mirror: bool = False, # do not treat horizontally flipped copies as duplicates
          no_geometric: bool = False, # perceptual hash only: no registration of shifted, rescaled or cropped copies
          conflict_scope: Param("task: an exposure filed as both task classes is a conflict; any: under any two known classes", str, choices=["any", "task"]) = StudyConfig.conflict_scope,
@@ -465,8 +465,9 @@ def main(command: Param("split: write a split file; download: fetch the paper's 
     if command == "download":
         try: return print(f"downloaded {KAGGLE_DATASET} into {download_paper_data(data)}")
         except DataError as e: raise SystemExit(f"osteo-data: {e}")
-    cfg = StudyConfig(data_dir=data, seed=seed, split_mode=mode, dup_threshold=dup_threshold, match_threshold=match_threshold,
-                      conflict_scope=conflict_scope, mirror_duplicates=not no_mirror, geometric_duplicates=not no_geometric)
+    try: cfg = StudyConfig(data_dir=data, seed=seed, split_mode=mode, dup_threshold=dup_threshold, conflict_scope=conflict_scope,
+                           mirror_duplicates=not no_mirror, geometric_duplicates=not no_geometric, **parse_settings(set))
+    except ValueError as e: raise SystemExit(f"osteo-data: {e}")
     try: df = make_split(data, cfg, progress=not quiet)
     except DataError as e: raise SystemExit(f"osteo-data: {e}")
     print(f"wrote {write_split(df, out)} (and {records_path(out).name})\n{summary(df)}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io, math
 from pathlib import Path
 
+import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
@@ -68,9 +69,8 @@ def augment(image, # float32 (H, W, C)
     "One random affine view of `image` (and a random horizontal flip)."
     u = tf.random.stateless_uniform([7], seed, -1.0, 1.0)
     size = int(image.shape[0])
-    out = tf.raw_ops.ImageProjectiveTransformV3(images=image[None], transforms=_affine(u, size, cfg)[None],
-                                                output_shape=tf.shape(image)[:2], fill_value=0.0,
-                                                interpolation="BILINEAR", fill_mode="NEAREST")[0]
+    out = keras.ops.image.affine_transform(image[None], _affine(u, size, cfg)[None], interpolation="bilinear",
+                                           fill_mode="nearest", fill_value=0.0)[0]
     return tf.cond(cfg.hflip & (u[6] > 0), lambda: out[:, ::-1], lambda: out)
 
 # %% ../nbs/04_dataset.ipynb #3250803e

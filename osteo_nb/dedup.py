@@ -23,7 +23,7 @@ from .config import StudyConfig
 __all__ = ['VIEWS', 'VERIFY_COLUMNS', 'content_box', 'view', 'synthetic_knee', 'descriptor', 'candidates', 'mirror_twin',
            'coarse_alignment', 'register', 'tile_correlation', 'detail_score', 'pair_kind', 'verify',
            'synthetic_copies', 'synthetic_bilateral', 'one_knee_crop', 'components', 'verify_pairs', 'match_pairs',
-           'all_pairs', 'plot_pairs']
+           'is_verified', 'all_pairs', 'plot_pairs']
 
 # %% ../nbs/02_dedup.ipynb #7ab29040
 VIEWS = ("full", "left", "right", "full_m", "left_m", "right_m")  # content box, its halves, and their mirror images
@@ -294,6 +294,13 @@ def match_pairs(images: list, # 8-bit luminance images
                ) -> pd.DataFrame:
     "Candidate pairs `a, b, view, distance` from `candidates`, verified (`verify_pairs`)."
     return verify_pairs(images, candidates(images, cfg.match_candidates), cfg, progress, workers)
+
+# %% ../nbs/02_dedup.ipynb
+def is_verified(pairs: pd.DataFrame, # rows with `kind` and `score` (from `verify`)
+                cfg: StudyConfig = StudyConfig() # match_threshold, crop_threshold
+               ) -> pd.Series:
+    "Which pairs reach the threshold of their relation (a crop, or a copy of one radiograph)."
+    return pd.Series(np.where(pairs.kind == "crop", pairs.score >= cfg.crop_threshold, pairs.score >= cfg.match_threshold), index=pairs.index)
 
 # %% ../nbs/02_dedup.ipynb
 def all_pairs(n_a: int, # images in the first list (indices 0..n_a-1)

@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from scipy.stats import binomtest
 from scipy.stats import binomtest, norm, rankdata
 from sklearn.metrics import roc_auc_score
 
@@ -25,12 +26,11 @@ def wilson_interval(k: int, # successes, e.g. correctly classified images
                     n: int, # trials, e.g. test images
                     alpha: float = 0.05 # 1 - confidence level
                    ) -> tuple[float, float]: # (lo, hi); (nan, nan) when n == 0
-    "Wilson score interval for the proportion `k/n`."
+    "Wilson score interval for the proportion `k/n` (`scipy.stats.binomtest`)."
     if not 0 <= k <= n: raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
     if n == 0: return (float("nan"), float("nan"))
-    z = norm.ppf(1 - alpha / 2)
-    centre, half = k + z**2 / 2, z * np.sqrt(k * (n - k) / n + z**2 / 4)
-    return (float(max(0.0, (centre - half) / (n + z**2))), float(min(1.0, (centre + half) / (n + z**2))))
+    ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=1 - alpha, method="wilson")
+    return (float(ci.low), float(ci.high))
 
 # %% ../nbs/06_metrics.ipynb #e30a0be8
 def _check_binary(y_true, y_prob):

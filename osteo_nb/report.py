@@ -12,7 +12,7 @@ import pandas as pd
 
 from .config import StudyConfig, pool_dir
 from .data import SPLITS, STATUSES, leakage, read_canonical
-from .dedup import plot_pairs
+from .dedup import is_verified, plot_pairs
 
 # %% auto #0
 __all__ = ['counts_table', 'clusters_table', 'conflicts_table', 'exclusions_table', 'links_table', 'geometry_effect',
@@ -46,7 +46,7 @@ def exclusions_table(df: pd.DataFrame) -> pd.DataFrame:
 
 # %% ../nbs/03_report.ipynb
 def links_table(df: pd.DataFrame, # records from `make_split` (with `attrs["pairs"]` when the geometric stage ran)
-                threshold: float = StudyConfig().match_threshold # the verification threshold used
+                cfg: StudyConfig = StudyConfig() # the verification thresholds used
                ) -> pd.DataFrame:
     "Links per kind: how many files or verified pairs joined radiographs or exposures."
     f = df[df.cluster != ""]
@@ -54,9 +54,10 @@ def links_table(df: pd.DataFrame, # records from `make_split` (with `attrs["pair
     hashed = int((f.groupby("hash_cluster").pixel_sha256.nunique() - 1).sum())
     rows = [("exact", "file", exact), ("hash", "file", hashed)]
     pairs = df.attrs.get("pairs", pd.DataFrame(columns=["kind", "score"]))
-    ok = pairs[pairs.score >= threshold]
+    passed = is_verified(pairs, cfg) if len(pairs) else pd.Series(dtype=bool)
+    ok = pairs[passed]
     rows += [(k, "verified pair", int((ok.kind == k).sum())) for k in ("shift", "scale", "mirror", "photometric", "crop")]
-    rows += [("rejected", "candidate pair", int((pairs.score < threshold).sum()))]
+    rows += [("rejected", "candidate pair", int((~passed).sum()))]
     return pd.DataFrame(rows, columns=["kind", "unit", "links"])
 
 # %% ../nbs/03_report.ipynb
@@ -103,11 +104,11 @@ def audit_table(df: pd.DataFrame, # records from `make_split`
 
 # %% ../nbs/03_report.ipynb #9b972dbb
 def data_report(df: pd.DataFrame, # records from `make_split`
-                classes: tuple = StudyConfig().classes # the task classes
+                cfg: StudyConfig = StudyConfig() # the task classes and verification thresholds
                ) -> dict[str, pd.DataFrame]:
     "All data-report tables, keyed by their file stem."
-    return {"data_counts": counts_table(df), "data_clusters": clusters_table(df), "data_links": links_table(df), "data_conflicts": conflicts_table(df),
-            "data_exclusions": exclusions_table(df), "data_audit": audit_table(df, classes), "data_leakage": leakage(df)}
+    return {"data_counts": counts_table(df), "data_clusters": clusters_table(df), "data_links": links_table(df, cfg), "data_conflicts": conflicts_table(df),
+            "data_exclusions": exclusions_table(df), "data_audit": audit_table(df, cfg.classes), "data_leakage": leakage(df), "data_leakage_exposures": leakage(df, "group")}
 
 # %% ../nbs/03_report.ipynb #3a3b8e46
 def _bars(ax, t: pd.DataFrame, title: str):
@@ -157,14 +158,15 @@ def plot_threshold_pairs(df: pd.DataFrame, # records from `make_split` (with `at
                          cfg: StudyConfig = StudyConfig(), # match_threshold, image_size, resize
                          n: int = 6 # pairs on each side
                         ):
-    "Candidate pairs just below and just above `match_threshold`, side by side with their score and kind."
+    "Candidate pairs just below and just above their threshold (`dedup.is_verified`), side by side with their score and kind."
     p = df.attrs["pairs"]
-    below = p[p.score < cfg.match_threshold].nlargest(n, "score")
-    above = p[p.score >= cfg.match_threshold].nsmallest(n, "score")
+    margin = p.score - np.where(p.kind == "crop", cfg.crop_threshold, cfg.match_threshold)
+    below, above = p[margin < 0].assign(m=margin).nlargest(n, "m"), p[margin >= 0].assign(m=margin).nsmallest(n, "m")
     sel = pd.concat([below, above]).reset_index(drop=True)
     names = sorted(set(sel.path_a) | set(sel.path_b))
     images = [read_canonical(Path(df.attrs["root"]) / f, cfg) for f in names]
     pos = {f: i for i, f in enumerate(names)}
     fig = plot_pairs(sel.assign(a=sel.path_a.map(pos), b=sel.path_b.map(pos)), images, names, ncols=n)
-    fig.suptitle(f"candidate pairs just below (top row) and above (bottom row) match_threshold={cfg.match_threshold}", fontsize=9, y=1.02)
+    fig.suptitle(f"candidate pairs just below (top row) and above (bottom row) their threshold: copies {cfg.match_threshold}, "
+                 f"crops {cfg.crop_threshold}", fontsize=9, y=1.02)
     return fig

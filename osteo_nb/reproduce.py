@@ -13,7 +13,7 @@ import papermill as pm
 from fastcore.script import call_parse, Param
 
 import osteo_nb
-from .config import (DEFAULT_PROFILE, PROFILES, StudyConfig, atomic_write_bytes, environment, fingerprint, get_profile,
+from .config import (BACKBONES_TABLE, DEFAULT_PROFILE, PROFILES, SPLIT_FILE, StudyConfig, atomic_write_bytes, environment, fingerprint, get_profile,
                              out_path, parse_settings, project_root, sha256_file, to_dict)
 from .data import KAGGLE_DATASET, DataError, _list_files, download_paper_data, find_class_root
 
@@ -103,7 +103,7 @@ def _git_commit() -> str | None:
 
 def _backbones(cfg: StudyConfig) -> list | None:
     "The backbones actually used (written by the training notebook), with weight sources and digests."
-    p = out_path(cfg, "results", "backbones.csv")
+    p = out_path(cfg, "results", f"{BACKBONES_TABLE}.csv")
     return pd.read_csv(p).to_dict("records") if p.exists() else None
 
 def _digests(folder: Path) -> dict:
@@ -116,9 +116,9 @@ def write_manifest(cfg: StudyConfig, # the configuration of the run
                   ) -> Path:
     "Write `run_dir/manifest.json` and a copy in the run's `results/`; returns the former."
     io = anchored(cfg)
-    split = out_path(io, "results", "split.csv")
+    split = out_path(io, "results", SPLIT_FILE)
     m = {"run_id": run_dir.name, "config": to_dict(cfg),
-         "data_fingerprint": data_fp, "split": {"file": "results/split.csv", "sha256": sha256_file(split) if split.exists() else None},
+         "data_fingerprint": data_fp, "split": {"file": f"results/{SPLIT_FILE}", "sha256": sha256_file(split) if split.exists() else None},
          "seeds": {"split": cfg.seed, "augmentation": cfg.seed, "training": cfg.seed, "bootstrap": cfg.seed},
          "backbones": _backbones(io),
          "git_commit": _git_commit(), "environment": environment(), "notebooks": steps,
@@ -169,7 +169,7 @@ def publish(run_dir: Path, # a complete run
 
 def warn_offline(run_dir: Path):
     "Say on the console, not only in the notebook, when stand-in backbones were used."
-    p = run_dir / "results" / "backbones.csv"
+    p = run_dir / "results" / f"{BACKBONES_TABLE}.csv"
     if not p.exists(): return
     b = pd.read_csv(p)
     if b.stand_in.any(): print(f"[osteo-reproduce] WARNING: OFFLINE BACKBONES: {', '.join(b.arch[b.stand_in])} stood in for the paper's "
