@@ -4,8 +4,8 @@
 
 # %% ../nbs/07_models.ipynb #089e1c47
 from __future__ import annotations
-import hashlib, json, os, shutil, tempfile, time
-from dataclasses import asdict, dataclass
+import hashlib, io, json, math, os, re, shutil, tempfile, time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import keras
@@ -15,15 +15,17 @@ import pandas as pd
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from .config import StudyConfig, atomic_write_bytes, environment, fingerprint, out_path, save_figure, save_table, to_dict
+from .config import StudyConfig, atomic_write_bytes, environment, fingerprint, out_path, save_figure, save_table, sha256_file, to_dict
 from .dataset import from_arrays, labels_of, load_images, select
 from .metrics import binary_metrics, confusion, mcnemar_exact, plot_confusion, save_predictions, table2_row
 from .weights import FEATURE_LAYER, BackboneSpec, build_backbone, resolve_backbones
 
 # %% auto #0
-__all__ = ['HEADS', 'build_classifier', 'split_arrays', 'seed_everything', 'fit', 'arrays_digest', 'save_classifier',
-           'load_classifier', 'model_path', 'Trained', 'train_or_load', 'predict_proba', 'evaluate', 'plot_history',
-           'Experiment', 'run_experiment', 'save_experiment', 'models_table', 'mcnemar_table']
+__all__ = ['HEADS', 'build_classifier', 'split_arrays', 'seed_everything', 'epoch_seed', 'epoch_dataset', 'arrays_digest',
+           'training_key', 'TrainState', 'record_epoch', 'history_frame', 'write_backup', 'read_backup',
+           'restore_backup', 'fit', 'save_classifier', 'load_classifier', 'clean_temporaries', 'model_path', 'Trained',
+           'train_or_load', 'predict_proba', 'evaluate', 'plot_history', 'Experiment', 'run_experiment',
+           'save_experiment', 'models_table', 'mcnemar_table']
 
 # %% ../nbs/07_models.ipynb #cb4c9939
 HEADS = {"efficientnet": (1024,), "mobilenet": ()}  # hidden Dense(ReLU) units between pooling and the softmax
@@ -58,37 +60,22 @@ def seed_everything(seed: int):
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
-class _EpochBar(keras.callbacks.Callback):
-    "A tqdm bar over epochs with the latest losses."
-    def __init__(self, epochs, desc): super().__init__(); self.epochs, self.desc = epochs, desc
-    def on_train_begin(self, logs=None): self.bar = tqdm(total=self.epochs, desc=self.desc, leave=True)
-    def on_epoch_end(self, epoch, logs=None):
-        self.bar.n = epoch + 1; self.bar.set_postfix({k: f"{v:.3f}" for k, v in (logs or {}).items() if "loss" in k or "acc" in k}); self.bar.refresh()
-    def on_train_end(self, logs=None): self.bar.close()
+# %% ../nbs/07_models.ipynb #0d894523
+def epoch_seed(seed: int, # the study seed
+               epoch: int # 0-based epoch
+              ) -> int:
+    "The seed of one epoch's shuffle and augmentation: a function of `(seed, epoch)` only."
+    return int(fingerprint({"seed": seed, "epoch": epoch})[:8], 16)
 
-# %% ../nbs/07_models.ipynb #c617e0a7
-def fit(spec: BackboneSpec, # the backbone
-        arrays: dict, # from `split_arrays` (train and val are used)
-        cfg: StudyConfig, # seed, epochs, batch_size, learning_rate, augmentation, fine_tune
-        backup_dir = None, # where to keep the state for resuming; None: a temporary folder
-        progress: bool = True # a bar over epochs
-       ) -> tuple[keras.Model, pd.DataFrame]:
-    "Train `spec`'s classifier; returns it (best validation epoch restored) and the history."
-    seed_everything(cfg.seed)
-    model = build_classifier(spec, cfg)
-    model.compile(keras.optimizers.Adam(cfg.learning_rate), "categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
-    (tr, xtr), (va, xva) = arrays["train"], arrays["val"]
-    backup = Path(backup_dir or tempfile.mkdtemp()); best = backup / "best.weights.h5"
-    cbs = [keras.callbacks.BackupAndRestore(str(backup / "state")),
-           keras.callbacks.ModelCheckpoint(str(best), monitor="val_loss", save_best_only=True, save_weights_only=True),
-           _EpochBar(cfg.epochs, f"train {model.name}") if progress else keras.callbacks.Callback()]
-    h = model.fit(from_arrays(xtr, labels_of(tr, cfg), cfg, training=True), epochs=cfg.epochs, verbose=0, callbacks=cbs,
-                  validation_data=from_arrays(xva, labels_of(va, cfg), cfg))
-    model.load_weights(best)
-    hist = pd.DataFrame(h.history).rename_axis("epoch").reset_index().assign(epoch=lambda d: d.epoch + 1)
-    return model, hist
+def epoch_dataset(x: np.ndarray, # uint8 training images (N, H, W)
+                  y: np.ndarray, # their class indices (N,)
+                  cfg: StudyConfig, # seed, batch_size, augmentation
+                  epoch: int # 0-based epoch
+                 ) -> tf.data.Dataset:
+    "The shuffled, augmented batches of training epoch `epoch`: the same in every run, resumed or not."
+    return from_arrays(x, y, cfg.replace(seed=epoch_seed(cfg.seed, epoch)), training=True)
 
-# %% ../nbs/07_models.ipynb #23d22f7c
+# %% ../nbs/07_models.ipynb #48cdc897
 def arrays_digest(arrays: dict, # from `split_arrays`
                   subsets = ("train", "val") # which splits
                  ) -> str:
@@ -96,31 +83,173 @@ def arrays_digest(arrays: dict, # from `split_arrays`
     return fingerprint({s: fingerprint({"x": hashlib.sha256(arrays[s][1].tobytes()).hexdigest(),
                                         "y": ",".join(arrays[s][0].label), "paths": ",".join(arrays[s][0].path)}) for s in subsets})
 
+_TRAIN_FIELDS = ("seed", "epochs", "batch_size", "learning_rate", "fine_tune", "rotation", "shift", "shear", "zoom", "hflip", "classes", "image_size")
+_TRAINING = "2: epoch batches seeded by (seed, epoch)"  # change when training changes, so older models retrain
+
+def training_key(spec: BackboneSpec, # the backbone
+                 arrays: dict, # from `split_arrays` (train and val count)
+                 cfg: StudyConfig # the training fields count
+                ) -> str:
+    "sha256 over everything a trained model depends on."
+    return fingerprint({"arch": spec.arch, "weights": spec.sha256, "data": arrays_digest(arrays), "training": _TRAINING,
+                        **{f: str(getattr(cfg, f)) for f in _TRAIN_FIELDS}})
+
+# %% ../nbs/07_models.ipynb #a8669385
+@dataclass
+class TrainState:
+    "Where a training stands besides its model: epochs done, their metrics, the best epoch so far and its weights."
+    epoch: int = 0  # epochs completed
+    history: dict = field(default_factory=dict)  # metric -> one value per completed epoch
+    best_epoch: int = 0  # the completed epoch with the lowest val_loss (0: none yet)
+    best_val_loss: float = math.inf  # its val_loss
+    best_weights: list | None = None  # the model's variables after `best_epoch`
+
+def _values(variables) -> list[np.ndarray]: return [v.numpy() for v in variables]
+
+def record_epoch(state: TrainState, # updated in place
+                 logs: dict, # `History.history` of a one-epoch `model.fit`
+                 model: keras.Model # the model after that epoch
+                ) -> TrainState:
+    "Append one epoch's metrics to `state`; keep the model's variables if its val_loss is the lowest so far."
+    state.epoch += 1
+    for k, v in logs.items(): state.history.setdefault(k, []).append(float(v[-1]))
+    if (loss := state.history["val_loss"][-1]) < state.best_val_loss:
+        state.best_epoch, state.best_val_loss, state.best_weights = state.epoch, loss, _values(model.variables)
+    return state
+
+def history_frame(state: TrainState) -> pd.DataFrame:
+    "The history as a table, one row per epoch, numbered from 1."
+    return pd.DataFrame({"epoch": range(1, state.epoch + 1), **state.history})
+
+# %% ../nbs/07_models.ipynb #87b3ad5b
+_BACKUP = re.compile(r"epoch-\d{4,}")  # a complete backup; anything else in a backup folder is partial or foreign
+
+def _npz(arrays) -> bytes:
+    buf = io.BytesIO(); np.savez(buf, *arrays); return buf.getvalue()
+
+def _state_variables(model): return model.variables + model.optimizer.variables
+
+def _remove(p: Path): shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink(missing_ok=True)
+
+def write_backup(backup, # the backup folder of one training
+                 state: TrainState, # after its latest epoch
+                 model: keras.Model, # compiled, after that epoch
+                 key: str # `training_key` of the training, checked on restore
+                ) -> Path:
+    "Save `state` and the model's and optimizer's variables as `backup/epoch-NNNN`, atomically; older backups go."
+    files = {"state.npz": _npz(_values(_state_variables(model))), "best.npz": _npz(state.best_weights or [])}
+    backup = Path(backup); backup.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=backup, prefix=".tmp-"))
+    for name, data in files.items(): (tmp / name).write_bytes(data)
+    meta = {"key": key, **{k: getattr(state, k) for k in ("epoch", "history", "best_epoch", "best_val_loss")},
+            "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}}
+    (tmp / "manifest.json").write_text(json.dumps(meta))  # last: a folder with a manifest is complete
+    dest = backup / f"epoch-{state.epoch:04d}"; _remove(dest); os.replace(tmp, dest)
+    for d in backup.glob("epoch-*"):
+        if d != dest: _remove(d)
+    return dest
+
+# %% ../nbs/07_models.ipynb #8cd4fa2a
+def _backup_problem(d: Path, key: str) -> str | None:
+    "Why `d` is not a complete backup for `key`, or None."
+    if not (d.is_dir() and _BACKUP.fullmatch(d.name)): return "an interrupted write or an older format"
+    try: meta = json.loads((d / "manifest.json").read_text()); digests = dict(meta["sha256"])
+    except (OSError, ValueError, KeyError, TypeError): return "no readable manifest: its write was interrupted"
+    if meta.get("key") != key: return "made for other inputs or settings"
+    bad = [n for n, h in digests.items() if not (d / n).is_file() or sha256_file(d / n) != h]
+    return f"{', '.join(bad)} truncated or corrupt (sha256 differs from the manifest)" if bad else None
+
+def read_backup(backup, # the backup folder of one training
+                key: str # `training_key` of the training
+               ) -> Path | None:
+    "The newest complete backup for `key` in `backup`; anything partial, corrupt or foreign there is deleted, with a notice."
+    found = None
+    for d in sorted(Path(backup).iterdir(), key=lambda d: (len(d.name), d.name), reverse=True) if Path(backup).is_dir() else []:
+        if why := _backup_problem(d, key): print(f"osteo_nb: discarding training backup {d} ({why})")
+        if why or found: _remove(d)  # bad, or superseded by a newer complete one
+        else: found = d
+    return found
+
+# %% ../nbs/07_models.ipynb #e367690a
+def _load_npz(path) -> list[np.ndarray]:
+    with np.load(path) as z: return [z[f"arr_{i}"] for i in range(len(z.files))]
+
+def restore_backup(backup, # the backup folder of one training
+                   model: keras.Model, # freshly built and compiled
+                   key: str # `training_key` of the training
+                  ) -> TrainState:
+    "Load the newest complete backup into `model` and its optimizer, and return its state; a fresh state where there is none."
+    model.optimizer.build(model.trainable_variables)  # its variables exist before the first step, to be restored
+    if (d := read_backup(backup, key)) is None: return TrainState()
+    meta, values, variables = json.loads((d / "manifest.json").read_text()), _load_npz(d / "state.npz"), _state_variables(model)
+    if [a.shape for a in values] != [tuple(v.shape) for v in variables]:
+        print(f"osteo_nb: discarding training backup {d} (its variables do not fit this model)"); _remove(d); return TrainState()
+    for v, a in zip(variables, values): v.assign(a)
+    return TrainState(meta["epoch"], meta["history"], meta["best_epoch"], meta["best_val_loss"], _load_npz(d / "best.npz") or None)
+
+# %% ../nbs/07_models.ipynb #c617e0a7
+def fit(spec: BackboneSpec, # the backbone
+        arrays: dict, # from `split_arrays` (train and val are used)
+        cfg: StudyConfig, # seed, epochs, batch_size, learning_rate, augmentation, fine_tune
+        backup_dir = None, # where to keep the state for resuming; None: a temporary folder, deleted at the end
+        progress: bool = True, # a bar over epochs
+        callbacks = () # extra Keras callbacks
+       ) -> tuple[keras.Model, pd.DataFrame]:
+    "Train `spec`'s classifier, resuming from `backup_dir`; returns it (best validation epoch restored) and the history."
+    if backup_dir is None:
+        with tempfile.TemporaryDirectory(prefix="osteo-fit-") as d: return fit(spec, arrays, cfg, d, progress, callbacks)
+    seed_everything(cfg.seed)
+    model = build_classifier(spec, cfg)
+    model.compile(keras.optimizers.Adam(cfg.learning_rate), "categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
+    backup, key = Path(backup_dir), training_key(spec, arrays, cfg)
+    state = restore_backup(backup, model, key)
+    (tr, xtr), (va, xva) = arrays["train"], arrays["val"]
+    val, bar = from_arrays(xva, labels_of(va, cfg), cfg), tqdm(total=cfg.epochs, initial=state.epoch, desc=f"train {model.name}", disable=not progress)
+    for epoch in range(state.epoch, cfg.epochs):
+        h = model.fit(epoch_dataset(xtr, labels_of(tr, cfg), cfg, epoch), validation_data=val, initial_epoch=epoch, epochs=epoch + 1,
+                      verbose=0, callbacks=list(callbacks))
+        write_backup(backup, record_epoch(state, h.history, model), model, key)
+        bar.update(); bar.set_postfix({k: f"{v[-1]:.3f}" for k, v in state.history.items()})
+    bar.close()
+    for v, a in zip(model.variables, state.best_weights or []): v.assign(a)
+    return model, history_frame(state)
+
+# %% ../nbs/07_models.ipynb #23d22f7c
 def save_classifier(model: keras.Model, # a trained classifier
                     path, # the `.keras` file to write
                     meta: dict # how it was made
                    ) -> Path:
-    "Write `path` and `path.json`, atomically."
+    "Write `path`, then `path.json` with `meta` and the sha256 of `path`, each atomically."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=path.parent) as d:
-        tmp = Path(d) / path.name; model.save(tmp); os.replace(tmp, path)
-    atomic_write_bytes(path.with_suffix(".json"), (json.dumps(meta, indent=1, default=str) + "\n").encode())
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".tmp-") as d:
+        tmp = Path(d) / path.name; model.save(tmp); digest = sha256_file(tmp); os.replace(tmp, path)
+    atomic_write_bytes(path.with_suffix(".json"), (json.dumps({**meta, "file_sha256": digest}, indent=1, default=str) + "\n").encode())
     return path
 
 def load_classifier(path # a `.keras` file written by `save_classifier`
                    ) -> tuple[keras.Model, dict]:
-    "The model and its metadata."
-    path = Path(path)
-    return keras.models.load_model(path, compile=False), json.loads(path.with_suffix(".json").read_text())
+    "The model and its metadata, once the file's sha256 matches the one recorded when it was saved."
+    path = Path(path); meta = json.loads(path.with_suffix(".json").read_text())
+    if (want := meta.get("file_sha256")) and want != sha256_file(path):  # absent from files saved before it was recorded
+        raise ValueError(f"{path} is truncated or corrupt: its sha256 differs from the one in {path.with_suffix('.json').name}")
+    return keras.models.load_model(path, compile=False), meta
+
+# %% ../nbs/07_models.ipynb #e9cdb29e
+def clean_temporaries(folder, # e.g. the models cache
+                      max_age: float = 3600 # seconds unchanged after which a temporary is stale
+                     ) -> list[Path]:
+    "Delete the temporaries (`tmp*`, `.*`) in `folder` that were left by killed writes; returns them."
+    now, gone = time.time(), []
+    for p in sorted(Path(folder).iterdir()) if Path(folder).is_dir() else []:
+        if p.name.startswith(("tmp", ".")) and now - p.lstat().st_mtime > max_age:
+            print(f"osteo_nb: removing stale temporary {p}"); _remove(p); gone.append(p)
+    return gone
 
 # %% ../nbs/07_models.ipynb #5d5d6151
-_TRAIN_FIELDS = ("seed", "epochs", "batch_size", "learning_rate", "fine_tune", "rotation", "shift", "shear", "zoom", "hflip", "classes", "image_size")
-
 def model_path(dataset: str, # "original" or "new"
                spec: BackboneSpec, arrays: dict, cfg: StudyConfig) -> Path:
     "Where the model trained on these inputs lives: `.cache/models/<dataset>_<arch>-<key>.keras`."
-    key = fingerprint({"dataset": dataset, "arch": spec.arch, "weights": spec.sha256, "data": arrays_digest(arrays),
-                       **{f: str(getattr(cfg, f)) for f in _TRAIN_FIELDS}})[:16]
+    key = fingerprint({"dataset": dataset, "training": training_key(spec, arrays, cfg)})[:16]
     return out_path(cfg, "cache", "models", f"{dataset}_{spec.arch}-{key}.keras")
 
 @dataclass
@@ -131,17 +260,28 @@ class Trained:
     history: pd.DataFrame
     path: Path
 
+def _load_cached(path: Path) -> Trained | None:
+    "The model cached at `path`, or None; an entry that cannot be loaded is deleted, with a notice."
+    files = (path, path.with_suffix(".json"))
+    if not any(p.exists() for p in files): return None
+    try: model, meta = load_classifier(path)
+    except Exception as e:
+        print(f"osteo_nb: discarding cached model {path} ({type(e).__name__}: {str(e)[:200]}); training it again")
+        for p in files: p.unlink(missing_ok=True)
+        return None
+    shutil.rmtree(path.with_suffix(".backup"), ignore_errors=True)  # left by a run killed just after saving
+    return Trained(model, meta, pd.DataFrame(meta["history"]), path)
+
 def train_or_load(dataset: str, # "original" or "new": names the data set in tables and files
                   spec: BackboneSpec, # the backbone
                   arrays: dict, # from `split_arrays`
                   cfg: StudyConfig, # the study configuration
                   progress: bool = True # a bar over epochs
                  ) -> Trained:
-    "The classifier for these inputs: loaded if it was trained before, else trained and saved."
+    "The classifier for these inputs: loaded if it was trained before, else trained (or resumed) and saved."
     path = model_path(dataset, spec, arrays, cfg)
-    if path.exists() and path.with_suffix(".json").exists():
-        model, meta = load_classifier(path)
-        return Trained(model, meta, pd.DataFrame(meta["history"]), path)
+    clean_temporaries(path.parent)
+    if (cached := _load_cached(path)) is not None: return cached
     t0 = time.time()
     model, hist = fit(spec, arrays, cfg, backup_dir=path.with_suffix(".backup"), progress=progress)
     meta = {"dataset": dataset, "backbone": asdict(spec), "config": to_dict(cfg), "data_digest": arrays_digest(arrays),
