@@ -25,6 +25,12 @@ def _histogram(scores, lo=0.3, hi=0.8, step=0.05):
     return " ".join(f"[{a:.2f},{b:.2f}):{c}" for a, b, c in zip(edges[:-1], edges[1:], counts))
 
 
+def _by_relation(pairs):
+    "(relation, rows): copies of one radiograph (full-frame views) and one-knee crops (half views)."
+    crop = pairs.kind == "crop"
+    return [("copy", pairs[~crop]), ("crop", pairs[crop])]
+
+
 @call_parse
 def main(pool: str = "../shared/data/knee-xray-pool", # the shared pool of radiographs
          source: str = "../shared/data/knee-tscore-source", # the source database (different patients)
@@ -48,8 +54,3 @@ def main(pool: str = "../shared/data/knee-xray-pool", # the shared pool of radio
     print(f"pool: split of {len(recs)} files in {dt:.1f} s; {len(p)} candidate pairs between hash clusters, {int(is_verified(p, cfg).sum())} verified")
     for rel, d in _by_relation(p): print(f"  pool {rel:5s} scores: {_histogram(d.score, 0.3, 1.0)}")
 
-
-def _by_relation(pairs):
-    "(relation, rows): copies of one radiograph (full-frame views) and one-knee crops (half views)."
-    crop = pairs.kind == "crop"
-    return [("copy", pairs[~crop]), ("crop", pairs[crop])]
