@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from osteo_nb.config import pool_dir
-from osteo_nb.data import synthetic_dataset
+from osteo_nb.synthetic import synthetic_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

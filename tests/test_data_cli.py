@@ -7,8 +7,9 @@ from PIL import Image
 from conftest import cli
 import cv2
 import numpy as np
-from osteo_nb.data import leakage, read_records, synthetic_dataset
-from osteo_nb.dedup import one_knee_crop, synthetic_bilateral, synthetic_copies, synthetic_knee
+from osteo_nb.data import leakage, read_records
+from osteo_nb.synthetic import synthetic_dataset
+from osteo_nb.synthetic import one_knee_crop, synthetic_bilateral, synthetic_copies, synthetic_knee
 
 
 def split(data, out, *args):

@@ -4,8 +4,8 @@ import pytest
 import pandas as pd
 
 from conftest import BIN, cli
-from osteo_nb.config import sha256_file
-from osteo_nb.data import synthetic_dataset
+from osteo_nb.provenance import sha256_file
+from osteo_nb.synthetic import synthetic_dataset
 
 
 def reproduce(data, out, *args):
