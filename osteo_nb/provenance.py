@@ -65,6 +65,9 @@ def environment() -> dict:
             "packages": {p: v(p) for p in _PACKAGES}}
 
 # %% ../nbs/01_provenance.ipynb #e5b12be9
+def _umask() -> int:
+    m = os.umask(0); os.umask(m); return m
+
 @contextmanager
 def atomic_path(path # the file to write
                ) -> Path:
@@ -73,6 +76,7 @@ def atomic_path(path # the file to write
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{path.stem}.", suffix=path.suffix); os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; the result gets the usual permissions
         os.replace(tmp, path)
     finally: Path(tmp).unlink(missing_ok=True)
 
