@@ -9,7 +9,7 @@ OUT     ?= .
 # PROFILE and SEED default to osteo-reproduce's own defaults (config.DEFAULT_PROFILE, the profile's seed): one source
 LOCK    := requirements.lock
 
-.PHONY: help setup lock reproduce test test-fast sync readme clean-nbs bench
+.PHONY: help setup lock reproduce test test-fast sync docs readme clean-nbs bench
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -43,6 +43,10 @@ sync:  ## export the library and README from the notebooks and clean the noteboo
 	$(BIN)/nbdev_clean --fname nbs
 	$(BIN)/nbdev_clean --fname nbs/study
 	$(BIN)/osteo-readme
+
+docs:  ## run the library notebooks and keep the deterministic outputs of their examples (the documentation)
+	$(BIN)/osteo-docs
+	$(BIN)/nbdev_clean --fname nbs
 
 bench:  ## benchmarks (not tests): see benchmarks/README.md
 	$(BIN)/python benchmarks/bench_data.py --data "$(DATA)"

@@ -69,15 +69,15 @@ def _umask() -> int:
     m = os.umask(0); os.umask(m); return m
 
 @contextmanager
-def atomic_path(path # the file to write
+def atomic_path(path # the file to write; a `{sha256}` in its name becomes the digest of what was written
                ) -> Path:
-    "A temporary path beside `path` (same suffix) to write to; renamed onto `path` if the block succeeds, removed if not."
+    "A temporary path beside `path` (same suffixes) to write to; renamed onto `path` if the block succeeds, removed if not."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{path.stem}.", suffix=path.suffix); os.close(fd)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix="".join(path.suffixes[-2:])); os.close(fd)  # Keras checks `.weights.h5`
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; the result gets the usual permissions
-        os.replace(tmp, path)
+        os.replace(tmp, path.with_name(path.name.replace("{sha256}", sha256_file(tmp))) if "{sha256}" in path.name else path)
     finally: Path(tmp).unlink(missing_ok=True)
 
 def atomic_write_bytes(path, # destination

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import keras
 from keras import layers
-from .provenance import sha256_file
+from .provenance import atomic_path, sha256_file
 
 # %% auto #0
 __all__ = ['STAND_INS', 'FEATURE_LAYER', 'KERAS_WEIGHTS', 'cache_dir', 'verify_sha256', 'read_torch_legacy', 'StandIn',
@@ -261,10 +261,8 @@ def _convert(name, folder):
     "Stand-in `name` converted from its verified checkpoint into `folder`, named by its own sha256."
     build, layer_map = _FULL[name]
     model = _port(build(), read_torch_legacy(stand_in_path(name)), layer_map)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".weights.h5"); os.close(fd)
-    try: model.save_weights(tmp); path = folder/f"{_cache_stem(name)}-{sha256_file(tmp)}.weights.h5"; os.replace(tmp, path)
-    finally: Path(tmp).unlink(missing_ok=True)
-    return path
+    with atomic_path(folder / f"{_cache_stem(name)}-{{sha256}}.weights.h5") as tmp: model.save_weights(tmp); digest = sha256_file(tmp)
+    return folder / f"{_cache_stem(name)}-{digest}.weights.h5"
 
 # %% ../nbs/07_weights.ipynb #16586a61
 def _cached(name, folder):
