@@ -104,7 +104,7 @@ def get_profile(name: str, # one of `PROFILES`
     if name not in PROFILES: raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
     return PROFILES[name].replace(**changes)
 
-# %% ../nbs/00_config.ipynb
+# %% ../nbs/00_config.ipynb #c0c75101
 def _parse_value(name: str, text: str, default):
     "`text` as the type of a field's default."
     if isinstance(default, bool):
@@ -135,7 +135,7 @@ def from_dict(d: dict) -> StudyConfig:
     "Inverse of `to_dict`."
     return StudyConfig(**d)
 
-# %% ../nbs/00_config.ipynb
+# %% ../nbs/00_config.ipynb #295550fb
 SPLIT_FILE = "split.csv"  # in results/: the split every stage after the data report reads (records and pairs beside it)
 BACKBONES_TABLE = "backbones"  # in results/ (.csv, .md): the backbones actually used, with weight sources and sha256
 

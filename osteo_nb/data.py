@@ -247,7 +247,7 @@ def _representatives(df: pd.DataFrame, labels: np.ndarray, classes) -> pd.Series
     order = _representative_order(df, classes)
     return pd.Series(order.index, index=order.index).groupby(labels).apply(lambda g: order[g].sort_values().index[0])
 
-# %% ../nbs/03_data.ipynb
+# %% ../nbs/03_data.ipynb #85e83866
 PAIR_COLUMNS = ["path_a", "path_b", "view", "kind", "score", "fine", "medium", "sx", "sy", "tx", "ty", "distance"]
 
 def find_pairs(records: pd.DataFrame, # output of `scan` (with `attrs["root"]`), restricted to readable images
@@ -263,7 +263,7 @@ def find_pairs(records: pd.DataFrame, # output of `scan` (with `attrs["root"]`),
     pairs.insert(1, "path_b", records.path[reps.to_numpy()[pairs.b]].to_numpy())
     return pairs[PAIR_COLUMNS].sort_values(["path_a", "path_b"]).reset_index(drop=True)
 
-# %% ../nbs/03_data.ipynb
+# %% ../nbs/03_data.ipynb #8a5439ed
 def _link(records: pd.DataFrame, hash_cluster: np.ndarray, pairs: pd.DataFrame, cfg: StudyConfig, crops: bool) -> np.ndarray:
     "Component of each row when verified pairs (crops too, or not) join hash clusters."
     verified = pairs[is_verified(pairs, cfg) & (cfg.mirror_duplicates | (pairs.kind != "mirror"))]
@@ -291,7 +291,7 @@ def cluster(records: pd.DataFrame, # output of `scan`
     df.attrs["pairs"] = pairs
     return df
 
-# %% ../nbs/03_data.ipynb
+# %% ../nbs/03_data.ipynb #79ef3574
 def _name(df: pd.DataFrame, idx: pd.Index, radiograph: np.ndarray, exposure: np.ndarray, cfg: StudyConfig):
     "Cluster and group ids (from their representative's pixel digest), representatives and duplicates."
     rep = _representatives(df.loc[idx], radiograph, cfg.classes)

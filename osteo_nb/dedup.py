@@ -241,14 +241,14 @@ def match_pairs(images: list, # 8-bit luminance images
     "Candidate pairs `a, b, view, distance` from `candidates`, verified (`verify_pairs`)."
     return verify_pairs(images, candidates(images, cfg.match_candidates), cfg, progress, workers)
 
-# %% ../nbs/04_dedup.ipynb
+# %% ../nbs/04_dedup.ipynb #a8c15892
 def is_verified(pairs: pd.DataFrame, # rows with `kind` and `score` (from `verify`)
                 cfg: StudyConfig = StudyConfig() # match_threshold, crop_threshold
                ) -> pd.Series:
     "Which pairs reach the threshold of their relation (a crop, or a copy of one radiograph)."
     return pd.Series(np.where(pairs.kind == "crop", pairs.score >= cfg.crop_threshold, pairs.score >= cfg.match_threshold), index=pairs.index)
 
-# %% ../nbs/04_dedup.ipynb
+# %% ../nbs/04_dedup.ipynb #40dd4faf
 def all_pairs(n_a: int, # images in the first list (indices 0..n_a-1)
               n_b: int, # images in the second list (indices n_a..n_a+n_b-1)
               views: tuple = ("full", "full_m") # views of the second image to try

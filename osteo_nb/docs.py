@@ -41,7 +41,7 @@ def main(check: bool = False # only check that README.md is up to date; exit 1 i
         return print("README.md is up to date")
     readme.write_text(text)
 
-# %% ../nbs/90_docs.ipynb
+# %% ../nbs/90_docs.ipynb #13276432
 _MACHINE = ("/tmp/", "/work/", "/root/", "/home/", "seconds", "it/s]")  # what makes an output depend on the machine or the moment
 
 def _directive(src: str, *names) -> bool: return bool(re.search(rf"^#\|\s*({'|'.join(names)})\b", src, re.M))
@@ -70,7 +70,7 @@ def keep_outputs(nb_path # a library notebook
     write_nb(nb, nb_path)
     return sum(bool(c.get("outputs")) for c in nb.cells)
 
-# %% ../nbs/90_docs.ipynb
+# %% ../nbs/90_docs.ipynb #d8559be4
 @call_parse
 def outputs_main(names: str = "" # only the library notebooks whose name contains this
                 ):

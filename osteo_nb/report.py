@@ -44,7 +44,7 @@ def exclusions_table(df: pd.DataFrame) -> pd.DataFrame:
     "Every file that is neither used nor a duplicate of a used image, with its reason."
     return df.loc[df.status.isin(["conflict", "excluded", "unreadable"]), ["path", "label", "status", "cluster", "reason"]].sort_values("path").reset_index(drop=True)
 
-# %% ../nbs/05_report.ipynb
+# %% ../nbs/05_report.ipynb #af5862bb
 def links_table(df: pd.DataFrame, # records from `make_split` (with `attrs["pairs"]` when the geometric stage ran)
                 cfg: StudyConfig = StudyConfig() # the verification thresholds used
                ) -> pd.DataFrame:
@@ -60,7 +60,7 @@ def links_table(df: pd.DataFrame, # records from `make_split` (with `attrs["pair
     rows += [("rejected", "candidate pair", int((~passed).sum()))]
     return pd.DataFrame(rows, columns=["kind", "unit", "links"])
 
-# %% ../nbs/05_report.ipynb
+# %% ../nbs/05_report.ipynb #8c146503
 def geometry_effect(runs: dict, # name -> records from `make_split` (e.g. hash only, hash + geometric)
                     cfg: StudyConfig = StudyConfig() # the task classes
                    ) -> pd.DataFrame:
@@ -153,15 +153,15 @@ def plot_samples(df: pd.DataFrame, # records from `make_split`
     fig.tight_layout()
     return fig
 
-# %% ../nbs/05_report.ipynb
+# %% ../nbs/05_report.ipynb #ca141038
 def plot_threshold_pairs(df: pd.DataFrame, # records from `make_split` (with `attrs["pairs"]`)
                          cfg: StudyConfig = StudyConfig(), # match_threshold, image_size, resize
                          n: int = 6 # pairs on each side
                         ):
     "Candidate pairs just below and just above their threshold (`dedup.is_verified`), side by side with their score and kind."
     p = df.attrs["pairs"]
-    margin = p.score - np.where(p.kind == "crop", cfg.crop_threshold, cfg.match_threshold)
-    below, above = p[margin < 0].assign(m=margin).nlargest(n, "m"), p[margin >= 0].assign(m=margin).nsmallest(n, "m")
+    p = p.assign(m=p.score - np.where(p.kind == "crop", cfg.crop_threshold, cfg.match_threshold))  # distance to its threshold
+    below, above = p[p.m < 0].nlargest(n, "m"), p[p.m >= 0].nsmallest(n, "m")
     sel = pd.concat([below, above]).reset_index(drop=True)
     names = sorted(set(sel.path_a) | set(sel.path_b))
     images = [read_canonical(Path(df.attrs["root"]) / f, cfg) for f in names]

@@ -80,7 +80,7 @@ def run_notebook(nb: Path, # a study notebook
                          f"\n  executed copy with the traceback: {out}") from None
     return round(time.time() - t0, 2)
 
-# %% ../nbs/10_reproduce.ipynb
+# %% ../nbs/10_reproduce.ipynb #a891331f
 def library_digest() -> str:
     "sha256 over the source files of the installed `osteo_nb` package."
     return fingerprint({p.name: sha256_file(p) for p in sorted(Path(osteo_nb.__file__).parent.glob("*.py"))})
@@ -177,7 +177,7 @@ def warn_offline(run_dir: Path):
                                "ImageNet backbones (their weights were neither cached nor downloadable); every table names them",
                                file=sys.stderr, flush=True)
 
-# %% ../nbs/10_reproduce.ipynb
+# %% ../nbs/10_reproduce.ipynb #13cde9f0
 def _done(run_dir: Path) -> dict:
     p = run_dir / "manifest.json"
     return json.loads(p.read_text())["notebooks"] if p.exists() else {}
@@ -221,7 +221,7 @@ def _run_step(nb, run_dir, run_cfg, params, key, steps, data_fp, progress) -> di
     print(f"[osteo-reproduce] {nb.name}: {seconds} s", flush=True)
     return steps[nb.name]
 
-# %% ../nbs/10_reproduce.ipynb
+# %% ../nbs/10_reproduce.ipynb #dade0fd9
 def ensure_data(data: str # the --data folder
                ) -> str:
     "`data`; when it is the default folder and missing, first downloaded with kagglehub."
