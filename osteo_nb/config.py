@@ -35,7 +35,8 @@ class StudyConfig:
     dup_threshold: int = 16  # Hamming distance (of 256 bits) up to which two images are one radiograph
     mirror_duplicates: bool = True  # a horizontally flipped copy is the same radiograph
     geometric_duplicates: bool = True  # also find shifted, rescaled, cropped and mirrored copies by registration (`dedup`)
-    match_candidates: int = 6  # nearest images verified per image by registration
+    match_candidates: int = 6  # nearest images verified per image by registration, as copies
+    crop_candidates: int = 4  # nearest images verified per image by registration, as crops of one of its knees
     match_threshold: float = 0.7  # detail score from which a registered pair is one radiograph (see `dedup`)
     crop_threshold: float = 0.5  # detail score from which a one-knee crop matches a half of a two-knee radiograph
     conflict_scope: str = "task"  # "task": an exposure filed as both task classes is a conflict; "any": under any two known classes

@@ -20,12 +20,13 @@ from tqdm.auto import tqdm
 from .config import StudyConfig
 
 # %% auto #0
-__all__ = ['VIEWS', 'VERIFY_COLUMNS', 'content_box', 'view', 'descriptor', 'candidates', 'mirror_twin', 'coarse_alignment',
-           'register', 'tile_correlation', 'detail_score', 'pair_kind', 'verify', 'components', 'verify_pairs',
-           'match_pairs', 'is_verified', 'all_pairs', 'plot_pairs']
+__all__ = ['VIEWS', 'HALF_VIEWS', 'VERIFY_COLUMNS', 'content_box', 'view', 'descriptor', 'candidates', 'mirror_twin',
+           'coarse_alignment', 'register', 'tile_correlation', 'detail_score', 'pair_kind', 'verify', 'components',
+           'verify_pairs', 'match_pairs', 'is_verified', 'all_pairs', 'plot_pairs']
 
 # %% ../nbs/04_dedup.ipynb #7ab29040
 VIEWS = ("full", "left", "right", "full_m", "left_m", "right_m")  # content box, its halves, and their mirror images
+HALF_VIEWS = tuple(f"{s}-{f}{m}" for s in ("left", "right") for f in (0.4, 0.5, 0.6) for m in ("", "_m"))  # where one knee may have been cut
 
 def content_box(a: np.ndarray, # 8-bit luminance (H, W)
                 level: int = 20, # background is at or below this grey level
@@ -39,13 +40,14 @@ def content_box(a: np.ndarray, # 8-bit luminance (H, W)
 
 # %% ../nbs/04_dedup.ipynb #b24c0790
 def _part(box, name: str):
-    "Sub-box `(y0, y1, x0, x1)` of the content box for a view name."
-    y0, y1, x0, x1 = box; h = (x1 - x0) // 2
-    part = name.removesuffix("_m")
-    return (y0, y1, x0, x1) if part == "full" else (y0, y1, x0, x0 + h) if part == "left" else (y0, y1, x0 + h, x1)
+    "Sub-box `(y0, y1, x0, x1)` of the content box for a view name (`left-0.4`: the left 40 %)."
+    y0, y1, x0, x1 = box
+    part, _, frac = name.removesuffix("_m").partition("-")
+    h = round((x1 - x0) * float(frac or 0.5))
+    return (y0, y1, x0, x1) if part == "full" else (y0, y1, x0, x0 + h) if part == "left" else (y0, y1, x1 - h, x1)
 
 def view(a: np.ndarray, # 8-bit luminance (H, W)
-         name: str = "full", # one of `VIEWS`
+         name: str = "full", # one of `VIEWS` or `HALF_VIEWS`
          size: int = 224 # side of the square view
         ) -> np.ndarray:
     "A square float32 view of `a`'s content box (or a half of it), mirrored for `*_m`."
@@ -64,24 +66,39 @@ def descriptor(v: np.ndarray, # a square float32 view
 
 # %% ../nbs/04_dedup.ipynb #2225c271
 def candidates(images: list, # 8-bit luminance images (any size)
-               k: int = 6 # candidate images per query
+               k: int = 6, # candidate copies per image
+               k_crop: int = 4 # candidate crops per image (images whose content matches one of its halves)
               ) -> pd.DataFrame:
     "Candidate pairs: image `a`'s content against view `view` of image `b` (and its mirror twin), with descriptor `distance`."
     if len(images) < 2: return pd.DataFrame(columns=["a", "b", "view", "distance"])
-    d = np.stack([descriptor(view(a, n, 64)) for a in images for n in VIEWS])
-    owner, name = np.repeat(np.arange(len(images)), len(VIEWS)), np.tile(VIEWS, len(images))
-    nn = NearestNeighbors(n_neighbors=min(len(d), (k + 1) * len(VIEWS))).fit(d)
-    dist, idx = nn.kneighbors(d[name == "full"])
-    rows = [row for i in range(len(images)) for row in _nearest_others(i, dist[i], idx[i], owner, name, k)]
-    pairs = pd.DataFrame(rows, columns=["a", "b", "view", "distance"])
-    return _drop_reversed(pairs).reset_index(drop=True)
+    full = np.stack([descriptor(view(a, "full", 64)) for a in images])
+    nn = NearestNeighbors(n_neighbors=min(len(images), k + 1)).fit(full)
+    rows = _copy_candidates(full, nn, k) + _crop_candidates(images, nn, k_crop)
+    return _drop_reversed(pd.DataFrame(rows, columns=["a", "b", "view", "distance"])).reset_index(drop=True)
 
-def _nearest_others(i, dist, idx, owner, name, k):
-    "The first `k` other images among one query's neighbours, each with its nearest view and that view's mirror twin."
-    seen = {}
-    for d, j in zip(dist, idx):
-        if owner[j] != i and owner[j] not in seen and len(seen) < k: seen[owner[j]] = (i, int(owner[j]), str(name[j]), float(d))
-    return [r for (a, b, v, d) in seen.values() for r in ((a, b, v, d), (a, b, mirror_twin(v), d))]
+def _copy_candidates(full, nn, k) -> list:
+    "Each image's `k` nearest others by content, directly (`full`) and mirrored (`full_m`)."
+    dist, idx = nn.kneighbors(full)
+    mdist, midx = nn.kneighbors(np.stack([f.reshape(16, 16)[:, ::-1].ravel() for f in full]))
+    return [r for i in range(len(full)) for v, d, j in (("full", dist[i], idx[i]), ("full_m", mdist[i], midx[i]))
+            for r in _nearest_others(i, d, j, v, k)]
+
+def _crop_candidates(images, nn, k) -> list:
+    "For each image, the `k` others whose content comes nearest one of its `HALF_VIEWS` (a crop of one knee)."
+    rows = []
+    for i, a in enumerate(images):
+        dist, idx = nn.kneighbors(np.stack([descriptor(view(a, n, 64)) for n in HALF_VIEWS]))
+        best = sorted((d, int(j), n) for n, ds, js in zip(HALF_VIEWS, dist, idx) for d, j in zip(ds, js) if j != i)
+        seen = {}
+        for d, j, n in best:
+            if j not in seen and len(seen) < k: seen[j] = (j, i, n, float(d))
+        rows += [r for (a_, b, n, d) in seen.values() for r in ((a_, b, n, d), (a_, b, mirror_twin(n), d))]
+    return rows
+
+def _nearest_others(i, dist, idx, v, k):
+    "The first `k` other images among one query's neighbours, in view `v` and its mirror twin."
+    others = [(i, int(j), float(d)) for d, j in zip(dist, idx) if j != i][:k]
+    return [(a, b, w, d) for a, b, d in others for w in (v, mirror_twin(v))]
 
 def mirror_twin(name: str) -> str:
     "The mirrored view of a view (knees are nearly symmetric, so a descriptor cannot tell them apart)."
@@ -89,6 +106,7 @@ def mirror_twin(name: str) -> str:
 
 def _drop_reversed(p: pd.DataFrame) -> pd.DataFrame:
     "Keep one of (a, b, v) and (b, a, v) when the view is symmetric (full or full_m)."
+    p = p.drop_duplicates(["a", "b", "view"])
     sym = p.view.isin(["full", "full_m"])
     dup = sym & (p.a > p.b) & p.set_index(["b", "a", "view"]).index.isin(p.set_index(["a", "b", "view"]).index)
     return p[~dup]
@@ -234,12 +252,12 @@ def verify_pairs(images: list, # 8-bit luminance images
     return best.reset_index(drop=True)
 
 def match_pairs(images: list, # 8-bit luminance images
-                cfg: StudyConfig = StudyConfig(), # match_candidates, image_size
+                cfg: StudyConfig = StudyConfig(), # match_candidates, crop_candidates, image_size
                 progress: bool = True, # show a progress bar
                 workers: int | None = None # threads (default: the CPU count)
                ) -> pd.DataFrame:
     "Candidate pairs `a, b, view, distance` from `candidates`, verified (`verify_pairs`)."
-    return verify_pairs(images, candidates(images, cfg.match_candidates), cfg, progress, workers)
+    return verify_pairs(images, candidates(images, cfg.match_candidates, cfg.crop_candidates), cfg, progress, workers)
 
 # %% ../nbs/04_dedup.ipynb #a8c15892
 def is_verified(pairs: pd.DataFrame, # rows with `kind` and `score` (from `verify`)
