@@ -20,9 +20,10 @@ from tqdm.auto import tqdm
 from .config import StudyConfig
 
 # %% auto #0
-__all__ = ['VIEWS', 'HALF_VIEWS', 'VERIFY_COLUMNS', 'content_box', 'view', 'descriptor', 'candidates', 'mirror_twin',
-           'coarse_alignment', 'register', 'tile_correlation', 'detail_score', 'pair_kind', 'verify', 'components',
-           'verify_pairs', 'match_pairs', 'is_verified', 'all_pairs', 'plot_pairs']
+__all__ = ['VIEWS', 'HALF_VIEWS', 'VERIFY_COLUMNS', 'PRESCREEN', 'content_box', 'view', 'descriptor', 'row_profile', 'candidates',
+           'mirror_twin', 'other_knee', 'coarse_alignment', 'register', 'refine', 'tile_correlation', 'detail_score',
+           'medium_score', 'pair_kind', 'verify', 'components', 'verify_pairs', 'match_pairs', 'is_verified',
+           'all_pairs', 'plot_pairs']
 
 # %% ../nbs/04_dedup.ipynb #7ab29040
 VIEWS = ("full", "left", "right", "full_m", "left_m", "right_m")  # content box, its halves, and their mirror images
@@ -64,45 +65,58 @@ def descriptor(v: np.ndarray, # a square float32 view
     t = t - t.mean()
     return (t / (np.linalg.norm(t) + 1e-6)).astype(np.float32)
 
+def row_profile(v: np.ndarray, # a square float32 view
+                bands: int = 32, # bands of rows (must divide the view's side)
+                quantiles: tuple = (0.5, 0.6, 0.7, 0.8, 0.9) # grey-level percentiles of each band
+               ) -> np.ndarray:
+    "Zero-mean, unit-length grey-level percentiles per band of rows: unchanged by horizontal stretching, shifting and mirroring."
+    t = np.quantile(v.reshape(bands, -1), quantiles, axis=1).T.ravel()
+    t = t - t.mean()
+    return (t / (np.linalg.norm(t) + 1e-6)).astype(np.float32)
+
 # %% ../nbs/04_dedup.ipynb #2225c271
 def candidates(images: list, # 8-bit luminance images (any size)
-               k: int = 6, # candidate copies per image
-               k_crop: int = 4 # candidate crops per image (images whose content matches one of its halves)
+               k: int = 6, # candidate copies per image (and as many mirrored copies)
+               k_crop: int = 4 # candidate crops per image and crop question
               ) -> pd.DataFrame:
-    "Candidate pairs: image `a`'s content against view `view` of image `b` (and its mirror twin), with descriptor `distance`."
+    "Candidate pairs: image `a`'s content against view `view` of image `b`, with the descriptor `distance` that proposed it."
     if len(images) < 2: return pd.DataFrame(columns=["a", "b", "view", "distance"])
-    full = np.stack([descriptor(view(a, "full", 64)) for a in images])
-    nn = NearestNeighbors(n_neighbors=min(len(images), k + 1)).fit(full)
-    rows = _copy_candidates(full, nn, k) + _crop_candidates(images, nn, k_crop)
+    thumbs = [{n: descriptor(view(a, n, 64)) for n in ("full", "full_m") + HALF_VIEWS} for a in images]
+    halves = [n for n in HALF_VIEWS if not n.endswith("_m")]
+    profiles = [{n: row_profile(view(a, n, 128)) for n in ["full"] + halves} for a in images]
+    by_thumb, by_profile = (NearestNeighbors(n_neighbors=min(len(images), max(k, k_crop) + 1)).fit(np.stack([d["full"] for d in ds]))
+                            for ds in (thumbs, profiles))
+    ask = lambda ds, names, nn, n: _nearest([[d[v] for v in names] for d in ds], names, nn, n)
+    found = (ask(thumbs, ["full"], by_thumb, k) + ask(thumbs, ["full_m"], by_thumb, k)
+             + ask(thumbs, HALF_VIEWS, by_thumb, k_crop) + ask(profiles, halves, by_profile, k_crop))
+    rows = [r for found_row in found for r in _views_to_verify(*found_row)]
     return _drop_reversed(pd.DataFrame(rows, columns=["a", "b", "view", "distance"])).reset_index(drop=True)
 
-def _copy_candidates(full, nn, k) -> list:
-    "Each image's `k` nearest others by content, directly (`full`) and mirrored (`full_m`)."
-    dist, idx = nn.kneighbors(full)
-    mdist, midx = nn.kneighbors(np.stack([f.reshape(16, 16)[:, ::-1].ravel() for f in full]))
-    return [r for i in range(len(full)) for v, d, j in (("full", dist[i], idx[i]), ("full_m", mdist[i], midx[i]))
-            for r in _nearest_others(i, d, j, v, k)]
-
-def _crop_candidates(images, nn, k) -> list:
-    "For each image, the `k` others whose content comes nearest one of its `HALF_VIEWS` (a crop of one knee)."
+def _nearest(queries: list, names: list, nn, k) -> list:
+    "For each image `i` (descriptors `queries[i]` of its views `names`), the `k` others nearest any of them, as `(j, i, view, distance)`."
     rows = []
-    for i, a in enumerate(images):
-        dist, idx = nn.kneighbors(np.stack([descriptor(view(a, n, 64)) for n in HALF_VIEWS]))
-        best = sorted((d, int(j), n) for n, ds, js in zip(HALF_VIEWS, dist, idx) for d, j in zip(ds, js) if j != i)
+    for i, q in enumerate(queries):
+        dist, idx = nn.kneighbors(np.stack(q))
         seen = {}
-        for d, j, n in best:
+        for d, j, n in sorted((d, int(j), n) for n, ds, js in zip(names, dist, idx) for d, j in zip(ds, js) if j != i):
             if j not in seen and len(seen) < k: seen[j] = (j, i, n, float(d))
-        rows += [r for (a_, b, n, d) in seen.values() for r in ((a_, b, n, d), (a_, b, mirror_twin(n), d))]
+        rows += seen.values()
     return rows
 
-def _nearest_others(i, dist, idx, v, k):
-    "The first `k` other images among one query's neighbours, in view `v` and its mirror twin."
-    others = [(i, int(j), float(d)) for d, j in zip(dist, idx) if j != i][:k]
-    return [(a, b, w, d) for a, b, d in others for w in (v, mirror_twin(v))]
+def _views_to_verify(a, b, name, distance) -> list:
+    "A copy candidate in both orientations; a crop candidate in both, for either knee (the descriptors cannot tell them apart)."
+    base = name.removesuffix("_m")
+    names = (base, base + "_m") if base == "full" else (base, base + "_m", other_knee(base), other_knee(base + "_m"))
+    return [(a, b, n, distance) for n in names]
 
 def mirror_twin(name: str) -> str:
-    "The mirrored view of a view (knees are nearly symmetric, so a descriptor cannot tell them apart)."
+    "The mirrored view of a view."
     return name.removesuffix("_m") if name.endswith("_m") else name + "_m"
+
+def other_knee(name: str) -> str:
+    "The other knee's half, mirrored: what a view of one knee looks most like (`left-0.5` -> `right-0.5_m`)."
+    side, sep, rest = name.removesuffix("_m").partition("-")
+    return {"left": "right", "right": "left"}[side] + sep + rest + ("" if name.endswith("_m") else "_m")
 
 def _drop_reversed(p: pd.DataFrame) -> pd.DataFrame:
     "Keep one of (a, b, v) and (b, a, v) when the view is symmetric (full or full_m)."
@@ -147,14 +161,21 @@ def coarse_alignment(q: np.ndarray, # square float32 view
     return _rescaled(best[1], q.shape[0] / n)
 
 def register(q: np.ndarray, # square float32 view
-             r: np.ndarray # square float32 view, same size
+             r: np.ndarray, # square float32 view, same size
+             levels: tuple = (4, 2, 1) # ECC refinement at `size // level` for each level, in order
             ) -> np.ndarray:
     "Affine 2x3 (q pixels -> r pixels), refined by ECC; raises `cv2.error` if ECC diverges."
-    n, W = q.shape[0], coarse_alignment(q, r)
-    for m in (n // 4, n // 2, n):
-        _, Wm = cv2.findTransformECC(_shrink(q, m), _shrink(r, m), _rescaled(W, m / n), cv2.MOTION_AFFINE, _ECC, None, 3)
-        W = _rescaled(Wm, n / m)
+    W = coarse_alignment(q, r)
+    for level in levels: W = refine(q, r, W, q.shape[0] // level)
     return W
+
+def refine(q: np.ndarray, r: np.ndarray, # square float32 views, same size
+           W: np.ndarray, # affine 2x3 at full size
+           m: int # working size of this ECC step
+          ) -> np.ndarray:
+    "One affine ECC step at `m` px, starting from and returning a full-size map."
+    _, Wm = cv2.findTransformECC(_shrink(q, m), _shrink(r, m), _rescaled(W, m / q.shape[0]), cv2.MOTION_AFFINE, _ECC, None, 3)
+    return _rescaled(Wm, q.shape[0] / m)
 
 # %% ../nbs/04_dedup.ipynb #ec0e4eaf
 def tile_correlation(q: np.ndarray, # square float32 image
@@ -182,10 +203,13 @@ def detail_score(q: np.ndarray, # square float32 view (224 px)
                  W: np.ndarray # affine 2x3 from `register`
                 ) -> tuple[float, float, float]:
     "`(score, fine, medium)`: the mean of the fine- and medium-scale tile correlations, and each."
-    n, m = q.shape[0], q.shape[0] * 4 // 7
-    fine = tile_correlation(q, _warp(r, W, n), 1.0)
-    medium = tile_correlation(_shrink(q, m), _warp(_shrink(r, m), _rescaled(W, m / n), m), 2.0)
+    fine, medium = tile_correlation(q, _warp(r, W, q.shape[0]), 1.0), medium_score(q, r, W)
     return (fine + medium) / 2, fine, medium
+
+def medium_score(q: np.ndarray, r: np.ndarray, W: np.ndarray) -> float:
+    "Tile correlation at the medium scale: views shrunk to 4/7 (128 px for 224), high-passed at sigma 2."
+    n, m = q.shape[0], q.shape[0] * 4 // 7
+    return tile_correlation(_shrink(q, m), _warp(_shrink(r, m), _rescaled(W, m / n), m), 2.0)
 
 # %% ../nbs/04_dedup.ipynb #097037c8
 def _frame(a: np.ndarray, name: str, size: int) -> np.ndarray:
@@ -206,17 +230,22 @@ def pair_kind(view_name: str, # the view of `b` that matched
 
 # %% ../nbs/04_dedup.ipynb #5633a24a
 VERIFY_COLUMNS = ["score", "fine", "medium", "kind", "sx", "sy", "tx", "ty"]
+PRESCREEN = 0.25  # medium-scale score after the half-size registration below which a pair is rejected early
 
 def verify(a: np.ndarray, # 8-bit luminance image
            b: np.ndarray, # 8-bit luminance image
            view_name: str = "full", # the view of `b` to match `a`'s content against
-           size: int = 224 # working size
+           size: int = 224, # working size
+           prescreen: float = PRESCREEN # reject at half size below this medium-scale score (-1: never)
           ) -> dict:
     "Register `a` onto a view of `b`: detail score, pair kind and the a -> b pixel map (scale, shift)."
     q, r = view(a, "full", size), view(b, view_name, size)
-    try: W = register(q, r)
+    try:
+        W = register(q, r, levels=(4, 2))
+        score, fine, medium = np.nan, np.nan, medium_score(q, r, W)
+        if medium >= prescreen: W = refine(q, r, W, size); score, fine, medium = detail_score(q, r, W)
+        else: score = medium
     except cv2.error: return dict(score=-1.0, fine=-1.0, medium=-1.0, kind="none", sx=np.nan, sy=np.nan, tx=np.nan, ty=np.nan)
-    score, fine, medium = detail_score(q, r, W)
     T = (_frame(b, view_name, size) @ np.vstack([W, [0, 0, 1]]) @ np.linalg.inv(_frame(a, "full", size)))[:2]
     return dict(score=score, fine=fine, medium=medium, kind=pair_kind(view_name, T),
                 sx=T[0, 0], sy=T[1, 1], tx=T[0, 2], ty=T[1, 2])
