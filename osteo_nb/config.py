@@ -52,6 +52,16 @@ class StudyConfig:
     backbones: str = "auto"  # "paper" (EfficientNetB0 + MobileNetV3), "offline" (stand-ins) or "auto"
     mobilenet: str = "MobileNetV3Large"  # the paper's MobileNetV3 variant: MobileNetV3Large or MobileNetV3Small
     fine_tune: bool = False  # train the backbone too (BatchNorm stays in inference mode); paper: frozen
+    lime_samples: int = 1000  # perturbed images per LIME explanation (lime's default; the paper gives no other)
+    segmentation: str = "quickshift"  # LIME superpixels: "quickshift" (lime's default) or "slic"
+    quickshift_kernel_size: float = 4.0  # quickshift parameters (lime's defaults), on float 0..255 RGB input
+    quickshift_max_dist: float = 200.0
+    quickshift_ratio: float = 0.2
+    slic_segments: int = 50  # SLIC: about this many superpixels
+    slic_compactness: float = 10.0  # SLIC compactness (scikit-image's default)
+    lime_top_k: int = 5  # superpixels kept in a LIME mask (`get_image_and_mask(num_features=5, positive_only=True)`)
+    predict_batch: int = 50  # fixed batch shape of the compiled prediction function LIME calls
+    gallery_per_class: int = 3  # test images per class and outcome (correct, wrong) in the explanation gallery
 
     def __post_init__(self):
         for k in ("classes", "split_ratios"):  # JSON (papermill) turns tuples into lists
@@ -80,6 +90,9 @@ def _validate(c: StudyConfig):
     _check(c.mobilenet in ("MobileNetV3Large", "MobileNetV3Small"), "mobilenet", f"must be MobileNetV3Large or MobileNetV3Small, got {c.mobilenet!r}")
     _check(c.epochs >= 1 and c.batch_size >= 1, "epochs", "epochs and batch_size must be >= 1")
     _check(c.backbones in ("auto", "paper", "offline"), "backbones", f"must be auto, paper or offline, got {c.backbones!r}")
+    _check(c.lime_samples >= 10, "lime_samples", f"must be >= 10, got {c.lime_samples}")
+    _check(c.segmentation in ("quickshift", "slic"), "segmentation", f"must be 'quickshift' or 'slic', got {c.segmentation!r}")
+    _check(c.lime_top_k >= 1 and c.predict_batch >= 1 and c.gallery_per_class >= 1, "lime_top_k", "lime_top_k, predict_batch and gallery_per_class must be >= 1")
 
 # %% ../nbs/00_config.ipynb #982f58e9
 def _replace(self: StudyConfig, **changes) -> StudyConfig:
@@ -93,17 +106,17 @@ StudyConfig.replace = _replace
 DEFAULT_PROFILE = "quick"  # what `osteo-reproduce` and `make reproduce` run when no profile is named
 
 PROFILES = {
-    "smoke": StudyConfig(profile="smoke", limit_per_class=8, epochs=1, batch_size=8),
-    "quick": StudyConfig(profile="quick", epochs=5),
+    "smoke": StudyConfig(profile="smoke", limit_per_class=8, epochs=1, batch_size=8, lime_samples=40, predict_batch=20, gallery_per_class=1),
+    "quick": StudyConfig(profile="quick", epochs=5, lime_samples=300),
     "paper": StudyConfig(profile="paper"),
 }
 
 def get_profile(name: str, # one of `PROFILES`
-                **changes # fields to override, e.g. `data_dir`, `seed`
+                **changes # fields to override, e.g. `data_dir`, `seed`; `None` keeps the profile's value
                ) -> StudyConfig:
     "The named profile, with `changes` applied."
     if name not in PROFILES: raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
-    return PROFILES[name].replace(**changes)
+    return PROFILES[name].replace(**{k: v for k, v in changes.items() if v is not None})
 
 # %% ../nbs/00_config.ipynb #c0c75101
 def _parse_value(name: str, text: str, default):
