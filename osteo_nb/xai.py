@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_xai.ipynb #d2094532
 from __future__ import annotations
-import hashlib, json
+import functools, hashlib, json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +20,8 @@ from .provenance import atomic_path, fingerprint
 
 # %% auto #0
 __all__ = ['TARGETS', 'CAM_METHODS', 'lime_input', 'segmenter', 'perturbed', 'FastLimeImageExplainer', 'batch_predictor',
-           'lime_params', 'model_digest', 'Explanation', 'explain', 'last_conv_layer', 'gradcam', 'overlay',
-           'plot_explanation', 'plot_cams', 'sample_gallery', 'plot_gallery', 'LimeViewer', 'viewer_figure']
+           'compiled_predictor', 'lime_params', 'model_digest', 'Explanation', 'explain', 'last_conv_layer', 'gradcam',
+           'overlay', 'plot_explanation', 'plot_cams', 'sample_gallery', 'plot_gallery', 'LimeViewer', 'viewer_figure']
 
 # %% ../nbs/10_xai.ipynb #1ceb4bd8
 def lime_input(x: np.ndarray # canonical uint8 luminance image (H, W), or a batch (N, H, W)
@@ -77,6 +77,11 @@ def batch_predictor(models: list, # Keras classifiers taking float RGB 0..255
         if n % batch: x = np.concatenate([x, np.zeros((batch - n % batch,) + x.shape[1:], np.float32)])
         return np.concatenate([fn(x[i:i + batch]).numpy() for i in range(0, len(x), batch)])[:n]
     return predict
+
+@functools.lru_cache(maxsize=4)
+def compiled_predictor(models: tuple, batch: int = 50, size: int = 224):
+    "`batch_predictor` for these model objects, traced once per process and reused (tracing a backbone takes seconds)."
+    return batch_predictor(list(models), batch, size)
 
 # %% ../nbs/10_xai.ipynb #306d5e43
 TARGETS = ("predicted", "true_label_leaks_label")
@@ -180,7 +185,7 @@ def explain(images: np.ndarray, # canonical uint8 images (N, H, W)
         files = [_cache_file(cfg, digests[n], x, target) for n in names]
         got = [_load_entry(f) for f in files]
         if any(g is None for g in got):
-            predict = predict or batch_predictor([models[n] for n in names], cfg.predict_batch, cfg.image_size)
+            predict = predict or compiled_predictor(tuple(models[n] for n in names), cfg.predict_batch, cfg.image_size)
             got = _explain_one(x, names, predict, cfg, target, None if y_true is None else y_true[i])
             for f, g in zip(files, got): g.save(f)
         for n, g in zip(names, got): out[n].append(g)
@@ -270,7 +275,7 @@ def plot_cams(x: np.ndarray, # uint8 luminance image (H, W)
     fig, axs = plt.subplots(1, len(cams) + 1, figsize=(3.2 * (len(cams) + 1), 3.5))
     axs[0].imshow(x, cmap="gray", vmin=0, vmax=255); axs[0].set_title("radiograph", fontsize=8)
     for ax, (n, c) in zip(axs[1:], cams.items()):
-        ax.imshow(overlay(x, c)); ax.set_title(_caption(n, exps[n], classes).replace(", explained", "\nexplained"), fontsize=7)
+        ax.imshow(overlay(x, c)); ax.set_title(_caption(n, exps[n], classes).replace(": ", ":\n", 1).replace(", explained", "\nexplained"), fontsize=7)
     for ax in axs: ax.axis("off")
     fig.tight_layout()
     return fig

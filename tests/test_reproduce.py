@@ -17,14 +17,15 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(tmp_path):
     r = reproduce(data, tmp_path / "out")
     assert r.returncode == 0, r.stdout + r.stderr
     out = tmp_path / "out"
-    for f in ("data_report", "fig2_samples", "training_original_efficientnet", "confusion_original_mobilenet"):
+    for f in ("data_report", "fig2_samples", "training_original_efficientnet", "confusion_original_mobilenet",
+              "fig5_lime_efficientnet", "fig6_lime_mobilenet", "fig7_gradcam", "lime_gallery_mobilenet", "lime_viewer"):
         assert (out / f"figures/{f}.png").stat().st_size > 0 and (out / f"figures/{f}.pdf").stat().st_size > 0
     counts = pd.read_csv(out / "results/data_counts.csv").set_index("label")
     assert counts.at["total", "duplicate"] == 2 * 3  # the copies synthetic_dataset made (osteopenia ones are excluded)
     m = json.loads((out / "results/manifest.json").read_text())
     assert m["config"]["profile"] == "smoke" and len(m["data_fingerprint"]) == 64
     assert m["split"]["sha256"] and m["environment"]["packages"]["tensorflow"]
-    assert m["notebooks"]["01_data_report.ipynb"]["seconds"] > 0 and m["notebooks"]["02_train_original.ipynb"]["seconds"] > 0
+    assert all(m["notebooks"][nb]["seconds"] > 0 for nb in ("01_data_report.ipynb", "02_train_original.ipynb", "03_explanations.ipynb"))
     t2 = pd.read_csv(out / "results/table2.csv")
     assert t2[["dataset", "model"]].values.tolist() == [["original", "efficientnet"], ["original", "mobilenet"]]
     assert set(t2.backbone) == {b["arch"] for b in m["backbones"]}  # the table names the backbones actually used
@@ -32,6 +33,9 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(tmp_path):
     assert pd.read_csv(out / "results/models_original.csv").train_seconds.gt(0).all()
     preds = pd.read_csv(out / "results/predictions_original_efficientnet.csv")
     assert len(preds) == t2.n_test[0] and set(preds.y_pred) <= {0, 1}
+    ex = pd.read_csv(out / "results/explanations.csv")  # every test image, both models, explained for the predicted class
+    assert len(ex) == 2 * t2.n_test[0] and (ex.explained == ex.predicted).all() and ex.mask_area.between(0, 1).all()
+    assert len(list((out / ".cache/explanations").rglob("*.npz"))) == 2 * t2.n_test[0]
     run_dir = out / "runs" / m["run_id"]
     assert (run_dir / "01_data_report.ipynb").exists() and (run_dir / "results/table2.csv").read_bytes() == (out / "results/table2.csv").read_bytes()
     executed = json.loads((run_dir / "01_data_report.ipynb").read_text())
