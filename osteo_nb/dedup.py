@@ -20,10 +20,10 @@ from tqdm.auto import tqdm
 from .config import StudyConfig
 
 # %% auto #0
-__all__ = ['VIEWS', 'HALF_VIEWS', 'VERIFY_COLUMNS', 'PRESCREEN', 'content_box', 'view', 'descriptor', 'row_profile', 'candidates',
-           'mirror_twin', 'other_knee', 'coarse_alignment', 'register', 'refine', 'tile_correlation', 'detail_score',
-           'medium_score', 'pair_kind', 'verify', 'components', 'verify_pairs', 'match_pairs', 'is_verified',
-           'all_pairs', 'plot_pairs']
+__all__ = ['VIEWS', 'HALF_VIEWS', 'VERIFY_COLUMNS', 'PRESCREEN', 'MIN_SCALE', 'content_box', 'view', 'descriptor', 'row_profile',
+           'candidates', 'mirror_twin', 'other_knee', 'coarse_alignment', 'register', 'refine', 'tile_correlation',
+           'detail_score', 'medium_score', 'pair_kind', 'collapsed', 'verify', 'components', 'verify_pairs',
+           'match_pairs', 'is_verified', 'all_pairs', 'plot_pairs']
 
 # %% ../nbs/04_dedup.ipynb #7ab29040
 VIEWS = ("full", "left", "right", "full_m", "left_m", "right_m")  # content box, its halves, and their mirror images
@@ -231,6 +231,14 @@ def pair_kind(view_name: str, # the view of `b` that matched
 # %% ../nbs/04_dedup.ipynb #5633a24a
 VERIFY_COLUMNS = ["score", "fine", "medium", "kind", "sx", "sy", "tx", "ty"]
 PRESCREEN = 0.25  # medium-scale score after the half-size registration below which a pair is rejected early
+MIN_SCALE = 0.5  # a registration that shrinks a view below half its size in some direction has collapsed
+
+def collapsed(W: np.ndarray # affine 2x3 from `register`
+             ) -> bool:
+    "Whether the map squeezes the view below `MIN_SCALE` in some direction (a diverged ECC, not a match)."
+    return bool(np.linalg.svd(np.asarray(W, float)[:, :2], compute_uv=False).min() < MIN_SCALE)
+
+_REJECTED = dict(score=-1.0, fine=-1.0, medium=-1.0, kind="none", sx=np.nan, sy=np.nan, tx=np.nan, ty=np.nan)
 
 def verify(a: np.ndarray, # 8-bit luminance image
            b: np.ndarray, # 8-bit luminance image
@@ -245,7 +253,8 @@ def verify(a: np.ndarray, # 8-bit luminance image
         score, fine, medium = np.nan, np.nan, medium_score(q, r, W)
         if medium >= prescreen: W = refine(q, r, W, size); score, fine, medium = detail_score(q, r, W)
         else: score = medium
-    except cv2.error: return dict(score=-1.0, fine=-1.0, medium=-1.0, kind="none", sx=np.nan, sy=np.nan, tx=np.nan, ty=np.nan)
+    except cv2.error: return dict(_REJECTED)
+    if collapsed(W): return dict(_REJECTED)
     T = (_frame(b, view_name, size) @ np.vstack([W, [0, 0, 1]]) @ np.linalg.inv(_frame(a, "full", size)))[:2]
     return dict(score=score, fine=fine, medium=medium, kind=pair_kind(view_name, T),
                 sx=T[0, 0], sy=T[1, 1], tx=T[0, 2], ty=T[1, 2])

@@ -202,3 +202,27 @@ def test_pool_copies_a_hash_cannot_see_are_conflicts(shared_split, a, b):
 def test_pool_lookalikes_stay_apart(shared_split, a, b):
     r = shared_split.set_index("path")
     assert r.at[a, "group"] != r.at[b, "group"]
+
+
+@pytest.mark.parametrize("a,b", [("Osteoporosis/Osteoporosis 376.jpg", "Normal/Normal 102.jpg"),
+                                 ("Osteoporosis/Osteoporosis 375.jpg", "Normal/Normal 101.jpg"),
+                                 ("Osteoporosis/Osteoporosis 383.jpg", "Normal/Normal 106.jpg"),
+                                 ("Normal/Normal 196.jpg", "Normal/Normal 345.png"),
+                                 ("Osteoporosis/Osteoporosis 381.jpg", "Osteoporosis/Osteoporosis 122.jpg"),
+                                 ("Normal/Normal 190.jpg", "Normal/Normal 124.jpg"),
+                                 ("Normal/Normal 198.jpg", "Normal/Normal 136.jpg"),
+                                 ("Normal/Normal 216.JPEG", "Normal/Normal 111.png")])
+def test_pool_crops_the_exhaustive_audit_found_are_one_exposure(shared_split, a, b):
+    "Two-knee radiograph, one-knee crop: pairs benchmarks/audit_split.py found across splits before the row-profile candidates."
+    r = shared_split.set_index("path")
+    assert r.at[a, "group"] == r.at[b, "group"] and r.at[a, "cluster"] != r.at[b, "cluster"]
+
+
+def test_a_collapsed_registration_is_not_a_match():
+    "The exhaustive audit's one false match: ECC squeezed a half view to a sliver (different radiographs, score 0.72)."
+    from osteo_nb.config import StudyConfig, pool_dir
+    from osteo_nb.data import read_canonical
+    from osteo_nb.dedup import verify
+    if pool_dir() is None: pytest.skip("the shared pool ../shared/data/knee-xray-pool is absent")
+    a, b = (read_canonical(pool_dir() / f"Osteoporosis/Osteoporosis {n}.png", StudyConfig()) for n in (107, 106))
+    assert verify(a, b, "right-0.5_m", prescreen=-1)["kind"] == "none"
