@@ -25,10 +25,10 @@ def _histogram(scores, lo=0.3, hi=0.8, step=0.05):
     return " ".join(f"[{a:.2f},{b:.2f}):{c}" for a, b, c in zip(edges[:-1], edges[1:], counts))
 
 
-def _by_relation(pairs):
-    "(relation, rows): copies of one radiograph (full-frame views) and one-knee crops (half views)."
-    crop = pairs.kind == "crop"
-    return [("copy", pairs[~crop]), ("crop", pairs[crop])]
+def _by_relation(pairs, cfg):
+    "(relation, rows): copies of one radiograph (full-frame views), one-knee crops (half views), and stretched crop registrations."
+    crop, stretched = pairs.kind == "crop", pairs.stretch.fillna(1.0) > cfg.crop_max_stretch
+    return [("copy", pairs[~crop]), ("crop", pairs[crop & ~stretched]), ("crop, stretched", pairs[crop & stretched])]
 
 
 @call_parse
@@ -41,16 +41,18 @@ def main(pool: str = "../shared/data/knee-xray-pool", # the shared pool of radio
     from osteo_nb.data import make_split
     from osteo_nb.dedup import is_verified, match_pairs
     cfg = StudyConfig(match_candidates=k)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; match_threshold {cfg.match_threshold}, crop_threshold {cfg.crop_threshold}, k {k}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; match_threshold {cfg.match_threshold}, crop_threshold {cfg.crop_threshold}, "
+          f"stretched_threshold {cfg.stretched_threshold} (stretch > {cfg.crop_max_stretch}), k {k}")
     images, sha = _source_images(Path(source), cfg)
     t = time.perf_counter(); null = match_pairs(images, cfg, progress=False); dt = time.perf_counter() - t
     null = null[[sha[a] != sha[b] for a, b in zip(null.a, null.b)]]
     print(f"null (source, {len(images)} radiographs, {len(null)} pairs of different files, {dt:.1f} s); verified: {int(is_verified(null, cfg).sum())}")
-    for rel, d in _by_relation(null):
+    for rel, d in _by_relation(null, cfg):
         q = np.quantile(d.score, [0.5, 0.99, 1.0])
-        print(f"  null {rel:5s} {len(d):5d} pairs: median {q[0]:.3f}, 99% {q[1]:.3f}, max {q[2]:.3f}")
+        if len(d) == 0: continue
+        print(f"  null {rel:15s} {len(d):5d} pairs: median {q[0]:.3f}, 99% {q[1]:.3f}, max {q[2]:.3f}")
     t = time.perf_counter(); recs = make_split(pool, cfg, progress=False); dt = time.perf_counter() - t
     p = recs.attrs["pairs"]
     print(f"pool: split of {len(recs)} files in {dt:.1f} s; {len(p)} candidate pairs between hash clusters, {int(is_verified(p, cfg).sum())} verified")
-    for rel, d in _by_relation(p): print(f"  pool {rel:5s} scores: {_histogram(d.score, 0.3, 1.0)}")
+    for rel, d in _by_relation(p, cfg): print(f"  pool {rel:15s} scores: {_histogram(d.score, 0.3, 1.0)}")
 

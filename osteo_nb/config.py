@@ -39,6 +39,8 @@ class StudyConfig:
     crop_candidates: int = 4  # nearest images verified per image by registration, as crops of one of its knees
     match_threshold: float = 0.7  # detail score from which a registered pair is one radiograph (see `dedup`)
     crop_threshold: float = 0.5  # detail score from which a one-knee crop matches a half of a two-knee radiograph
+    crop_max_stretch: float = 1.3  # a crop registered onto a half with a larger stretch (largest singular value) is "stretched"
+    stretched_threshold: float = 0.75  # detail score a stretched crop registration needs (one knee of a two-knee image onto a half)
     conflict_scope: str = "task"  # "task": an exposure filed as both task classes is a conflict; "any": under any two known classes
     limit_per_class: int | None = None  # use at most this many images per class and split (smoke runs)
     rotation: float = 20.0  # augmentation: max rotation in degrees

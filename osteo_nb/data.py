@@ -248,7 +248,7 @@ def _representatives(df: pd.DataFrame, labels: np.ndarray, classes) -> pd.Series
     return pd.Series(order.index, index=order.index).groupby(labels).apply(lambda g: order[g].sort_values().index[0])
 
 # %% ../nbs/03_data.ipynb #85e83866
-PAIR_COLUMNS = ["path_a", "path_b", "view", "kind", "score", "fine", "medium", "sx", "sy", "tx", "ty", "distance"]
+PAIR_COLUMNS = ["path_a", "path_b", "view", "kind", "score", "fine", "medium", "stretch", "sx", "sy", "tx", "ty", "distance"]
 
 def find_pairs(records: pd.DataFrame, # output of `scan` (with `attrs["root"]`), restricted to readable images
                hash_cluster: np.ndarray, # hash-cluster label of each row

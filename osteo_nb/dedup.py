@@ -22,8 +22,8 @@ from .config import StudyConfig
 # %% auto #0
 __all__ = ['VIEWS', 'HALF_VIEWS', 'VERIFY_COLUMNS', 'PRESCREEN', 'MIN_SCALE', 'content_box', 'view', 'descriptor', 'row_profile',
            'candidates', 'mirror_twin', 'other_knee', 'coarse_alignment', 'register', 'refine', 'tile_correlation',
-           'detail_score', 'medium_score', 'pair_kind', 'collapsed', 'verify', 'components', 'verify_pairs',
-           'match_pairs', 'is_verified', 'all_pairs', 'plot_pairs']
+           'detail_score', 'medium_score', 'pair_kind', 'collapsed', 'stretch', 'verify', 'components', 'verify_pairs',
+           'match_pairs', 'threshold_of', 'is_verified', 'all_pairs', 'plot_pairs']
 
 # %% ../nbs/04_dedup.ipynb #7ab29040
 VIEWS = ("full", "left", "right", "full_m", "left_m", "right_m")  # content box, its halves, and their mirror images
@@ -229,16 +229,23 @@ def pair_kind(view_name: str, # the view of `b` that matched
     return "shift" if np.hypot(*T[:, 2]) > 1 else "photometric"
 
 # %% ../nbs/04_dedup.ipynb #5633a24a
-VERIFY_COLUMNS = ["score", "fine", "medium", "kind", "sx", "sy", "tx", "ty"]
+VERIFY_COLUMNS = ["score", "fine", "medium", "kind", "stretch", "sx", "sy", "tx", "ty"]
 PRESCREEN = 0.25  # medium-scale score after the half-size registration below which a pair is rejected early
 MIN_SCALE = 0.5  # a registration that shrinks a view below half its size in some direction has collapsed
+
+def _singular_values(W) -> np.ndarray: return np.linalg.svd(np.asarray(W, float)[:, :2], compute_uv=False)
 
 def collapsed(W: np.ndarray # affine 2x3 from `register`
              ) -> bool:
     "Whether the map squeezes the view below `MIN_SCALE` in some direction (a diverged ECC, not a match)."
-    return bool(np.linalg.svd(np.asarray(W, float)[:, :2], compute_uv=False).min() < MIN_SCALE)
+    return bool(_singular_values(W).min() < MIN_SCALE)
 
-_REJECTED = dict(score=-1.0, fine=-1.0, medium=-1.0, kind="none", sx=np.nan, sy=np.nan, tx=np.nan, ty=np.nan)
+def stretch(W: np.ndarray # affine 2x3 from `register`
+           ) -> float:
+    "The largest factor by which the map stretches `a`'s view to fit `b`'s (1 for a copy at the same scale)."
+    return float(_singular_values(W).max())
+
+_REJECTED = dict(score=-1.0, fine=-1.0, medium=-1.0, kind="none", stretch=np.nan, sx=np.nan, sy=np.nan, tx=np.nan, ty=np.nan)
 
 def verify(a: np.ndarray, # 8-bit luminance image
            b: np.ndarray, # 8-bit luminance image
@@ -256,7 +263,7 @@ def verify(a: np.ndarray, # 8-bit luminance image
     except cv2.error: return dict(_REJECTED)
     if collapsed(W): return dict(_REJECTED)
     T = (_frame(b, view_name, size) @ np.vstack([W, [0, 0, 1]]) @ np.linalg.inv(_frame(a, "full", size)))[:2]
-    return dict(score=score, fine=fine, medium=medium, kind=pair_kind(view_name, T),
+    return dict(score=score, fine=fine, medium=medium, kind=pair_kind(view_name, T), stretch=stretch(W),
                 sx=T[0, 0], sy=T[1, 1], tx=T[0, 2], ty=T[1, 2])
 
 # %% ../nbs/04_dedup.ipynb #bda4a256
@@ -281,12 +288,14 @@ def verify_pairs(images: list, # 8-bit luminance images
                  progress: bool = True, # show a progress bar
                  workers: int | None = None # threads (default: the CPU count)
                 ) -> pd.DataFrame:
-    "`pairs` with `VERIFY_COLUMNS`, keeping the best-scoring view of each `(a, b)`."
+    "`pairs` with `VERIFY_COLUMNS`, keeping the best view of each `(a, b)`: a verified one if any, else the highest score."
     work = lambda p: verify(images[p.a], images[p.b], p.view, cfg.image_size)
     with _single_threaded_cv2(), ThreadPoolExecutor(workers or os.cpu_count() or 1) as ex:
         res = list(tqdm(ex.map(work, pairs.itertuples()), total=len(pairs), desc="verify pairs", disable=not progress))
     out = pd.concat([pairs, pd.DataFrame(res, columns=VERIFY_COLUMNS, index=pairs.index)], axis=1)
-    best = out.sort_values(["a", "b", "score"], ascending=[True, True, False], kind="stable").drop_duplicates(["a", "b"])
+    out["_ok"] = is_verified(out, cfg)  # a verified view first, then the highest score
+    best = out.sort_values(["a", "b", "_ok", "score"], ascending=[True, True, False, False], kind="stable").drop_duplicates(["a", "b"])
+    best = best.drop(columns="_ok")
     return best.reset_index(drop=True)
 
 def match_pairs(images: list, # 8-bit luminance images
@@ -298,11 +307,19 @@ def match_pairs(images: list, # 8-bit luminance images
     return verify_pairs(images, candidates(images, cfg.match_candidates, cfg.crop_candidates), cfg, progress, workers)
 
 # %% ../nbs/04_dedup.ipynb #a8c15892
-def is_verified(pairs: pd.DataFrame, # rows with `kind` and `score` (from `verify`)
-                cfg: StudyConfig = StudyConfig() # match_threshold, crop_threshold
+def threshold_of(pairs: pd.DataFrame, # rows with `kind` and `stretch` (from `verify`)
+                 cfg: StudyConfig = StudyConfig() # match_threshold, crop_threshold, crop_max_stretch, stretched_threshold
+                ) -> np.ndarray:
+    "The detail score each pair's relation needs: a copy of one radiograph, a crop, or a stretched crop registration."
+    crop = (pairs.kind == "crop").to_numpy()
+    stretched = pairs.get("stretch", pd.Series(1.0, index=pairs.index)).fillna(1.0).to_numpy() > cfg.crop_max_stretch
+    return np.where(crop & stretched, cfg.stretched_threshold, np.where(crop, cfg.crop_threshold, cfg.match_threshold))
+
+def is_verified(pairs: pd.DataFrame, # rows with `kind`, `score` and `stretch` (from `verify`)
+                cfg: StudyConfig = StudyConfig() # the thresholds (see `threshold_of`)
                ) -> pd.Series:
-    "Which pairs reach the threshold of their relation (a crop, or a copy of one radiograph)."
-    return pd.Series(np.where(pairs.kind == "crop", pairs.score >= cfg.crop_threshold, pairs.score >= cfg.match_threshold), index=pairs.index)
+    "Which pairs reach the threshold of their relation."
+    return pd.Series(pairs.score.to_numpy() >= threshold_of(pairs, cfg), index=pairs.index)
 
 # %% ../nbs/04_dedup.ipynb #40dd4faf
 def all_pairs(n_a: int, # images in the first list (indices 0..n_a-1)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .config import StudyConfig, pool_dir
 from .data import SPLITS, STATUSES, leakage, read_canonical
-from .dedup import is_verified, plot_pairs
+from .dedup import is_verified, plot_pairs, threshold_of
 
 # %% auto #0
 __all__ = ['counts_table', 'clusters_table', 'conflicts_table', 'exclusions_table', 'links_table', 'geometry_effect',
@@ -160,7 +160,7 @@ def plot_threshold_pairs(df: pd.DataFrame, # records from `make_split` (with `at
                         ):
     "Candidate pairs just below and just above their threshold (`dedup.is_verified`), side by side with their score and kind."
     p = df.attrs["pairs"]
-    p = p.assign(m=p.score - np.where(p.kind == "crop", cfg.crop_threshold, cfg.match_threshold))  # distance to its threshold
+    p = p.assign(m=p.score - threshold_of(p, cfg))  # distance to its threshold
     below, above = p[p.m < 0].nlargest(n, "m"), p[p.m >= 0].nsmallest(n, "m")
     sel = pd.concat([below, above]).reset_index(drop=True)
     names = sorted(set(sel.path_a) | set(sel.path_b))
@@ -168,5 +168,5 @@ def plot_threshold_pairs(df: pd.DataFrame, # records from `make_split` (with `at
     pos = {f: i for i, f in enumerate(names)}
     fig = plot_pairs(sel.assign(a=sel.path_a.map(pos), b=sel.path_b.map(pos)), images, names, ncols=n)
     fig.suptitle(f"candidate pairs just below (top row) and above (bottom row) their threshold: copies {cfg.match_threshold}, "
-                 f"crops {cfg.crop_threshold}", fontsize=9, y=1.02)
+                 f"crops {cfg.crop_threshold}, stretched crops {cfg.stretched_threshold}", fontsize=9, y=1.02)
     return fig
