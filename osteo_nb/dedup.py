@@ -222,8 +222,10 @@ def _frame(a: np.ndarray, name: str, size: int) -> np.ndarray:
 def pair_kind(view_name: str, # the view of `b` that matched
               T: np.ndarray # 2x3 map from `a`'s pixels to `b`'s
              ) -> str:
-    "What separates the two files: crop, mirror, scale, shift or photometric."
+    "What separates the two files: crop (a half view, or a map scaling x and y 1.5x apart), mirror, scale, shift or photometric."
     if view_name.removesuffix("_m") != "full": return "crop"
+    sx, sy = np.linalg.norm(T[:, :2], axis=0)
+    if max(sx, sy) > 1.5 * min(sx, sy): return "crop"  # one knee against the whole two-knee image, seen through full views
     if view_name.endswith("_m"): return "mirror"
     if np.abs(np.linalg.norm(T[:, :2], axis=0) - 1).max() > 0.03: return "scale"
     return "shift" if np.hypot(*T[:, 2]) > 1 else "photometric"
@@ -231,7 +233,7 @@ def pair_kind(view_name: str, # the view of `b` that matched
 # %% ../nbs/04_dedup.ipynb #5633a24a
 VERIFY_COLUMNS = ["score", "fine", "medium", "kind", "stretch", "sx", "sy", "tx", "ty"]
 PRESCREEN = 0.25  # medium-scale score after the half-size registration below which a pair is rejected early
-MIN_SCALE = 0.5  # a registration that shrinks a view below half its size in some direction has collapsed
+MIN_SCALE = 0.3  # a registration that shrinks a view below 0.3 of its size in some direction has collapsed
 
 def _singular_values(W) -> np.ndarray: return np.linalg.svd(np.asarray(W, float)[:, :2], compute_uv=False)
 
@@ -242,8 +244,9 @@ def collapsed(W: np.ndarray # affine 2x3 from `register`
 
 def stretch(W: np.ndarray # affine 2x3 from `register`
            ) -> float:
-    "The largest factor by which the map stretches `a`'s view to fit `b`'s (1 for a copy at the same scale)."
-    return float(_singular_values(W).max())
+    "The largest factor by which the map stretches or squeezes `a`'s view in some direction to fit `b`'s (1: same scale)."
+    s = _singular_values(W)
+    return float(max(s.max(), 1 / max(s.min(), 1e-9)))
 
 _REJECTED = dict(score=-1.0, fine=-1.0, medium=-1.0, kind="none", stretch=np.nan, sx=np.nan, sy=np.nan, tx=np.nan, ty=np.nan)
 
