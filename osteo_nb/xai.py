@@ -53,14 +53,21 @@ class FastLimeImageExplainer(lime_image.LimeImageExplainer):
     def __init__(self, *args, chunk: int = 50, **kwargs):
         super().__init__(*args, **kwargs)
         self.chunk = chunk  # perturbed images built and classified at a time
+        self.reuse = None  # (data, predictions) of the last image, kept by `keep_samples`
+
+    def keep_samples(self):
+        "Make later `explain_instance` calls on the same image reuse this call's samples and predictions (one label per call)."
+        self.reuse = ()
 
     def data_labels(self, image, fudged_image, segments, classifier_fn, num_samples, batch_size=10, progress_bar=True):
         "As lime's: the 0/1 sample matrix (first row all ones) and the classifier's output for each sample."
+        if self.reuse: return self.reuse
         n_features = np.unique(segments).shape[0]
         data = self.random_state.randint(0, 2, num_samples * n_features).reshape((num_samples, n_features))  # lime's draw
         data[0, :] = 1
         preds = [classifier_fn(perturbed(image, fudged_image, segments, data[i:i + self.chunk]))
                  for i in range(0, num_samples, self.chunk)]
+        if self.reuse is not None: self.reuse = (data, np.concatenate(preds))
         return data, np.concatenate(preds)
 
 # %% ../nbs/10_xai.ipynb #f5db97f7
@@ -85,7 +92,7 @@ def compiled_predictor(models: tuple, batch: int = 50, size: int = 224):
 
 # %% ../nbs/10_xai.ipynb #306d5e43
 TARGETS = ("predicted", "true_label_leaks_label")
-_LIME_VERSION = "fast-1"  # change when the explanation algorithm changes, so older cache entries are not reused
+_LIME_VERSION = "fast-2"  # change when the explanation algorithm changes, so older cache entries are not reused
 
 def lime_params(cfg: StudyConfig) -> dict:
     "Every parameter an explanation depends on."
@@ -158,14 +165,16 @@ def _explain_one(x, models, predict, cfg, target, y) -> list[Explanation]:
     "One image, every model: one segmentation, one sample matrix, one set of perturbed images."
     img = lime_input(x)
     probs = predict(img[None])[0].reshape(len(models), -1)
-    labels = [2 * m + _explained(target, p, y) for m, p in enumerate(probs)]
-    e = FastLimeImageExplainer(random_state=cfg.seed, chunk=cfg.predict_batch).explain_instance(
-        img, predict, labels=labels, top_labels=None, num_samples=cfg.lime_samples, segmentation_fn=segmenter(cfg), batch_size=cfg.predict_batch)
-    n = int(e.segments.max()) + 1
+    segments = segmenter(cfg)(img)
+    explainer = FastLimeImageExplainer(random_state=cfg.seed, chunk=cfg.predict_batch)
+    explainer.keep_samples()
     out = []
-    for m, l in enumerate(labels):
-        w = np.zeros(n); w[[f for f, _ in e.local_exp[l]]] = [v for _, v in e.local_exp[l]]
-        out.append(Explanation(l - 2 * m, probs[m], e.segments.astype(np.int32), w, float(e.intercept[l]), float(e.score), float(np.ravel(e.local_pred)[0])))
+    for m, p in enumerate(probs):  # one label per call: lime keeps the fit score and local prediction of the last label only
+        l = _explained(target, p, y)
+        e = explainer.explain_instance(img, predict, labels=(2 * m + l,), top_labels=None, num_samples=cfg.lime_samples,
+                                       segmentation_fn=lambda _: segments, batch_size=cfg.predict_batch)
+        w = np.zeros(int(segments.max()) + 1); f, v = zip(*e.local_exp[2 * m + l]); w[list(f)] = v
+        out.append(Explanation(l, p, segments.astype(np.int32), w, float(e.intercept[2 * m + l]), float(e.score), float(np.ravel(e.local_pred)[0])))
     return out
 
 def explain(images: np.ndarray, # canonical uint8 images (N, H, W)
