@@ -21,9 +21,9 @@ from .config import StudyConfig
 
 # %% auto #0
 __all__ = ['VIEWS', 'HALF_VIEWS', 'VERIFY_COLUMNS', 'PRESCREEN', 'MIN_SCALE', 'content_box', 'view', 'descriptor', 'row_profile',
-           'candidates', 'mirror_twin', 'other_knee', 'coarse_alignment', 'register', 'refine', 'tile_correlation',
-           'detail_score', 'medium_score', 'pair_kind', 'collapsed', 'stretch', 'verify', 'components', 'verify_pairs',
-           'match_pairs', 'threshold_of', 'is_verified', 'all_pairs', 'plot_pairs']
+           'candidates', 'other_knee', 'coarse_alignment', 'register', 'refine', 'tile_correlation', 'detail_score',
+           'medium_score', 'pair_kind', 'collapsed', 'stretch', 'verify', 'components', 'verify_pairs', 'match_pairs',
+           'threshold_of', 'is_verified', 'all_pairs', 'plot_pairs']
 
 # %% ../nbs/04_dedup.ipynb #7ab29040
 VIEWS = ("full", "left", "right", "full_m", "left_m", "right_m")  # content box, its halves, and their mirror images
@@ -108,10 +108,6 @@ def _views_to_verify(a, b, name, distance) -> list:
     base = name.removesuffix("_m")
     names = (base, base + "_m") if base == "full" else (base, base + "_m", other_knee(base), other_knee(base + "_m"))
     return [(a, b, n, distance) for n in names]
-
-def mirror_twin(name: str) -> str:
-    "The mirrored view of a view."
-    return name.removesuffix("_m") if name.endswith("_m") else name + "_m"
 
 def other_knee(name: str) -> str:
     "The other knee's half, mirrored: what a view of one knee looks most like (`left-0.5` -> `right-0.5_m`)."
