@@ -37,6 +37,7 @@ class StudyConfig:
     geometric_duplicates: bool = True  # also find shifted, rescaled, cropped and mirrored copies by registration (`dedup`)
     match_candidates: int = 6  # nearest images verified per image by registration, as copies
     crop_candidates: int = 4  # nearest images verified per image by registration, as crops of one of its knees
+    window_candidates: int = 2  # nearest images per view whose content box, trimmed on some sides (`dedup.WINDOWS`), matches it
     match_threshold: float = 0.7  # detail score from which a registered pair is one radiograph (see `dedup`)
     crop_threshold: float = 0.5  # detail score from which a one-knee crop matches a half of a two-knee radiograph
     crop_max_stretch: float = 1.3  # a crop registered onto a half with a larger stretch (largest singular value) is "stretched"
@@ -83,8 +84,8 @@ def _validate(c: StudyConfig):
     _check(len(c.split_ratios) == 3 and abs(sum(c.split_ratios) - 1) < 1e-9 and min(c.split_ratios) > 0,
            "split_ratios", f"must be three positive fractions summing to 1, got {c.split_ratios}")
     _check(0 <= c.dup_threshold < c.hash_size**2, "dup_threshold", f"need 0 <= dup_threshold < {c.hash_size**2}")
-    _check(c.match_candidates >= 1 and -1 <= min(c.match_threshold, c.crop_threshold) <= max(c.match_threshold, c.crop_threshold) <= 1,
-           "match_threshold", f"need match_candidates >= 1 and thresholds in [-1, 1], got {c.match_candidates}, {c.match_threshold}, {c.crop_threshold}")
+    _check(c.match_candidates >= 1 and min(c.crop_candidates, c.window_candidates) >= 0 and -1 <= min(c.match_threshold, c.crop_threshold) <= max(c.match_threshold, c.crop_threshold) <= 1,
+           "match_threshold", f"need match_candidates >= 1, crop and window candidates >= 0 and thresholds in [-1, 1], got {c.match_candidates}, {c.crop_candidates}, {c.window_candidates}, {c.match_threshold}, {c.crop_threshold}")
     _check(c.image_size == 224, "image_size", f"the backbones take 224 x 224 inputs (the paper's size), got {c.image_size}")
     _check(c.conflict_scope in ("any", "task"), "conflict_scope", f"must be 'any' or 'task', got {c.conflict_scope!r}")
     _check(c.image_size >= 32, "image_size", f"must be >= 32, got {c.image_size}")
@@ -157,11 +158,11 @@ BACKBONES_TABLE = "backbones"  # in results/ (.csv, .md): the backbones actually
 
 # %% ../nbs/00_config.ipynb #635bdfaf
 def out_path(cfg: StudyConfig, # the study configuration
-             kind: str, # "figures", "results", "runs" or "cache"
+             kind: str, # "figures", "results", "runs", "cache" or "data" (derived data sets, e.g. the feature-focused one)
              *parts: str # file or sub-folder names
             ) -> Path:
     "Path of an output of `kind`, with its folder created."
-    assert kind in ("figures", "results", "runs", "cache"), kind
+    assert kind in ("figures", "results", "runs", "cache", "data"), kind
     root = Path(cfg.cache_dir or Path(cfg.out_dir) / ".cache") if kind == "cache" else Path(cfg.out_dir) / kind
     p = root.joinpath(*parts)
     (p if not p.suffix else p.parent).mkdir(parents=True, exist_ok=True)

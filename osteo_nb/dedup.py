@@ -20,10 +20,10 @@ from tqdm.auto import tqdm
 from .config import StudyConfig
 
 # %% auto #0
-__all__ = ['VIEWS', 'HALF_VIEWS', 'VERIFY_COLUMNS', 'PRESCREEN', 'MIN_SCALE', 'content_box', 'view', 'descriptor', 'row_profile',
-           'candidates', 'other_knee', 'coarse_alignment', 'register', 'refine', 'tile_correlation', 'detail_score',
-           'medium_score', 'pair_kind', 'collapsed', 'stretch', 'verify', 'components', 'verify_pairs', 'match_pairs',
-           'threshold_of', 'is_verified', 'all_pairs', 'plot_pairs']
+__all__ = ['VIEWS', 'HALF_VIEWS', 'TRIM', 'WINDOWS', 'VERIFY_COLUMNS', 'PRESCREEN', 'MIN_SCALE', 'content_box', 'view',
+           'descriptor', 'row_profile', 'candidates', 'other_knee', 'coarse_alignment', 'register', 'refine',
+           'tile_correlation', 'detail_score', 'medium_score', 'pair_kind', 'collapsed', 'stretch', 'verify',
+           'components', 'verify_pairs', 'match_pairs', 'threshold_of', 'is_verified', 'all_pairs', 'plot_pairs']
 
 # %% ../nbs/04_dedup.ipynb #7ab29040
 VIEWS = ("full", "left", "right", "full_m", "left_m", "right_m")  # content box, its halves, and their mirror images
@@ -38,6 +38,8 @@ def content_box(a: np.ndarray, # 8-bit luminance (H, W)
     rows, cols = (np.flatnonzero(binary_opening(m.mean(ax) > min_fraction, np.ones(5))) for ax in (1, 0))  # lines of < 5 px are not content
     if len(rows) < 8 or len(cols) < 8: return 0, a.shape[0], 0, a.shape[1]
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+TRIM = 0.13  # another cut or border can move a side of the content box by up to 13 % of its size
+WINDOWS = tuple((y0, y1, x0, x1) for y0, y1 in ((0, 1), (0, 1 - TRIM), (TRIM, 1)) for x0, x1 in ((0, 1), (0, 1 - TRIM), (TRIM, 1)))  # the content box, trimmed on 0-2 sides
 
 # %% ../nbs/04_dedup.ipynb #b24c0790
 def _part(box, name: str):
@@ -47,12 +49,18 @@ def _part(box, name: str):
     h = round((x1 - x0) * float(frac or 0.5))
     return (y0, y1, x0, x1) if part == "full" else (y0, y1, x0, x0 + h) if part == "left" else (y0, y1, x1 - h, x1)
 
+def _window(box, w):
+    "Sub-box of `box` from fractions `w = (y0, y1, x0, x1)` of its height and width."
+    y0, y1, x0, x1 = box; h, wd = y1 - y0, x1 - x0
+    return y0 + round(w[0] * h), y0 + round(w[1] * h), x0 + round(w[2] * wd), x0 + round(w[3] * wd)
+
 def view(a: np.ndarray, # 8-bit luminance (H, W)
          name: str = "full", # one of `VIEWS` or `HALF_VIEWS`
-         size: int = 224 # side of the square view
+         size: int = 224, # side of the square view
+         window: tuple = (0, 1, 0, 1) # fractions `(y0, y1, x0, x1)` of the view's box to keep (see `WINDOWS`)
         ) -> np.ndarray:
-    "A square float32 view of `a`'s content box (or a half of it), mirrored for `*_m`."
-    y0, y1, x0, x1 = _part(content_box(a), name)
+    "A square float32 view of `a`'s content box (or a half, or a window of it), mirrored for `*_m`."
+    y0, y1, x0, x1 = _window(_part(content_box(a), name), window)
     v = cv2.resize(a[y0:y1, x0:x1], (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
     return np.ascontiguousarray(v[:, ::-1]) if name.endswith("_m") else v
 
@@ -77,26 +85,33 @@ def row_profile(v: np.ndarray, # a square float32 view
 # %% ../nbs/04_dedup.ipynb #2225c271
 def candidates(images: list, # 8-bit luminance images (any size)
                k: int = 6, # candidate copies per image (and as many mirrored copies)
-               k_crop: int = 4 # candidate crops per image and crop question
+               k_crop: int = 4, # candidate crops per image and crop question
+               k_window: int = 2 # candidates per image and view among trimmed content boxes (`WINDOWS`), as copies and as crops
               ) -> pd.DataFrame:
     "Candidate pairs: image `a`'s content against view `view` of image `b`, with the descriptor `distance` that proposed it."
     if len(images) < 2: return pd.DataFrame(columns=["a", "b", "view", "distance"])
-    thumbs = [{n: descriptor(view(a, n, 64)) for n in ("full", "full_m") + HALF_VIEWS} for a in images]
-    halves = [n for n in HALF_VIEWS if not n.endswith("_m")]
-    profiles = [{n: row_profile(view(a, n, 128)) for n in ["full"] + halves} for a in images]
-    by_thumb, by_profile = (NearestNeighbors(n_neighbors=min(len(images), max(k, k_crop) + 1)).fit(np.stack([d["full"] for d in ds]))
-                            for ds in (thumbs, profiles))
-    ask = lambda ds, names, nn, n: _nearest([[d[v] for v in names] for d in ds], names, nn, n)
-    found = (ask(thumbs, ["full"], by_thumb, k) + ask(thumbs, ["full_m"], by_thumb, k)
-             + ask(thumbs, HALF_VIEWS, by_thumb, k_crop) + ask(profiles, halves, by_profile, k_crop))
+    n, copy_views = len(images), ["full", "full_m"]
+    thumbs = [{v: descriptor(view(a, v, 64)) for v in copy_views + list(HALF_VIEWS)} for a in images]
+    halves = [v for v in HALF_VIEWS if not v.endswith("_m")]
+    profiles = [{v: row_profile(view(a, v, 128)) for v in ["full"] + halves} for a in images]
+    windows = np.stack([descriptor(view(a, "full", 64, w)) for a in images for w in WINDOWS])  # image i owns rows i*9 .. i*9+8
+    index = lambda X, m: NearestNeighbors(n_neighbors=min(len(X), m)).fit(X)
+    by_thumb, by_profile = (index(np.stack([d["full"] for d in ds]), max(k, k_crop) + 1) for ds in (thumbs, profiles))
+    by_window, owner = index(windows, (k_window + 1) * len(WINDOWS)), np.repeat(np.arange(n), len(WINDOWS))
+    questions = [(thumbs, ["full"], by_thumb, k, None), (thumbs, ["full_m"], by_thumb, k, None),  # (descriptors, views, index, how many, owner)
+                 (thumbs, HALF_VIEWS, by_thumb, k_crop, None), (profiles, halves, by_profile, k_crop, None),
+                 (thumbs, ["full"], by_window, k_window, owner), (thumbs, ["full_m"], by_window, k_window, owner),
+                 (thumbs, HALF_VIEWS, by_window, k_window, owner)]
+    found = [f for ds, names, nn, m, own in questions if m for f in _nearest([[d[v] for v in names] for d in ds], names, nn, m, own)]
     rows = [r for found_row in found for r in _views_to_verify(*found_row)]
     return _drop_reversed(pd.DataFrame(rows, columns=["a", "b", "view", "distance"])).reset_index(drop=True)
 
-def _nearest(queries: list, names: list, nn, k) -> list:
-    "For each image `i` (descriptors `queries[i]` of its views `names`), the `k` others nearest any of them, as `(j, i, view, distance)`."
+def _nearest(queries: list, names: list, nn, k, owner=None) -> list:
+    "For each image `i` (descriptors `queries[i]` of its views `names`), the `k` others nearest any of them, as `(j, i, view, distance)`; `owner` maps index rows to images."
     rows = []
     for i, q in enumerate(queries):
         dist, idx = nn.kneighbors(np.stack(q))
+        if owner is not None: idx = owner[idx]
         seen = {}
         for d, j, n in sorted((d, int(j), n) for n, ds, js in zip(names, dist, idx) for d, j in zip(ds, js) if j != i):
             if j not in seen and len(seen) < k: seen[j] = (j, i, n, float(d))
@@ -298,12 +313,12 @@ def verify_pairs(images: list, # 8-bit luminance images
     return best.reset_index(drop=True)
 
 def match_pairs(images: list, # 8-bit luminance images
-                cfg: StudyConfig = StudyConfig(), # match_candidates, crop_candidates, image_size
+                cfg: StudyConfig = StudyConfig(), # match_candidates, crop_candidates, window_candidates, image_size
                 progress: bool = True, # show a progress bar
                 workers: int | None = None # threads (default: the CPU count)
                ) -> pd.DataFrame:
     "Candidate pairs `a, b, view, distance` from `candidates`, verified (`verify_pairs`)."
-    return verify_pairs(images, candidates(images, cfg.match_candidates, cfg.crop_candidates), cfg, progress, workers)
+    return verify_pairs(images, candidates(images, cfg.match_candidates, cfg.crop_candidates, cfg.window_candidates), cfg, progress, workers)
 
 # %% ../nbs/04_dedup.ipynb #a8c15892
 def threshold_of(pairs: pd.DataFrame, # rows with `kind` and `stretch` (from `verify`)

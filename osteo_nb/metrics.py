@@ -19,7 +19,7 @@ from .provenance import save_table
 
 # %% auto #0
 __all__ = ['PAPER_TABLE2', 'TABLE2_COLUMNS', 'PREDICTION_COLUMNS', 'wilson_interval', 'binary_metrics', 'from_confusion', 'f1_at',
-           'auc_rank', 'bootstrap_ci', 'mcnemar_exact', 'plot_confusion', 'confusion', 'paper_consistency',
+           'auc_rank', 'bootstrap_ci', 'mcnemar_exact', 'plot_confusion', 'confusion', 'plot_roc', 'paper_consistency',
            'table2_row', 'write_table2', 'save_predictions']
 
 # %% ../nbs/08_metrics.ipynb #66df63c5
@@ -125,6 +125,22 @@ def confusion(m: dict # from `binary_metrics`
              ) -> np.ndarray: # [[tn, fp], [fn, tp]]
     "The confusion matrix of a `binary_metrics` result."
     return np.array([[m["tn"], m["fp"]], [m["fn"], m["tp"]]])
+
+# %% ../nbs/08_metrics.ipynb
+def plot_roc(curves: dict, # name -> (y_true, y_prob), e.g. one per model and data set
+             title: str = "" # figure title
+            ):
+    "ROC curves of several classifiers in one figure, AUC in the legend."
+    from sklearn.metrics import roc_curve
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    for name, (y, p) in curves.items():
+        fpr, tpr, _ = roc_curve(*_check_binary(y, p))
+        ax.plot(fpr, tpr, label=f"{name} (AUC {auc_rank(y, p):.3f})")
+    ax.plot([0, 1], [0, 1], ":", color="grey", label="chance")
+    ax.set_xlabel("false positive rate (1 - specificity)"); ax.set_ylabel("true positive rate (recall)")
+    ax.legend(fontsize=7, loc="lower right"); ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
 
 # %% ../nbs/08_metrics.ipynb #dd43fa43
 PAPER_TABLE2 = pd.DataFrame([

@@ -25,8 +25,8 @@ from .weights import FEATURE_LAYER, BackboneSpec, build_backbone, resolve_backbo
 __all__ = ['HEADS', 'build_classifier', 'split_arrays', 'seed_everything', 'epoch_seed', 'epoch_dataset', 'arrays_digest',
            'training_key', 'TrainState', 'record_epoch', 'history_frame', 'write_backup', 'read_backup',
            'restore_backup', 'fit', 'save_classifier', 'load_classifier', 'clean_temporaries', 'model_path', 'Trained',
-           'train_or_load', 'predict_proba', 'evaluate', 'plot_history', 'Experiment', 'run_experiment',
-           'save_experiment', 'models_table', 'mcnemar_table']
+           'train_or_load', 'predict_proba', 'weights_label', 'evaluate', 'plot_history', 'Experiment',
+           'run_experiment', 'save_experiment', 'models_table', 'mcnemar_table']
 
 # %% ../nbs/09_models.ipynb #cb4c9939
 HEADS = {"efficientnet": (1024,), "mobilenet": ()}  # hidden Dense(ReLU) units between pooling and the softmax
@@ -299,6 +299,10 @@ def predict_proba(model: keras.Model, # a classifier
     "Probability of osteoporosis (class 1) for each image."
     return model.predict(from_arrays(x, np.zeros(len(x), np.int64), cfg), verbose=0)[:, 1]
 
+def weights_label(b) -> str:
+    "How Table 2 names a backbone's weights: source and sha256 (`b`: a `BackboneSpec` as a dict or a row of the backbones table)."
+    return f"{b['source']} sha256:{b['sha256']}"
+
 def evaluate(trained: Trained, # from `train_or_load`
              arrays: dict, # from `split_arrays` (test is used)
              cfg: StudyConfig # seed (bootstrap), classes
@@ -308,7 +312,7 @@ def evaluate(trained: Trained, # from `train_or_load`
     p = predict_proba(trained.model, x, cfg)
     pred = pd.DataFrame({"path": rows.path, "label": rows.label, "y_true": labels_of(rows, cfg), "p_osteoporosis": p})
     b = trained.meta["backbone"]
-    row = table2_row(trained.meta["dataset"], b["role"], b["arch"], f"{b['source']} sha256:{b['sha256']}", pred.y_true, p, seed=cfg.seed)
+    row = table2_row(trained.meta["dataset"], b["role"], b["arch"], weights_label(b), pred.y_true, p, seed=cfg.seed)
     return pred, row
 
 # %% ../nbs/09_models.ipynb #b5593b61

@@ -20,8 +20,8 @@ from .data import KAGGLE_DATASET, DataError, _list_files, download_paper_data, f
 
 # %% auto #0
 __all__ = ['StudyError', 'study_notebooks', 'select_notebooks', 'notebook_parameters', 'folder_fingerprint', 'run_id',
-           'run_notebook', 'library_digest', 'step_key', 'write_manifest', 'portable_path', 'anchored', 'check_out',
-           'publish', 'warn_offline', 'reproduce', 'ensure_data', 'main']
+           'run_notebook', 'render_html', 'library_digest', 'step_key', 'write_manifest', 'portable_path', 'anchored',
+           'check_out', 'publish', 'warn_offline', 'reproduce', 'ensure_data', 'main']
 
 # %% ../nbs/12_reproduce.ipynb #5e595a0e
 class StudyError(RuntimeError):
@@ -79,6 +79,13 @@ def run_notebook(nb: Path, # a study notebook
         raise StudyError(f"{nb.name} failed in cell {e.cell_index} (execution count {e.exec_count}): {e.ename}: {e.evalue}"
                          f"\n  executed copy with the traceback: {out}") from None
     return round(time.time() - t0, 2)
+
+def render_html(executed: Path # an executed notebook
+               ) -> Path:
+    "Render `executed` to HTML beside it (`NN_name.html`), for readers without Jupyter; returns the HTML file."
+    from nbconvert import HTMLExporter
+    body, _ = HTMLExporter().from_filename(str(executed))
+    return atomic_write_bytes(executed.with_suffix(".html"), body.encode())
 
 # %% ../nbs/12_reproduce.ipynb #a891331f
 def library_digest() -> str:
@@ -213,7 +220,7 @@ def _run_step(nb, run_dir, run_cfg, params, key, steps, data_fp, progress) -> di
     print(f"[osteo-reproduce] {nb.name} ...", flush=True)
     steps[nb.name] = {"status": "running", "key": key, "params": params}
     write_manifest(run_cfg, run_dir, data_fp, steps)
-    try: seconds = run_notebook(nb, run_dir / nb.name, params, progress)
+    try: seconds = run_notebook(nb, run_dir / nb.name, params, progress); render_html(run_dir / nb.name)
     except BaseException:  # a failing cell, Ctrl-C: never counts as done
         steps[nb.name]["status"] = "failed"; write_manifest(run_cfg, run_dir, data_fp, steps); raise
     steps[nb.name] = {"status": "ok", "key": key, "params": params, "seconds": seconds}

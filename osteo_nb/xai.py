@@ -118,6 +118,7 @@ class Explanation:
     intercept: float
     score: float # lime's R^2 of the local linear model
     local_pred: float # the local model's prediction for the whole image
+    key: str = "" # its cache entry, `<model digest[:16]>/<key>` (set by `explain`; not stored in the entry)
 
     def lime(self) -> lime_image.ImageExplanation:
         "As lime's `ImageExplanation`, so lime's own `get_image_and_mask` applies."
@@ -197,7 +198,7 @@ def explain(images: np.ndarray, # canonical uint8 images (N, H, W)
             predict = predict or compiled_predictor(tuple(models[n] for n in names), cfg.predict_batch, cfg.image_size)
             got = _explain_one(x, names, predict, cfg, target, None if y_true is None else y_true[i])
             for f, g in zip(files, got): g.save(f)
-        for n, g in zip(names, got): out[n].append(g)
+        for n, g, f in zip(names, got, files): g.key = f"{f.parent.name}/{f.stem}"; out[n].append(g)
     return out
 
 # %% ../nbs/10_xai.ipynb #ce98ad2b

@@ -218,6 +218,15 @@ def test_pool_crops_the_exhaustive_audit_found_are_one_exposure(shared_split, a,
     assert r.at[a, "group"] == r.at[b, "group"] and r.at[a, "cluster"] != r.at[b, "cluster"]
 
 
+@pytest.mark.parametrize("a,b,same", [("Osteoporosis/Osteoporosis 178.png", "Osteoporosis/Osteoporosis 163.png", "cluster"),
+                                      ("Normal/Normal 30.png", "Normal/Normal 355.png", "cluster"),
+                                      ("Normal/Normal 10.png", "Normal/Normal 190.jpg", "group")])
+def test_pool_pairs_only_trimmed_windows_propose_are_linked(shared_split, a, b, same):
+    "Copies whose content boxes differ by 13-16 %, and a crop cut wider than its two-knee image: the audit's last cross-split pairs."
+    r = shared_split.set_index("path")
+    assert r.at[a, same] == r.at[b, same]
+
+
 def test_a_collapsed_registration_is_not_a_match():
     "The exhaustive audit's one false match: ECC squeezed a half view to a sliver (different radiographs, score 0.72)."
     from osteo_nb.config import StudyConfig, pool_dir

@@ -18,16 +18,18 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     out = tmp_path / "out"
     for f in ("data_report", "fig2_samples", "training_original_efficientnet", "confusion_original_mobilenet",
-              "fig5_lime_efficientnet", "fig6_lime_mobilenet", "fig7_gradcam", "lime_gallery_mobilenet", "lime_viewer"):
+              "fig5_lime_efficientnet", "fig6_lime_mobilenet", "fig7_gradcam", "lime_gallery_mobilenet", "lime_viewer",
+              "fig8_feature_samples", "training_new_efficientnet", "confusion_new_mobilenet", "roc"):
         assert (out / f"figures/{f}.png").stat().st_size > 0 and (out / f"figures/{f}.pdf").stat().st_size > 0
     counts = pd.read_csv(out / "results/data_counts.csv").set_index("label")
     assert counts.at["total", "duplicate"] == 2 * 3  # the copies synthetic_dataset made (osteopenia ones are excluded)
     m = json.loads((out / "results/manifest.json").read_text())
     assert m["config"]["profile"] == "smoke" and len(m["data_fingerprint"]) == 64
     assert m["split"]["sha256"] and m["environment"]["packages"]["tensorflow"]
-    assert all(m["notebooks"][nb]["seconds"] > 0 for nb in ("01_data_report.ipynb", "02_train_original.ipynb", "03_explanations.ipynb"))
+    study = ["01_data_report", "02_train_original", "03_explanations", "04_feature_dataset", "05_train_feature", "06_results"]
+    assert all(m["notebooks"][f"{nb}.ipynb"]["seconds"] > 0 for nb in study)
     t2 = pd.read_csv(out / "results/table2.csv")
-    assert t2[["dataset", "model"]].values.tolist() == [["original", "efficientnet"], ["original", "mobilenet"]]
+    assert t2[["dataset", "model"]].values.tolist() == [[d, r] for d in ("original", "new") for r in ("efficientnet", "mobilenet")]
     assert set(t2.backbone) == {b["arch"] for b in m["backbones"]}  # the table names the backbones actually used
     assert t2.weights.str.contains("sha256:").all() and (t2.accuracy_lo <= t2.accuracy).all()
     assert pd.read_csv(out / "results/models_original.csv").train_seconds.gt(0).all()
@@ -35,8 +37,16 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(tmp_path):
     assert len(preds) == t2.n_test[0] and set(preds.y_pred) <= {0, 1}
     ex = pd.read_csv(out / "results/explanations.csv")  # every test image, both models, explained for the predicted class
     assert len(ex) == 2 * t2.n_test[0] and (ex.explained == ex.predicted).all() and ex.mask_area.between(0, 1).all()
-    assert len(list((out / ".cache/explanations").rglob("*.npz"))) == 2 * t2.n_test[0]
     run_dir = out / "runs" / m["run_id"]
+    feat = pd.read_csv(out / "results/feature_dataset.csv")  # every used image, each model: masked by its predicted label
+    n_used = int(pd.read_csv(out / "results/models_original.csv")[["n_train", "n_val", "n_test"]].iloc[0].sum())
+    assert len(feat) == 2 * n_used and feat.mask_area.between(0, 1).all() and set(feat.split) == {"train", "val", "test"}
+    assert len(list((out / ".cache/explanations").rglob("*.npz"))) == 2 * n_used  # the test images' explanations were reused
+    assert all((run_dir / f).exists() for f in feat.feature_path)
+    assert {n for n in pd.read_csv(out / "results/models_new.csv").dataset} == {"new"}
+    pairs = pd.read_csv(out / "results/mcnemar_original_vs_new.csv")
+    assert len(pairs) == 2 and (pairs.n_test == t2.n_test[0]).all()
+    assert all((run_dir / f"{nb}.html").stat().st_size > 0 for nb in study)  # readable without Jupyter
     assert (run_dir / "01_data_report.ipynb").exists() and (run_dir / "results/table2.csv").read_bytes() == (out / "results/table2.csv").read_bytes()
     executed = json.loads((run_dir / "01_data_report.ipynb").read_text())
     assert executed["metadata"]["papermill"]["parameters"]["profile"] == "smoke"
