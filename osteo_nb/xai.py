@@ -353,7 +353,9 @@ class LimeViewer:
 
     def _refilter(self, *_):
         self._quiet = True  # one drawing per change, not one for the options and one for the value
-        try: self.image.options = [(str(r.get("name", i)), i) for i, r in self.matching().iterrows()]
+        try:
+            self.image.options = opts = [(str(r.get("name", i)), i) for i, r in self.matching().iterrows()]
+            if opts and self.image.value is None: self.image.value = opts[0][1]  # ipywidgets 8 leaves it unset: show the first
         finally: self._quiet = False
         self._redraw()
 
