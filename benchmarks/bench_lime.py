@@ -37,9 +37,9 @@ def main(data: str = "../shared/data/knee-xray-pool", # a data folder with class
     x = np.stack([read_canonical(f, cfg) for f in files])
     keras.utils.set_random_seed(cfg.seed)
     models = {role: build_classifier(spec, cfg) for role, spec in resolve_backbones(cfg.backbones, cfg.mobilenet).items()}
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {n} images of {root.name}, {samples} samples, batch {cfg.predict_batch}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {n} images of {root.name}, {samples} samples, batch {cfg.predict_batch}, engine {cfg.lime_engine}")
     for role, m in models.items():
-        pred = compiled_predictor((m,), cfg.predict_batch)  # the one explain uses, traced here
+        pred = compiled_predictor((m,), cfg.predict_batch, cfg.image_size, cfg.lime_engine)  # the one explain uses, built here
         pred(lime_input(x[:1]))  # trace once
         t = time.perf_counter(); pred(np.repeat(lime_input(x[:1]), 4 * cfg.predict_batch, 0)); rate = 4 * cfg.predict_batch / (time.perf_counter() - t)
         usual, t = [], time.perf_counter()

@@ -19,9 +19,10 @@ from .data import pixel_sha256
 from .provenance import atomic_path, fingerprint
 
 # %% auto #0
-__all__ = ['TARGETS', 'CAM_METHODS', 'lime_input', 'segmenter', 'perturbed', 'FastLimeImageExplainer', 'batch_predictor',
-           'compiled_predictor', 'lime_params', 'model_digest', 'Explanation', 'explain', 'last_conv_layer', 'gradcam',
-           'overlay', 'plot_explanation', 'plot_cams', 'sample_gallery', 'plot_gallery', 'LimeViewer', 'viewer_figure']
+__all__ = ['ENGINES', 'TARGETS', 'CAM_METHODS', 'lime_input', 'segmenter', 'perturbed', 'FastLimeImageExplainer',
+           'batch_predictor', 'compiled_predictor', 'lime_params', 'model_digest', 'Explanation', 'explain',
+           'last_conv_layer', 'gradcam', 'overlay', 'plot_explanation', 'plot_cams', 'sample_gallery', 'plot_gallery',
+           'LimeViewer', 'viewer_figure']
 
 # %% ../nbs/10_xai.ipynb #1ceb4bd8
 def lime_input(x: np.ndarray # canonical uint8 luminance image (H, W), or a batch (N, H, W)
@@ -71,24 +72,45 @@ class FastLimeImageExplainer(lime_image.LimeImageExplainer):
         return data, np.concatenate(preds)
 
 # %% ../nbs/10_xai.ipynb #f5db97f7
+ENGINES = ("openvino", "tensorflow")
+
 def batch_predictor(models: list, # Keras classifiers taking float RGB 0..255
                     batch: int = 50, # the fixed batch shape
-                    size: int = 224 # image side
+                    size: int = 224, # image side
+                    engine: str = "openvino" # one of `ENGINES`
                    ):
     "A function: float RGB images (n, size, size, 3) -> the models' softmax outputs side by side (n, 2 * len(models))."
-    import tensorflow as tf
-    fn = tf.function(lambda x: tf.concat([m(x, training=False) for m in models], axis=1),
-                     input_signature=[tf.TensorSpec((batch, size, size, 3), tf.float32)])
+    if engine not in ENGINES: raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    run = (_openvino_runner if engine == "openvino" else _tensorflow_runner)(models, batch, size)
     def predict(x):
         x = np.asarray(x, np.float32); n = len(x)
         if n % batch: x = np.concatenate([x, np.zeros((batch - n % batch,) + x.shape[1:], np.float32)])
-        return np.concatenate([fn(x[i:i + batch]).numpy() for i in range(0, len(x), batch)])[:n]
+        return np.concatenate([run(x[i:i + batch]) for i in range(0, len(x), batch)])[:n]
     return predict
 
+def _tensorflow_runner(models, batch, size):
+    import tensorflow as tf
+    fn = tf.function(lambda x: tf.concat([m(x, training=False) for m in models], axis=1),
+                     input_signature=[tf.TensorSpec((batch, size, size, 3), tf.float32)])
+    return lambda x: fn(x).numpy()
+
+def _openvino_runner(models, batch, size):
+    "Each model converted by OpenVINO for the fixed batch and compiled for the CPU in f32."
+    import warnings
+    import openvino as ov
+    core, compiled = ov.Core(), []
+    for m in models:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Keras warns that the traced input is not named like the model's
+            om = ov.convert_model(m, input=[(batch, size, size, 3)])
+        if len(om.outputs) != 1: raise ValueError(f"{m.name}: OpenVINO found {len(om.outputs)} outputs, expected the softmax only")
+        compiled.append(core.compile_model(om, "CPU", {"INFERENCE_PRECISION_HINT": "f32"}))
+    return lambda x: np.concatenate([np.array(c(x)[0], copy=True) for c in compiled], axis=1)  # copied: OpenVINO reuses its buffer
+
 @functools.lru_cache(maxsize=4)
-def compiled_predictor(models: tuple, batch: int = 50, size: int = 224):
-    "`batch_predictor` for these model objects, traced once per process and reused (tracing a backbone takes seconds)."
-    return batch_predictor(list(models), batch, size)
+def compiled_predictor(models: tuple, batch: int = 50, size: int = 224, engine: str = "openvino"):
+    "`batch_predictor` for these model objects, built once per process and reused (tracing or converting a backbone takes seconds)."
+    return batch_predictor(list(models), batch, size, engine)
 
 # %% ../nbs/10_xai.ipynb #306d5e43
 TARGETS = ("predicted", "true_label_leaks_label")
@@ -99,7 +121,7 @@ def lime_params(cfg: StudyConfig) -> dict:
     seg = ({"kernel_size": cfg.quickshift_kernel_size, "max_dist": cfg.quickshift_max_dist, "ratio": cfg.quickshift_ratio}
            if cfg.segmentation == "quickshift" else {"n_segments": cfg.slic_segments, "compactness": cfg.slic_compactness})
     return {"num_samples": cfg.lime_samples, "segmentation": cfg.segmentation, **seg, "seed": cfg.seed,
-            "kernel_width": 0.25, "distance": "cosine", "hide_color": "segment mean", "version": _LIME_VERSION}
+            "kernel_width": 0.25, "distance": "cosine", "hide_color": "segment mean", "engine": cfg.lime_engine, "version": _LIME_VERSION}
 
 def model_digest(model) -> str:
     "sha256 over a model's weights (names, shapes and values): the same trained model, the same digest."
@@ -195,7 +217,7 @@ def explain(images: np.ndarray, # canonical uint8 images (N, H, W)
         files = [_cache_file(cfg, digests[n], x, target) for n in names]
         got = [_load_entry(f) for f in files]
         if any(g is None for g in got):
-            predict = predict or compiled_predictor(tuple(models[n] for n in names), cfg.predict_batch, cfg.image_size)
+            predict = predict or compiled_predictor(tuple(models[n] for n in names), cfg.predict_batch, cfg.image_size, cfg.lime_engine)
             got = _explain_one(x, names, predict, cfg, target, None if y_true is None else y_true[i])
             for f, g in zip(files, got): g.save(f)
         for n, g, f in zip(names, got, files): g.key = f"{f.parent.name}/{f.stem}"; out[n].append(g)
