@@ -82,15 +82,14 @@ def load_feature_arrays(table: pd.DataFrame, # from `feature_dataset`
                         cfg: StudyConfig = StudyConfig() # out_dir
                        ) -> dict:
     "split -> (the original rows, that model's feature-focused images read back from disk), each file checked against its digest."
-    t = table[table.model == model].set_index(["split", "path"])
-    out = {}
-    for split, (rows, _) in arrays.items():
-        files = [t.loc[(split, p)] for p in rows.path]
-        for f in files:
-            if sha256_file(Path(cfg.out_dir) / f.feature_path) != f.feature_sha256:
-                raise DataError(f"{f.feature_path}: the file differs from the one the feature-focused data set table lists (sha256)")
-        out[split] = (rows, np.stack([np.asarray(Image.open(Path(cfg.out_dir) / f.feature_path)) for f in files]) if files else np.zeros((0, cfg.image_size, cfg.image_size), np.uint8))
-    return out
+    t, root = table[table.model == model].set_index(["split", "path"]), Path(cfg.out_dir)
+    def read(split, path):
+        f = t.loc[(split, path)]
+        if sha256_file(root / f.feature_path) != f.feature_sha256:
+            raise DataError(f"{f.feature_path}: the file differs from the one the feature-focused data set table lists (sha256)")
+        return np.asarray(Image.open(root / f.feature_path))
+    empty = np.zeros((0, cfg.image_size, cfg.image_size), np.uint8)
+    return {split: (rows, np.stack([read(split, p) for p in rows.path]) if len(rows) else empty) for split, (rows, _) in arrays.items()}
 
 # %% ../nbs/11_masking.ipynb #cb519fbc
 def plot_feature_samples(table: pd.DataFrame, # from `feature_dataset`
