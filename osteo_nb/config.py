@@ -56,7 +56,7 @@ class StudyConfig:
     mobilenet: str = "MobileNetV3Large"  # the paper's MobileNetV3 variant: MobileNetV3Large or MobileNetV3Small
     fine_tune: bool = False  # train the backbone too (BatchNorm stays in inference mode); paper: frozen
     lime_samples: int = 1000  # perturbed images per LIME explanation (lime's default; the paper gives no other)
-    lime_engine: str = "openvino"  # runs the models for LIME: "openvino" (f32, about 1.45x faster here) or "tensorflow"
+    lime_engine: str = "openvino"  # runs the models for LIME: "openvino" (f32, faster on CPU) or "tensorflow"
     segmentation: str = "quickshift"  # LIME superpixels: "quickshift" (lime's default) or "slic"
     quickshift_kernel_size: float = 4.0  # quickshift parameters (lime's defaults), on float 0..255 RGB input
     quickshift_max_dist: float = 200.0
