@@ -9,7 +9,7 @@ OUT     ?= .
 # PROFILE and SEED default to osteo-reproduce's own defaults (config.DEFAULT_PROFILE, the profile's seed): one source
 LOCK    := requirements.lock
 
-.PHONY: help setup lock reproduce test test-fast sync docs readme clean-nbs bench
+.PHONY: help setup lock reproduce test test-slow sync docs readme clean-nbs bench
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -36,7 +36,10 @@ reproduce:  ## run the study notebooks: make reproduce DATA=dir [PROFILE=smoke|q
 
 test:  ## the full test suite: library notebooks (nbdev_test) and tests/ (pytest)
 	$(BIN)/nbdev_test --n_workers 2
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --durations=12 tests
+
+test-slow:  ## the library notebooks with their `#| slow` cells too (training determinism and resume, real-data traces); not in CI
+	$(BIN)/nbdev_test --n_workers 2 --flags slow
 
 sync:  ## export the library and README from the notebooks and clean the notebooks
 	$(BIN)/nbdev_export

@@ -10,7 +10,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['CLASSES', 'KNOWN_CLASSES', 'DEFAULT_PROFILE', 'PROFILES', 'SPLIT_FILE', 'BACKBONES_TABLE', 'StudyConfig',
-           'get_profile', 'parse_settings', 'to_dict', 'from_dict', 'out_path', 'project_root', 'pool_dir']
+           'get_profile', 'parse_settings', 'to_dict', 'from_dict', 'out_path', 'project_root', 'pool_dir',
+           'source_dir']
 
 # %% ../nbs/00_config.ipynb #2cbcf9de
 CLASSES = ("normal", "osteoporosis")  # the binary task; osteoporosis is the positive class
@@ -22,6 +23,7 @@ class StudyConfig:
     "Every parameter of the osteo_nb study; profiles are named instances."
     profile: str = "paper"  # name of the profile this configuration started from
     data_dir: str = "data/raw"  # folder of class sub-folders (the paper's Kaggle set or the shared pool)
+    source_data: str = ""  # the source database (Wani & Arora, with T-scores): traces each file to its source (`trace`); "" is none
     out_dir: str = "."  # root of `figures/`, `results/`, `runs/` and `.cache/`
     cache_dir: str = ""  # decoded images and trained models, keyed by their inputs; "" is `<out_dir>/.cache`
     seed: int = 42  # one seed for split, augmentation, training and explanations
@@ -42,6 +44,10 @@ class StudyConfig:
     crop_threshold: float = 0.5  # detail score from which a one-knee crop matches a half of a two-knee radiograph
     crop_max_stretch: float = 1.3  # a crop registered onto a half with a larger stretch (largest singular value) is "stretched"
     stretched_threshold: float = 0.75  # detail score a stretched crop registration needs (one knee of a two-knee image onto a half)
+    group_by_source: bool = True  # with `source_data`, files that trace to one source radiograph are one exposure in the split
+    trace_contrast: float = 0.01  # SIFT contrast threshold for tracing images to the source database (`trace`; SIFT's default 0.04 finds too few in radiographs)
+    trace_min_inliers: int = 20  # RANSAC inliers from which an image traces to a source radiograph
+    trace_margin: float = 2.0  # ... and it must have this many times the inliers of any other source radiograph (else all within it are listed)
     conflict_scope: str = "task"  # "task": an exposure filed as both task classes is a conflict; "any": under any two known classes
     limit_per_class: int | None = None  # use at most this many images per class and split (smoke runs)
     rotation: float = 20.0  # augmentation: max rotation in degrees
@@ -94,6 +100,8 @@ def _validate(c: StudyConfig):
     _check(c.mobilenet in ("MobileNetV3Large", "MobileNetV3Small"), "mobilenet", f"must be MobileNetV3Large or MobileNetV3Small, got {c.mobilenet!r}")
     _check(c.epochs >= 1 and c.batch_size >= 1, "epochs", "epochs and batch_size must be >= 1")
     _check(c.backbones in ("auto", "paper", "offline"), "backbones", f"must be auto, paper or offline, got {c.backbones!r}")
+    _check(c.trace_contrast > 0 and c.trace_min_inliers >= 3 and c.trace_margin >= 1, "trace_min_inliers",
+           f"need trace_contrast > 0, trace_min_inliers >= 3 and trace_margin >= 1, got {c.trace_contrast}, {c.trace_min_inliers}, {c.trace_margin}")
     _check(c.lime_samples >= 10, "lime_samples", f"must be >= 10, got {c.lime_samples}")
     _check(c.lime_engine in ("openvino", "tensorflow"), "lime_engine", f"must be 'openvino' or 'tensorflow', got {c.lime_engine!r}")
     _check(c.segmentation in ("quickshift", "slic"), "segmentation", f"must be 'quickshift' or 'slic', got {c.segmentation!r}")
@@ -181,4 +189,9 @@ def project_root() -> Path:
 def pool_dir() -> Path | None:
     "The shared pool of real radiographs, or None where it is absent."
     p = Path(os.environ.get("OSTEO_POOL") or project_root().parent / "shared/data/knee-xray-pool")
+    return p if p.is_dir() else None
+
+def source_dir() -> Path | None:
+    "The shared source database (Wani & Arora, with T-scores), or None where it is absent."
+    p = Path(os.environ.get("OSTEO_SOURCE") or project_root().parent / "shared/data/knee-tscore-source")
     return p if p.is_dir() else None

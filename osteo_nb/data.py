@@ -17,14 +17,15 @@ from tqdm.auto import tqdm
 
 from .dedup import components, is_verified, match_pairs
 from .config import KNOWN_CLASSES, SPLIT_FILE, StudyConfig, parse_settings, pool_dir
-from .provenance import fingerprint, sha256_file
+from .provenance import atomic_path, fingerprint, sha256_file
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'IMAGE_FORMATS', 'WHERE_TO_GET_DATA', 'KAGGLE_DATASET', 'RECORD_COLUMNS', 'PAIR_COLUMNS', 'STATUSES',
            'SPLITS', 'SPLIT_COLUMNS', 'DataError', 'find_class_root', 'download_paper_data', 'open_image',
            'to_luminance', 'resize_canonical', 'read_canonical', 'pixel_sha256', 'perceptual_hash', 'hamming',
-           'border_fraction', 'scan', 'data_fingerprint', 'duplicate_distance', 'find_pairs', 'cluster', 'split',
-           'leakage', 'make_split', 'write_split', 'pairs_path', 'records_path', 'read_records', 'summary', 'main']
+           'border_fraction', 'scan', 'data_fingerprint', 'folder_fingerprint', 'duplicate_distance', 'find_pairs',
+           'cluster', 'split', 'leakage', 'make_split', 'write_split', 'pairs_path', 'records_path', 'read_records',
+           'summary', 'main']
 
 # %% ../nbs/03_data.ipynb #68248018
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")  # compared lower-case
@@ -228,6 +229,12 @@ def data_fingerprint(records: pd.DataFrame) -> str:
     "sha256 over every scanned file's relative path and content digest."
     return fingerprint(dict(zip(records.path, records.file_sha256)))
 
+def folder_fingerprint(data_dir # a data folder
+                      ) -> str:
+    "`data.data_fingerprint` without decoding: sha256 over every file's relative path and digest."
+    root = find_class_root(data_dir)
+    return fingerprint({rel: sha256_file(root / rel) for rel, _, _ in _list_files(root)})
+
 # %% ../nbs/03_data.ipynb #79715a79
 def duplicate_distance(df: pd.DataFrame, # readable records with `phash` (and `phash_mirror`)
                        mirror: bool = True # also compare each image with the others mirrored
@@ -271,9 +278,22 @@ def _link(records: pd.DataFrame, hash_cluster: np.ndarray, pairs: pd.DataFrame, 
     row = pd.Series(hash_cluster, index=records.path.to_numpy())
     return components(hash_cluster.max() + 1, np.c_[row[ok.path_a].to_numpy(), row[ok.path_b].to_numpy()])[hash_cluster]
 
+def _join_sources(exposure: np.ndarray, # exposure component of each row
+                  paths: pd.Series, # each row's path
+                  sources: pd.Series | None # path -> its source radiographs (`trace.trace`'s `source_group`, `;`-joined), or None
+                 ) -> np.ndarray:
+    "Exposures joined where their files trace to one source radiograph (a left- and a right-knee crop of one two-knee image)."
+    if sources is None or len(exposure) == 0: return exposure
+    src = sources.reindex(paths.to_numpy()).fillna("").to_numpy()
+    names = {g: i for i, g in enumerate(sorted({g for s in src for g in s.split(";") if g}))}
+    k = int(exposure.max()) + 1
+    edges = [(e, k + names[g]) for e, s in zip(exposure, src) for g in s.split(";") if g]
+    return components(k + len(names), np.array(edges, int).reshape(-1, 2))[exposure]
+
 def cluster(records: pd.DataFrame, # output of `scan`
             cfg: StudyConfig = StudyConfig(), # dup_threshold, geometric_duplicates, match_threshold, conflict_scope, classes
-            progress: bool = False # show a progress bar while verifying pairs
+            progress: bool = False, # show a progress bar while verifying pairs
+            sources: pd.Series | None = None # path -> source radiographs (`trace.trace`): files of one source are one exposure
            ) -> pd.DataFrame:
     "`records` with `hash_cluster`, `cluster`, `group`, `status`, `reason` (see `STATUSES`); the pairs checked in `attrs['pairs']`."
     df = records.copy()
@@ -285,7 +305,8 @@ def cluster(records: pd.DataFrame, # output of `scan`
     hashed = components(len(ok), np.argwhere(duplicate_distance(ok, cfg.mirror_duplicates) <= cfg.dup_threshold))
     pairs = find_pairs(ok, hashed, cfg, progress) if cfg.geometric_duplicates and len(set(hashed)) > 1 else pd.DataFrame(columns=PAIR_COLUMNS)
     df.loc[ok.index, "hash_cluster"] = ("h" + ok.pixel_sha256[_representatives(ok, hashed, cfg.classes)].str[:12]).to_numpy()[hashed]
-    radiograph, exposure = _link(ok, hashed, pairs, cfg, crops=False), _link(ok, hashed, pairs, cfg, crops=True)
+    radiograph, exposure = _link(ok, hashed, pairs, cfg, crops=False), _join_sources(_link(ok, hashed, pairs, cfg, crops=True), ok.path, sources)
+    if sources is not None: df["source"] = sources.reindex(df.path.to_numpy()).fillna("").to_numpy()
     _name(df, ok.index, radiograph, exposure, cfg)
     _mark(df, cfg)
     df.attrs["pairs"] = pairs
@@ -368,11 +389,12 @@ SPLIT_COLUMNS = ["path", "label", "split", "cluster", "status"]
 
 def make_split(data_dir, # a data folder (see `find_class_root`)
                cfg: StudyConfig = StudyConfig(), # seed, split_mode, thresholds, ...
-               progress: bool = True # show a progress bar while scanning
+               progress: bool = True, # show a progress bar while scanning
+               sources: pd.Series | None = None # path -> source radiographs (`trace.trace`'s `source_group`): joins exposures
               ) -> pd.DataFrame:
     "Records of every file under `data_dir` with cluster, status, reason and split."
     scanned = scan(data_dir, cfg, progress)
-    df = split(cluster(scanned, cfg, progress), cfg)
+    df = split(cluster(scanned, cfg, progress, sources), cfg)
     _check_task(df, cfg)
     return df
 
@@ -418,8 +440,25 @@ def summary(df: pd.DataFrame # output of `make_split`
                       f"radiographs across splits {len(leakage(df))}, exposures across splits {len(leakage(df, 'group'))}",
                       "used images per class and split:", used.to_string()])
 
+def _sources(data, source, cfg, quiet):
+    "path -> source radiographs, where `source` is given and `cfg.group_by_source`, else None."
+    if not (source and cfg.group_by_source): return None
+    from osteo_nb.trace import trace
+    return trace(data, source, cfg, progress=not quiet).set_index("path").source_group
+
+def _trace_main(data, source, out, cfg, quiet):
+    from osteo_nb.config import source_dir
+    from osteo_nb.trace import TRACE_FILE, trace, trace_summary
+    source = source or source_dir()
+    if source is None: raise SystemExit("osteo-data trace: give --source (the Wani & Arora database; see data/README.md)")
+    out = Path(out).with_name(TRACE_FILE) if Path(out).name == SPLIT_FILE else Path(out)  # the default --out names the split file
+    try: t = trace(data, source, cfg, progress=not quiet)
+    except DataError as e: raise SystemExit(f"osteo-data: {e}")
+    with atomic_path(out) as tmp: t.to_csv(tmp, index=False)
+    print(f"wrote {out}\n{trace_summary(t)}")
+
 @call_parse
-def main(command: Param("split: write a split file; download: fetch the paper's Kaggle set into --data", str, choices=["split", "download"], opt=False),
+def main(command: Param("split: write a split file; trace: trace every file to the --source database; download: fetch the paper's Kaggle set into --data", str, choices=["split", "trace", "download"], opt=False),
          data: str = "data/raw", # folder of class sub-folders (for download: where to put them)
          seed: int = StudyConfig.seed, # split seed
          mode: Param("grouped: duplicates never cross splits; paper: naive file split", str, choices=["grouped", "paper"]) = "grouped",
@@ -429,15 +468,22 @@ def main(command: Param("split: write a split file; download: fetch the paper's 
          no_mirror: bool = False, # do not treat horizontally flipped copies as duplicates
          no_geometric: bool = False, # perceptual hash only: no registration of shifted, rescaled or cropped copies
          conflict_scope: Param("task: an exposure filed as both task classes is a conflict; any: under any two known classes", str, choices=["any", "task"]) = StudyConfig.conflict_scope,
+         source: str = "", # the source database (Wani & Arora: diagnosis folders, patients.csv). trace: default ../shared/data/knee-tscore-source; split: if given, files of one source radiograph are one exposure (traced first: about 30 min for the pool on 2 cores, then cached)
+         dataset: Param("download: the paper's Kaggle set, or the Wani & Arora source database (into --source, else --data)", str, choices=["kaggle", "wani-arora"]) = "kaggle",
          quiet: bool = False # no progress bar
         ):
     "Scan a folder of knee radiographs and write a seeded train/val/test split (or download the paper's data)."
+    if command == "download" and dataset == "wani-arora":
+        from osteo_nb.trace import download_source
+        try: return print(f"downloaded the Wani & Arora database into {download_source(source or data, progress=not quiet)}")
+        except DataError as e: raise SystemExit(f"osteo-data: {e}")
     if command == "download":
         try: return print(f"downloaded {KAGGLE_DATASET} into {download_paper_data(data)}")
         except DataError as e: raise SystemExit(f"osteo-data: {e}")
     try: cfg = StudyConfig(data_dir=data, seed=seed, split_mode=mode, dup_threshold=dup_threshold, conflict_scope=conflict_scope,
                            mirror_duplicates=not no_mirror, geometric_duplicates=not no_geometric, **parse_settings(set))
     except ValueError as e: raise SystemExit(f"osteo-data: {e}")
-    try: df = make_split(data, cfg, progress=not quiet)
+    if command == "trace": return _trace_main(data, source, out, cfg, quiet)
+    try: df = make_split(data, cfg, progress=not quiet, sources=_sources(data, source, cfg, quiet))
     except DataError as e: raise SystemExit(f"osteo-data: {e}")
     print(f"wrote {write_split(df, out)} (and {records_path(out).name})\n{summary(df)}")

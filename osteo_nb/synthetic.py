@@ -8,11 +8,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 from PIL import Image
 
 # %% auto #0
-__all__ = ['synthetic_image', 'synthetic_dataset', 'synthetic_knee', 'jpeg_copy', 'synthetic_copies', 'synthetic_bilateral',
-           'one_knee_crop']
+__all__ = ['PATIENT_PREFIX', 'synthetic_image', 'synthetic_dataset', 'synthetic_knee', 'jpeg_copy', 'synthetic_copies',
+           'synthetic_bilateral', 'one_knee_crop', 'synthetic_source']
 
 # %% ../nbs/02_synthetic.ipynb #b3726f1a
 def synthetic_image(rng, # a numpy Generator
@@ -100,3 +101,24 @@ def one_knee_crop(a: np.ndarray, # a two-knee image
     h, w = a.shape; half = a[:, : w // 2] if side == "left" else a[:, w // 2:]
     c = cv2.resize(half, (w, h), interpolation=cv2.INTER_LINEAR)
     return np.ascontiguousarray(c[:, ::-1]) if mirror else c
+
+# %% ../nbs/02_synthetic.ipynb
+PATIENT_PREFIX = {"normal": "N", "osteopenia": "OP", "osteoporosis": "OS"}  # as the real file names: N1, OP13, OS8
+
+def synthetic_source(dest, # folder to create
+                     n: int = 3, # radiographs: the first is normal, then osteopenia and osteoporosis (cycling)
+                     size: int = 448 # side of each (the real ones are 1024 px or less)
+                    ) -> Path:
+    "Write a tiny source database: `<diagnosis>/<ID>.png` two-knee images, `patients.csv`; the last image copied under osteopenia."
+    dest, diagnoses = Path(dest), ("normal", "osteopenia", "osteoporosis")
+    t_scores = {"normal": -0.5, "osteopenia": -1.8, "osteoporosis": -2.9}
+    rows = []
+    for i in range(n):
+        d = diagnoses[i % 3]; pid = f"{PATIENT_PREFIX[d]}{i + 1}"
+        (dest / d).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(synthetic_bilateral(10 * i, size)).save(dest / d / f"{pid}.png")
+        rows.append({"patient_id": pid, "t_score": t_scores[d] - 0.1 * i, "diagnosis": d})
+    (dest / "osteopenia").mkdir(exist_ok=True)
+    (dest / "osteopenia" / f"{pid}.png").write_bytes((dest / d / f"{pid}.png").read_bytes())  # one radiograph under two diagnoses
+    pd.DataFrame(rows).to_csv(dest / "patients.csv", index=False)
+    return dest

@@ -1,11 +1,14 @@
 "`osteo-reproduce`: runs the study notebooks, writes figures, tables and a manifest, resumes, fails clearly."
 import json, os, shutil, subprocess
 import pytest
+import cv2
+import numpy as np
 import pandas as pd
+from PIL import Image
 
 from conftest import BIN, cli
 from osteo_nb.provenance import sha256_file
-from osteo_nb.synthetic import synthetic_dataset
+from osteo_nb.synthetic import one_knee_crop, synthetic_dataset, synthetic_source
 
 
 def reproduce(data, out, *args):
@@ -14,7 +17,10 @@ def reproduce(data, out, *args):
 
 def test_smoke_run_writes_figures_tables_manifest_and_resumes(tmp_path):
     data = synthetic_dataset(tmp_path / "data", n_per_class=16, n_copies=3, n_osteopenia=2)
-    r = reproduce(data, tmp_path / "out")
+    source = synthetic_source(tmp_path / "source")  # and one pool file made from it: a left-knee crop of OP2, filed as normal
+    two_knee = cv2.resize(np.asarray(Image.open(source / "osteopenia/OP2.png")), (224, 224), interpolation=cv2.INTER_AREA)
+    Image.fromarray(one_knee_crop(two_knee, "left")).save(data / "Normal/from source.png")
+    r = reproduce(data, tmp_path / "out", "--set", f"source_data={source}")
     assert r.returncode == 0, r.stdout + r.stderr
     out = tmp_path / "out"
     for f in ("data_report", "fig2_samples", "training_original_efficientnet", "confusion_original_mobilenet",
@@ -26,7 +32,7 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(tmp_path):
     m = json.loads((out / "results/manifest.json").read_text())
     assert m["config"]["profile"] == "smoke" and len(m["data_fingerprint"]) == 64
     assert m["split"]["sha256"] and m["environment"]["packages"]["tensorflow"]
-    study = ["01_data_report", "02_train_original", "03_explanations", "04_feature_dataset", "05_train_feature", "06_results"]
+    study = ["01_data_report", "02_train_original", "03_explanations", "04_feature_dataset", "05_train_feature", "06_results", "07_label_audit"]
     assert all(m["notebooks"][f"{nb}.ipynb"]["seconds"] > 0 for nb in study)
     t2 = pd.read_csv(out / "results/table2.csv")
     assert t2[["dataset", "model"]].values.tolist() == [[d, r] for d in ("original", "new") for r in ("efficientnet", "mobilenet")]
@@ -55,7 +61,13 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(tmp_path):
         assert sha256_file(out / rel) == digest, rel
     assert sha256_file(out / "results/split.csv") == m["split"]["sha256"]
     assert all(s["status"] == "ok" for s in m["notebooks"].values())
-    again = reproduce(data, out)  # same inputs: resumes, nothing to do
+    traced = pd.read_csv(out / "results/trace.csv", keep_default_na=False).set_index("path")  # every file, traced or why not
+    assert len(traced) == len(list(data.rglob("*.*")))
+    assert traced.loc["Normal/from source.png", ["source_file", "side", "transform"]].tolist() == ["osteopenia/OP2.png", "left", "crop, mirrored"]
+    assert (traced.drop("Normal/from source.png").flag == "no source").all()  # the synthetic radiographs come from no source
+    audit = pd.read_csv(out / "results/label_audit.csv")
+    assert set(audit.split_mode) == {"grouped", "paper"} and audit.osteopenia.sum() >= 1  # the crop's label is contradicted
+    again = reproduce(data, out, "--set", f"source_data={source}")  # same inputs: resumes, nothing to do
     assert again.returncode == 0 and "skipped" in again.stdout
 
 
