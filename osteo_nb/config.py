@@ -47,7 +47,7 @@ class StudyConfig:
     group_by_source: bool = True  # with `source_data`, files that trace to one source radiograph are one exposure in the split
     trace_contrast: float = 0.01  # SIFT contrast threshold for tracing images to the source database (`trace`; SIFT's default 0.04 finds too few in radiographs)
     trace_min_inliers: int = 20  # RANSAC inliers from which an image traces to a source radiograph
-    trace_margin: float = 2.0  # ... and it must have this many times the inliers of any other source radiograph (else all within it are listed)
+    trace_margin: float = 2.0  # another source radiograph with trace_min_inliers and 1/trace_margin of the best count is listed too (ambiguous)
     conflict_scope: str = "task"  # "task": an exposure filed as both task classes is a conflict; "any": under any two known classes
     limit_per_class: int | None = None  # use at most this many images per class and split (smoke runs)
     rotation: float = 20.0  # augmentation: max rotation in degrees

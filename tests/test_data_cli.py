@@ -235,3 +235,35 @@ def test_a_collapsed_registration_is_not_a_match():
     if pool_dir() is None: pytest.skip("the shared pool ../shared/data/knee-xray-pool is absent")
     a, b = (read_canonical(pool_dir() / f"Osteoporosis/Osteoporosis {n}.png", StudyConfig()) for n in (107, 106))
     assert verify(a, b, "right-0.5_m", prescreen=-1)["kind"] == "none"
+
+
+def _two_knees_filed_apart(tmp_path):
+    "Synthetic data plus the left-knee crop of a source radiograph under Normal/ and its right-knee crop under Osteoporosis/."
+    from osteo_nb.synthetic import synthetic_source
+    data, source = synthetic_dataset(tmp_path / "d", n_per_class=6, n_copies=0), synthetic_source(tmp_path / "s")
+    two = cv2.resize(np.asarray(Image.open(source / "osteopenia/OP2.png")), (224, 224), interpolation=cv2.INTER_AREA)
+    Image.fromarray(one_knee_crop(two, "left")).save(data / "Normal/left.png")
+    Image.fromarray(one_knee_crop(two, "right", mirror=False)).save(data / "Osteoporosis/right.png")
+    return data, source
+
+
+def test_trace_writes_one_row_per_file_and_the_side(tmp_path):
+    data, source = _two_knees_filed_apart(tmp_path)
+    r = cli("osteo-data", "trace", "--data", data, "--source", source, "--out", tmp_path / "t.csv", "--quiet")
+    assert r.returncode == 0, r.stderr
+    t = pd.read_csv(tmp_path / "t.csv", keep_default_na=False).set_index("path")
+    assert len(t) == len(list(data.rglob("*.*"))) and "14 files: 2 traced" in r.stdout
+    assert t.loc[["Normal/left.png", "Osteoporosis/right.png"], "side"].tolist() == ["left", "right"]
+    assert t.loc[["Normal/left.png", "Osteoporosis/right.png"], "transform"].tolist() == ["crop, mirrored", "crop"]
+    assert set(t.loc[["Normal/left.png", "Osteoporosis/right.png"], "source_file"]) == {"osteopenia/OP2.png"}
+    bad = cli("osteo-data", "trace", "--data", data, "--source", tmp_path / "nowhere", "--out", tmp_path / "u.csv", "--quiet")
+    assert bad.returncode != 0 and "nowhere: source database not found or not a folder" in bad.stderr
+
+
+def test_split_with_a_source_makes_the_two_knees_of_one_radiograph_one_exposure(tmp_path):
+    data, source = _two_knees_filed_apart(tmp_path)
+    plain = split(data, tmp_path / "a.csv")[1].set_index("path")
+    assert plain.loc[["Normal/left.png", "Osteoporosis/right.png"], "status"].tolist() == ["used", "used"]  # not copies of each other
+    joined = split(data, tmp_path / "b.csv", "--source", source)[1].set_index("path")
+    assert joined.loc[["Normal/left.png", "Osteoporosis/right.png"], "status"].tolist() == ["conflict", "conflict"]
+    assert joined.at["Normal/left.png", "group"] == joined.at["Osteoporosis/right.png", "group"] != ""
