@@ -21,7 +21,7 @@ from .data import KAGGLE_DATASET, DataError, download_paper_data, find_class_roo
 # %% auto #0
 __all__ = ['StudyError', 'study_notebooks', 'select_notebooks', 'notebook_parameters', 'run_id', 'run_notebook', 'render_html',
            'library_digest', 'step_key', 'write_manifest', 'portable_path', 'anchored', 'check_out', 'publish',
-           'warn_offline', 'reproduce', 'ensure_data', 'main']
+           'warn_offline', 'reproduce', 'drop_stale', 'ensure_data', 'main']
 
 # %% ../nbs/13_reproduce.ipynb #5e595a0e
 class StudyError(RuntimeError):
@@ -206,19 +206,38 @@ def reproduce(cfg: StudyConfig, # the study configuration (see `config.get_profi
         steps[nb.name] = _run_step(nb, run_dir, run_cfg, params, key, steps, data_fp, progress)
     warn_offline(run_dir)
     if all(_succeeded(steps.get(nb.name), step_key(nb, params)) for nb in all_notebooks):
+        if drop_stale(run_dir, steps): write_manifest(run_cfg, run_dir, data_fp, steps)
         print(f"[osteo-reproduce] published {', '.join(str(p) for p in publish(run_dir, out))} from {run_dir.name}")
     else: print(f"[osteo-reproduce] {run_dir.name} is not complete (not every study notebook ran): nothing published")
     return run_dir
+
+def _stamps(run_dir: Path) -> dict:
+    "(mtime, size) of every file under the run's results/ and figures/, by relative path."
+    return {p.relative_to(run_dir).as_posix(): (p.stat().st_mtime_ns, p.stat().st_size)
+            for kind in ("results", "figures") for p in sorted((run_dir / kind).rglob("*")) if p.is_file()}
+
+def drop_stale(run_dir: Path, # a run folder
+               steps: dict # its notebooks' records, each with the files it `wrote`
+              ) -> list[str]:
+    "Delete, with a notice, the files under results/ and figures/ that no notebook of the run wrote (left by older code)."
+    if not steps or any("wrote" not in s for s in steps.values()): return []  # a run recorded before `wrote` existed: nothing known
+    owned = {f for s in steps.values() for f in s["wrote"]} | {"results/manifest.json"}
+    stale = sorted(set(_stamps(run_dir)) - owned)
+    for f in stale: (run_dir / f).unlink(); print(f"[osteo-reproduce] removed {run_dir.name}/{f}: no notebook of this run writes it", flush=True)
+    return stale
 
 def _run_step(nb, run_dir, run_cfg, params, key, steps, data_fp, progress) -> dict:
     "Run one notebook, recording it as running, then ok or failed, in the manifest."
     print(f"[osteo-reproduce] {nb.name} ...", flush=True)
     steps[nb.name] = {"status": "running", "key": key, "params": params}
     write_manifest(run_cfg, run_dir, data_fp, steps)
+    before = _stamps(run_dir)
     try: seconds = run_notebook(nb, run_dir / nb.name, params, progress); render_html(run_dir / nb.name)
     except BaseException:  # a failing cell, Ctrl-C: never counts as done
         steps[nb.name]["status"] = "failed"; write_manifest(run_cfg, run_dir, data_fp, steps); raise
-    steps[nb.name] = {"status": "ok", "key": key, "params": params, "seconds": seconds}
+    after = _stamps(run_dir)
+    wrote = sorted(f for f, st in after.items() if before.get(f) != st and f != "results/manifest.json")
+    steps[nb.name] = {"status": "ok", "key": key, "params": params, "seconds": seconds, "wrote": wrote}
     write_manifest(run_cfg, run_dir, data_fp, steps)
     print(f"[osteo-reproduce] {nb.name}: {seconds} s", flush=True)
     return steps[nb.name]
