@@ -21,10 +21,10 @@ from .provenance import atomic_path, fingerprint, sha256_file
 
 # %% auto #0
 __all__ = ['SOURCE_DIAGNOSES', 'WANI_ARORA_DOI', 'WANI_ARORA_URL', 'WHERE_TO_GET_SOURCE', 'SOURCE_VIEWS', 'RATIO', 'REPROJ',
-           'MAX_KEYPOINTS', 'COPY_COVER', 'TRACE_COLUMNS', 'TRACE_FILE', 'AGREEMENT', 'read_source', 'download_source',
-           'keypoints', 'source_views', 'query_views', 'match_keypoints', 'locate', 'trace_image', 'trace_key',
-           'read_trace', 'trace', 'trace_summary', 'source_leakage', 'label_agreement', 'label_audit', 'label_table',
-           'plot_tscores']
+           'MAX_KEYPOINTS', 'COPY_COVER', 'TRACE_COLUMNS', 'TRACE_FILE', 'TRACE_VERSION', 'AGREEMENT', 'read_source',
+           'download_source', 'keypoints', 'source_views', 'query_views', 'match_keypoints', 'locate', 'trace_image',
+           'trace_key', 'read_trace', 'trace', 'trace_summary', 'source_leakage', 'label_agreement', 'label_audit',
+           'label_table', 'plot_tscores']
 
 # %% ../nbs/05_trace.ipynb #6e159b71
 SOURCE_DIAGNOSES = ("normal", "osteopenia", "osteoporosis")  # the source's folders (WHO categories of the T-score)
@@ -156,12 +156,12 @@ def trace_image(a: np.ndarray, # a canonical image (`data.read_canonical`)
     if top < cfg.trace_min_inliers: return row | {"flag": "no source"}
     groups = score[score >= max(cfg.trace_min_inliers, top / cfg.trace_margin)].sort_values(ascending=False).index
     hit = source[source.group.isin(groups)]
-    n, M, orientation, view = best[int(np.argmax([b[0] for b in best]))]
+    _, M, orientation, view = max(best, key=lambda b: b[0])
     side, _ = locate(M, view, cfg.image_size)
     flags = ["ambiguous: several source radiographs"] * (len(groups) > 1) + ["source copies under different diagnoses"] * (hit.diagnosis.nunique() > 1)
+    transform = ("copy" if side == "whole" else "crop") + (", mirrored" if orientation == "mirrored" else "")
     return row | dict(source_file=_join(hit.file), source_diagnosis=_join(hit.diagnosis), t_score=_join(hit.t_score), side=side,
-                      transform="copy" if side == "whole" else "crop", source_group=_join(g[:12] for g in groups), flag="; ".join(flags)) | (
-                      {"transform": ("copy" if side == "whole" else "crop") + ", mirrored"} if orientation == "mirrored" else {})
+                      transform=transform, source_group=_join(g[:12] for g in groups), flag="; ".join(flags))
 
 # %% ../nbs/05_trace.ipynb #61056611
 TRACE_FILE = "trace.csv"  # in results/: one row per file of the data folder (`TRACE_COLUMNS`)
@@ -170,10 +170,13 @@ def _read(root: Path, rel: str, cfg: StudyConfig):
     try: return read_canonical(root / rel, cfg), ""
     except (DataError, OSError) as e: return None, f"unreadable: {e}"
 
+TRACE_VERSION = 1  # part of the cache key: bump it when a change to this module changes what `trace` returns
+
 def trace_key(data: str | Path, source: pd.DataFrame, cfg: StudyConfig) -> str:
-    "Digest of what a trace depends on: the data files, the source files and T-scores, the parameters and OpenCV's version."
+    "Digest of what a trace depends on: data and source files, T-scores, parameters, `TRACE_VERSION` and OpenCV's version."
     params = {k: getattr(cfg, k) for k in ("image_size", "resize", "max_pixels", "trace_contrast", "trace_min_inliers", "trace_margin")}
-    method = dict(views=SOURCE_VIEWS, ratio=RATIO, reproj=REPROJ, keypoints=MAX_KEYPOINTS, cover=COPY_COVER, opencv=cv2.__version__)
+    method = dict(version=TRACE_VERSION, views=SOURCE_VIEWS, ratio=RATIO, reproj=REPROJ, keypoints=MAX_KEYPOINTS, cover=COPY_COVER,
+                  opencv=cv2.__version__)
     return fingerprint({"data": folder_fingerprint(data), "source": source.to_json(), "params": json.dumps(params | method, sort_keys=True)})
 
 def read_trace(path) -> pd.DataFrame:

@@ -249,10 +249,12 @@ def _two_knees_filed_apart(tmp_path):
 
 def test_trace_writes_one_row_per_file_and_the_side(tmp_path):
     data, source = _two_knees_filed_apart(tmp_path)
-    r = cli("osteo-data", "trace", "--data", data, "--source", source, "--out", tmp_path / "t.csv", "--quiet")
+    r = cli("osteo-data", "trace", "--data", data, "--source", source, "--out", tmp_path / "t.csv", "--quiet",
+            "--set", f"cache_dir={tmp_path / 'cache'}")  # the trace cache stays out of the project
     assert r.returncode == 0, r.stderr
     t = pd.read_csv(tmp_path / "t.csv", keep_default_na=False).set_index("path")
     assert len(t) == len(list(data.rglob("*.*"))) and "14 files: 2 traced" in r.stdout
+    assert len(list((tmp_path / "cache/trace").glob("*.csv"))) == 1
     assert t.loc[["Normal/left.png", "Osteoporosis/right.png"], "side"].tolist() == ["left", "right"]
     assert t.loc[["Normal/left.png", "Osteoporosis/right.png"], "transform"].tolist() == ["crop, mirrored", "crop"]
     assert set(t.loc[["Normal/left.png", "Osteoporosis/right.png"], "source_file"]) == {"osteopenia/OP2.png"}
@@ -264,6 +266,6 @@ def test_split_with_a_source_makes_the_two_knees_of_one_radiograph_one_exposure(
     data, source = _two_knees_filed_apart(tmp_path)
     plain = split(data, tmp_path / "a.csv")[1].set_index("path")
     assert plain.loc[["Normal/left.png", "Osteoporosis/right.png"], "status"].tolist() == ["used", "used"]  # not copies of each other
-    joined = split(data, tmp_path / "b.csv", "--source", source)[1].set_index("path")
+    joined = split(data, tmp_path / "b.csv", "--source", source, "--set", f"cache_dir={tmp_path / 'cache'}")[1].set_index("path")
     assert joined.loc[["Normal/left.png", "Osteoporosis/right.png"], "status"].tolist() == ["conflict", "conflict"]
     assert joined.at["Normal/left.png", "group"] == joined.at["Osteoporosis/right.png", "group"] != ""
