@@ -24,8 +24,8 @@ __all__ = ['IMAGE_EXTS', 'IMAGE_FORMATS', 'WHERE_TO_GET_DATA', 'KAGGLE_DATASET',
            'SPLITS', 'SPLIT_COLUMNS', 'DataError', 'find_class_root', 'download_paper_data', 'open_image',
            'to_luminance', 'resize_canonical', 'read_canonical', 'pixel_sha256', 'perceptual_hash', 'hamming',
            'border_fraction', 'scan', 'data_fingerprint', 'folder_fingerprint', 'duplicate_distance', 'find_pairs',
-           'cluster', 'split', 'leakage', 'make_split', 'write_split', 'pairs_path', 'records_path', 'read_records',
-           'summary', 'main']
+           'cluster', 'split', 'cv_folds', 'fold_split', 'leakage', 'make_split', 'write_split', 'pairs_path',
+           'records_path', 'read_records', 'summary', 'main']
 
 # %% ../nbs/03_data.ipynb #68248018
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")  # compared lower-case
@@ -373,6 +373,32 @@ def split(clustered: pd.DataFrame, # output of `cluster`
     keep = df.status.isin(["used", "duplicate"])
     df.loc[keep, "split"] = df.loc[keep, "cluster"].map(by_cluster)
     return df
+
+# %% ../nbs/03_data.ipynb
+def cv_folds(df: pd.DataFrame, # records with `status`, `label` and `group` (from `cluster` or `make_split`)
+             k: int = 5, # folds
+             seed: int = 42 # shuffles the exposures before they are dealt
+            ) -> pd.Series:
+    "Fold (0..k-1) of every used file, stratified by label and grouped by exposure; -1 for files not used."
+    from sklearn.model_selection import StratifiedGroupKFold
+    used = df[df.status == "used"].sort_values("path")
+    fold = pd.Series(-1, index=df.index, name="fold")
+    for f, (_, test) in enumerate(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(used, used.label, used.group)):
+        fold[used.index[test]] = f
+    return fold
+
+def fold_split(df: pd.DataFrame, # records with `status`, `cluster` (and `fold`, from `cv_folds`)
+               fold: int, # the test fold
+               k: int = 5 # folds
+              ) -> pd.DataFrame:
+    "`df` with a `split` column for cross-validation fold `fold`: test = that fold, val = the next, train = the rest."
+    out = df.copy(); out["split"] = ""
+    used = out.status == "used"
+    out.loc[used, "split"] = np.where(out.fold[used] == fold, "test", np.where(out.fold[used] == (fold + 1) % k, "val", "train"))
+    by_cluster = dict(zip(out.cluster[used], out.split[used]))
+    dup = out.status == "duplicate"
+    out.loc[dup, "split"] = out.cluster[dup].map(by_cluster).fillna("")
+    return out
 
 # %% ../nbs/03_data.ipynb #33e6654c
 def leakage(df: pd.DataFrame, # output of `split`
