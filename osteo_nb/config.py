@@ -72,6 +72,7 @@ class StudyConfig:
     lime_top_k: int = 5  # superpixels kept in a LIME mask (`get_image_and_mask(num_features=5, positive_only=True)`)
     predict_batch: int = 50  # fixed batch shape of the compiled prediction function LIME calls
     gallery_per_class: int = 3  # test images per class and outcome (correct, wrong) in the explanation gallery
+    cv_folds: int = 5  # folds of the cross-validated studies (`tscore`): grouped by exposure, stratified by class; val = the next fold
 
     def __post_init__(self):
         for k in ("classes", "split_ratios"):  # JSON (papermill) turns tuples into lists
@@ -105,6 +106,7 @@ def _validate(c: StudyConfig):
     _check(c.lime_samples >= 10, "lime_samples", f"must be >= 10, got {c.lime_samples}")
     _check(c.lime_engine in ("openvino", "tensorflow"), "lime_engine", f"must be 'openvino' or 'tensorflow', got {c.lime_engine!r}")
     _check(c.segmentation in ("quickshift", "slic"), "segmentation", f"must be 'quickshift' or 'slic', got {c.segmentation!r}")
+    _check(c.cv_folds >= 3, "cv_folds", f"must be >= 3 (test, validation and training folds), got {c.cv_folds}")
     _check(c.lime_top_k >= 1 and c.predict_batch >= 1 and c.gallery_per_class >= 1, "lime_top_k", "lime_top_k, predict_batch and gallery_per_class must be >= 1")
 
 # %% ../nbs/00_config.ipynb #982f58e9
@@ -119,7 +121,7 @@ StudyConfig.replace = _replace
 DEFAULT_PROFILE = "quick"  # what `osteo-reproduce` and `make reproduce` run when no profile is named
 
 PROFILES = {
-    "smoke": StudyConfig(profile="smoke", limit_per_class=8, epochs=1, batch_size=8, lime_samples=40, predict_batch=20, gallery_per_class=1),
+    "smoke": StudyConfig(profile="smoke", limit_per_class=8, epochs=1, batch_size=8, lime_samples=40, predict_batch=20, gallery_per_class=1, cv_folds=3),
     "quick": StudyConfig(profile="quick", epochs=5, lime_samples=300),
     "paper": StudyConfig(profile="paper"),
 }

@@ -80,12 +80,14 @@ def labels_of(df: pd.DataFrame, cfg: StudyConfig = StudyConfig()) -> np.ndarray:
     return df.label.map({c: i for i, c in enumerate(cfg.classes)}).to_numpy(np.int64)
 
 def from_arrays(x: np.ndarray, # uint8 images (N, H, W)
-                y: np.ndarray, # class indices (N,)
+                y: np.ndarray, # class indices (N,), one-hot encoded; or float targets (N,), e.g. T-scores, kept as (N, 1)
                 cfg: StudyConfig = StudyConfig(), # seed, batch_size, augmentation, classes
                 training: bool = False # shuffle and augment
                ) -> tf.data.Dataset:
-    "Batched `(image, one_hot)` dataset of in-memory canonical images."
-    ds = tf.data.Dataset.from_tensor_slices((x, tf.one_hot(y, len(cfg.classes))))
+    "Batched `(image, target)` dataset of in-memory canonical images: one-hot labels, or float targets."
+    y = np.asarray(y)
+    target = y.astype(np.float32)[:, None] if y.dtype.kind == "f" else tf.one_hot(y, len(cfg.classes))
+    ds = tf.data.Dataset.from_tensor_slices((x, target))
     to3 = lambda im: tf.repeat(tf.cast(im[..., None], tf.float32), 3, axis=-1)
     if not training: return ds.map(lambda im, l: (to3(im), l)).batch(cfg.batch_size).prefetch(2)
     ds = ds.shuffle(len(x), seed=cfg.seed, reshuffle_each_iteration=True)

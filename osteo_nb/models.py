@@ -6,6 +6,7 @@
 from __future__ import annotations
 import hashlib, io, json, math, os, re, shutil, tempfile, time
 from dataclasses import asdict, dataclass, field
+from typing import Callable
 from pathlib import Path
 
 import keras
@@ -22,14 +23,32 @@ from .metrics import binary_metrics, confusion, mcnemar_exact, plot_confusion, s
 from .weights import FEATURE_LAYER, BackboneSpec, build_backbone, resolve_backbones
 
 # %% auto #0
-__all__ = ['HEADS', 'build_classifier', 'split_arrays', 'seed_everything', 'epoch_seed', 'epoch_dataset', 'arrays_digest',
-           'training_key', 'TrainState', 'record_epoch', 'history_frame', 'write_backup', 'read_backup',
-           'restore_backup', 'fit', 'save_classifier', 'load_classifier', 'clean_temporaries', 'model_path', 'Trained',
-           'train_or_load', 'predict_proba', 'weights_label', 'evaluate', 'plot_history', 'Experiment',
-           'run_experiment', 'save_experiment', 'models_table', 'mcnemar_table']
+__all__ = ['HEADS', 'TARGETS', 'Target', 't_scores', 'build_classifier', 'split_arrays', 'seed_everything', 'epoch_seed',
+           'epoch_dataset', 'arrays_digest', 'training_key', 'TrainState', 'record_epoch', 'history_frame',
+           'write_backup', 'read_backup', 'restore_backup', 'fit', 'save_classifier', 'load_classifier',
+           'clean_temporaries', 'model_path', 'Trained', 'train_or_load', 'predict_outputs', 'predict_proba',
+           'weights_label', 'evaluate', 'plot_history', 'Experiment', 'run_experiment', 'save_experiment',
+           'models_table', 'mcnemar_table']
 
 # %% ../nbs/10_models.ipynb #cb4c9939
-HEADS = {"efficientnet": (1024,), "mobilenet": ()}  # hidden Dense(ReLU) units between pooling and the softmax
+HEADS = {"efficientnet": (1024,), "mobilenet": ()}  # hidden Dense(ReLU) units between pooling and the output layer
+
+@dataclass(frozen=True)
+class Target:
+    "What a model learns: its output layer, loss and metric, and the target values of a set of rows."
+    layer: str  # name of the output layer
+    activation: str  # of the output layer
+    loss: str  # Keras loss
+    metric: str  # Keras metric, reported per epoch beside the loss
+    units: Callable  # cfg -> units of the output layer
+    values: Callable  # (rows, cfg) -> targets: class indices, or floats
+
+def t_scores(rows: pd.DataFrame, cfg: StudyConfig = None) -> np.ndarray:
+    "The `t_score` column of `rows` as float32 regression targets."
+    return rows.t_score.to_numpy(np.float32)
+
+TARGETS = {"class": Target("probs", "softmax", "categorical_crossentropy", "accuracy", lambda cfg: len(cfg.classes), labels_of),
+           "t_score": Target("t_score", "linear", "mse", "mae", lambda cfg: 1, t_scores)}  # the paper's task; T-score regression (`tscore`)
 
 def _freeze(backbone: keras.Model, fine_tune: bool):
     backbone.trainable = fine_tune
@@ -37,15 +56,17 @@ def _freeze(backbone: keras.Model, fine_tune: bool):
         if isinstance(layer, keras.layers.BatchNormalization): layer.trainable = False  # inference mode, always
 
 def build_classifier(spec: BackboneSpec, # from `weights.resolve_backbones`
-                     cfg: StudyConfig = StudyConfig() # classes, fine_tune
+                     cfg: StudyConfig = StudyConfig(), # classes, fine_tune
+                     target: str = "class" # a key of `TARGETS`: "class" (softmax over `cfg.classes`) or "t_score" (one linear unit)
                     ) -> keras.Model:
-    "Backbone `spec` with ImageNet weights plus the paper's head for its role."
+    "Backbone `spec` with ImageNet weights plus the paper's head for its role, ending in `target`'s output layer."
     backbone = build_backbone(spec)
     _freeze(backbone, cfg.fine_tune)
     x = keras.layers.GlobalAveragePooling2D(name="gap")(backbone.output)
     for units in HEADS[spec.role]: x = keras.layers.Dense(units, activation="relu", name=f"dense_{units}")(x)
-    out = keras.layers.Dense(len(cfg.classes), activation="softmax", name="probs")(x)
-    return keras.Model(backbone.input, out, name=f"{spec.role}_{spec.arch}")
+    t = TARGETS[target]
+    out = keras.layers.Dense(t.units(cfg), activation=t.activation, name=t.layer)(x)
+    return keras.Model(backbone.input, out, name=f"{spec.role}_{spec.arch}" + ("" if target == "class" else f"_{target}"))
 
 # %% ../nbs/10_models.ipynb #c3932a57
 def split_arrays(records: pd.DataFrame, # records from `data.make_split` or `data.read_records`
@@ -69,7 +90,7 @@ def epoch_seed(seed: int, # the study seed
     return int(fingerprint({"seed": seed, "epoch": epoch})[:8], 16)
 
 def epoch_dataset(x: np.ndarray, # uint8 training images (N, H, W)
-                  y: np.ndarray, # their class indices (N,)
+                  y: np.ndarray, # their class indices, or float targets (N,)
                   cfg: StudyConfig, # seed, batch_size, augmentation
                   epoch: int # 0-based epoch
                  ) -> tf.data.Dataset:
@@ -87,13 +108,19 @@ def arrays_digest(arrays: dict, # from `split_arrays`
 _TRAIN_FIELDS = ("seed", "epochs", "batch_size", "learning_rate", "fine_tune", "rotation", "shift", "shear", "zoom", "hflip", "classes", "image_size")
 _TRAINING = "2: epoch batches seeded by (seed, epoch)"  # change when training changes, so older models retrain
 
+def _targets_digest(arrays: dict, cfg: StudyConfig, target: str) -> dict:
+    "The target and its training and validation values; empty for classes, which `arrays_digest` covers (older keys stay valid)."
+    if target == "class": return {}
+    return {"target": target, "targets": fingerprint({s: TARGETS[target].values(arrays[s][0], cfg).tolist() for s in ("train", "val")})}
+
 def training_key(spec: BackboneSpec, # the backbone
                  arrays: dict, # from `split_arrays` (train and val count)
-                 cfg: StudyConfig # the training fields count
+                 cfg: StudyConfig, # the training fields count
+                 target: str = "class" # a key of `TARGETS`
                 ) -> str:
     "sha256 over everything a trained model depends on."
     return fingerprint({"arch": spec.arch, "weights": spec.sha256, "data": arrays_digest(arrays), "training": _TRAINING,
-                        **{f: str(getattr(cfg, f)) for f in _TRAIN_FIELDS}})
+                        **{f: str(getattr(cfg, f)) for f in _TRAIN_FIELDS}, **_targets_digest(arrays, cfg, target)})
 
 # %% ../nbs/10_models.ipynb #a8669385
 @dataclass
@@ -194,20 +221,22 @@ def fit(spec: BackboneSpec, # the backbone
         cfg: StudyConfig, # seed, epochs, batch_size, learning_rate, augmentation, fine_tune
         backup_dir = None, # where to keep the state for resuming; None: a temporary folder, deleted at the end
         progress: bool = True, # a bar over epochs
-        callbacks = () # extra Keras callbacks
+        callbacks = (), # extra Keras callbacks
+        target: str = "class" # a key of `TARGETS`: what the model learns
        ) -> tuple[keras.Model, pd.DataFrame]:
-    "Train `spec`'s classifier, resuming from `backup_dir`; returns it (best validation epoch restored) and the history."
+    "Train `spec`'s model for `target`, resuming from `backup_dir`; returns it (best validation epoch restored) and the history."
     if backup_dir is None:
-        with tempfile.TemporaryDirectory(prefix="osteo-fit-") as d: return fit(spec, arrays, cfg, d, progress, callbacks)
+        with tempfile.TemporaryDirectory(prefix="osteo-fit-") as d: return fit(spec, arrays, cfg, d, progress, callbacks, target)
     seed_everything(cfg.seed)
-    model = build_classifier(spec, cfg)
-    model.compile(keras.optimizers.Adam(cfg.learning_rate), "categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
-    backup, key = Path(backup_dir), training_key(spec, arrays, cfg)
+    t, (tr, xtr), (va, xva) = TARGETS[target], arrays["train"], arrays["val"]
+    model, ytr = build_classifier(spec, cfg, target), t.values(tr, cfg)
+    if t.activation == "linear": model.get_layer(t.layer).bias.assign([float(ytr.mean())])  # a regression starts at the training mean
+    model.compile(keras.optimizers.Adam(cfg.learning_rate), t.loss, metrics=[t.metric], jit_compile=False)
+    backup, key = Path(backup_dir), training_key(spec, arrays, cfg, target)
     state = restore_backup(backup, model, key)
-    (tr, xtr), (va, xva) = arrays["train"], arrays["val"]
-    val, bar = from_arrays(xva, labels_of(va, cfg), cfg), tqdm(total=cfg.epochs, initial=state.epoch, desc=f"train {model.name}", disable=not progress)
+    val, bar = from_arrays(xva, t.values(va, cfg), cfg), tqdm(total=cfg.epochs, initial=state.epoch, desc=f"train {model.name}", disable=not progress)
     for epoch in range(state.epoch, cfg.epochs):
-        h = model.fit(epoch_dataset(xtr, labels_of(tr, cfg), cfg, epoch), validation_data=val, initial_epoch=epoch, epochs=epoch + 1,
+        h = model.fit(epoch_dataset(xtr, ytr, cfg, epoch), validation_data=val, initial_epoch=epoch, epochs=epoch + 1,
                       verbose=0, callbacks=list(callbacks))
         write_backup(backup, record_epoch(state, h.history, model), model, key)
         bar.update(); bar.set_postfix({k: f"{v[-1]:.3f}" for k, v in state.history.items()})
@@ -247,9 +276,9 @@ def clean_temporaries(folder, # e.g. the models cache
 
 # %% ../nbs/10_models.ipynb #5d5d6151
 def model_path(dataset: str, # "original" or "new"
-               spec: BackboneSpec, arrays: dict, cfg: StudyConfig) -> Path:
+               spec: BackboneSpec, arrays: dict, cfg: StudyConfig, target: str = "class") -> Path:
     "Where the model trained on these inputs lives: `.cache/models/<dataset>_<arch>-<key>.keras`."
-    key = fingerprint({"dataset": dataset, "training": training_key(spec, arrays, cfg)})[:16]
+    key = fingerprint({"dataset": dataset, "training": training_key(spec, arrays, cfg, target)})[:16]
     return out_path(cfg, "cache", "models", f"{dataset}_{spec.arch}-{key}.keras")
 
 @dataclass
@@ -276,15 +305,16 @@ def train_or_load(dataset: str, # "original" or "new": names the data set in tab
                   spec: BackboneSpec, # the backbone
                   arrays: dict, # from `split_arrays`
                   cfg: StudyConfig, # the study configuration
-                  progress: bool = True # a bar over epochs
+                  progress: bool = True, # a bar over epochs
+                  target: str = "class" # a key of `TARGETS`: what the model learns
                  ) -> Trained:
-    "The classifier for these inputs: loaded if it was trained before, else trained (or resumed) and saved."
-    path = model_path(dataset, spec, arrays, cfg)
+    "The model for these inputs: loaded if it was trained before, else trained (or resumed) and saved."
+    path = model_path(dataset, spec, arrays, cfg, target)
     clean_temporaries(path.parent)
     if (cached := _load_cached(path)) is not None: return cached
     t0 = time.time()
-    model, hist = fit(spec, arrays, cfg, backup_dir=path.with_suffix(".backup"), progress=progress)
-    meta = {"dataset": dataset, "backbone": asdict(spec), "config": to_dict(cfg), "data_digest": arrays_digest(arrays),
+    model, hist = fit(spec, arrays, cfg, backup_dir=path.with_suffix(".backup"), progress=progress, target=target)
+    meta = {"dataset": dataset, "target": target, "backbone": asdict(spec), "config": to_dict(cfg), "data_digest": arrays_digest(arrays),
             "n": {s: len(arrays[s][0]) for s in arrays}, "best_epoch": int(hist.val_loss.idxmin()) + 1,
             "train_seconds": round(time.time() - t0, 1), "environment": environment(), "history": hist.to_dict("list")}
     save_classifier(model, path, meta)
@@ -292,12 +322,19 @@ def train_or_load(dataset: str, # "original" or "new": names the data set in tab
     return Trained(model, meta, hist, path)
 
 # %% ../nbs/10_models.ipynb #6f47b518
+def predict_outputs(model: keras.Model, # a model from `build_classifier`, any target
+                    x: np.ndarray, # canonical uint8 images (N, H, W)
+                    cfg: StudyConfig = StudyConfig() # batch_size
+                   ) -> np.ndarray:
+    "The model's output for each image: (N, classes) probabilities, or (N, 1) T-scores."
+    return model.predict(from_arrays(x, np.zeros(len(x), np.int64), cfg), verbose=0)
+
 def predict_proba(model: keras.Model, # a classifier
                   x: np.ndarray, # canonical uint8 images (N, H, W)
                   cfg: StudyConfig = StudyConfig() # batch_size, classes
                  ) -> np.ndarray:
     "Probability of osteoporosis (class 1) for each image."
-    return model.predict(from_arrays(x, np.zeros(len(x), np.int64), cfg), verbose=0)[:, 1]
+    return predict_outputs(model, x, cfg)[:, 1]
 
 def weights_label(b) -> str:
     "How Table 2 names a backbone's weights: source and sha256 (`b`: a `BackboneSpec` as a dict or a row of the backbones table)."
@@ -316,13 +353,14 @@ def evaluate(trained: Trained, # from `train_or_load`
     return pred, row
 
 # %% ../nbs/10_models.ipynb #b5593b61
-def plot_history(hist: pd.DataFrame, # from `fit` (epoch, loss, accuracy, val_loss, val_accuracy)
+def plot_history(hist: pd.DataFrame, # from `fit` (epoch, loss, a metric, val_loss, val_<metric>)
                  title: str = "" # e.g. the model and data set
                 ):
-    "Loss and accuracy per epoch, training and validation, the kept epoch marked."
+    "Loss and the metric (accuracy, or MAE for a regression) per epoch, training and validation, the kept epoch marked."
     fig, axs = plt.subplots(1, 2, figsize=(9, 3.2))
     best = hist.epoch[hist.val_loss.idxmin()]
-    for ax, k in zip(axs, ("loss", "accuracy")):
+    metric = next(c for c in hist.columns if c not in ("epoch", "loss") and not c.startswith("val_"))
+    for ax, k in zip(axs, ("loss", metric)):
         ax.plot(hist.epoch, hist[k], "o-", label="train"); ax.plot(hist.epoch, hist[f"val_{k}"], "o-", label="validation")
         ax.axvline(best, color="grey", ls=":", label=f"kept (epoch {best})"); ax.set_xlabel("epoch"); ax.set_title(k); ax.legend(fontsize=8)
     if title: fig.suptitle(title, fontsize=10)

@@ -106,10 +106,11 @@ def one_knee_crop(a: np.ndarray, # a two-knee image
 PATIENT_PREFIX = {"normal": "N", "osteopenia": "OP", "osteoporosis": "OS"}  # as the real file names: N1, OP13, OS8
 
 def synthetic_source(dest, # folder to create
-                     n: int = 3, # radiographs: the first is normal, then osteopenia and osteoporosis (cycling)
+                     n: int = 3, # radiographs: the first is normal, then osteopenia and osteoporosis (cycling); at most 30
                      size: int = 448 # side of each (the real ones are 1024 px or less)
                     ) -> Path:
     "Write a tiny source database: `<diagnosis>/<ID>.png` two-knee images, `patients.csv`; the last image copied under osteopenia."
+    if not 1 <= n <= 30: raise ValueError(f"n must be 1..30 (T-scores stay inside their WHO class), got {n}")
     dest, diagnoses = Path(dest), ("normal", "osteopenia", "osteoporosis")
     t_scores = {"normal": -0.5, "osteopenia": -1.8, "osteoporosis": -2.9}
     rows = []
@@ -117,7 +118,7 @@ def synthetic_source(dest, # folder to create
         d = diagnoses[i % 3]; pid = f"{PATIENT_PREFIX[d]}{i + 1}"
         (dest / d).mkdir(parents=True, exist_ok=True)
         Image.fromarray(synthetic_bilateral(10 * i, size)).save(dest / d / f"{pid}.png")
-        rows.append({"patient_id": pid, "t_score": t_scores[d] - 0.1 * i, "diagnosis": d})
+        rows.append({"patient_id": pid, "t_score": round(t_scores[d] - 0.1 * (i % 3) - 0.05 * (i // 3), 2), "diagnosis": d})  # inside its WHO class for n <= 30
     (dest / "osteopenia").mkdir(exist_ok=True)
     (dest / "osteopenia" / f"{pid}.png").write_bytes((dest / d / f"{pid}.png").read_bytes())  # one radiograph under two diagnoses
     pd.DataFrame(rows).to_csv(dest / "patients.csv", index=False)

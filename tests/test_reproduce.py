@@ -17,7 +17,7 @@ def reproduce(data, out, *args):
 
 def test_smoke_run_writes_figures_tables_manifest_and_resumes(tmp_path):
     data = synthetic_dataset(tmp_path / "data", n_per_class=16, n_copies=3, n_osteopenia=2)
-    source = synthetic_source(tmp_path / "source")  # and one pool file made from it: a left-knee crop of OP2, filed as normal
+    source = synthetic_source(tmp_path / "source", n=12)  # 4 per diagnosis (3 folds in notebook 8); a pool file from it: a left-knee crop of OP2, filed as normal
     two_knee = cv2.resize(np.asarray(Image.open(source / "osteopenia/OP2.png")), (224, 224), interpolation=cv2.INTER_AREA)
     Image.fromarray(one_knee_crop(two_knee, "left")).save(data / "Normal/from source.png")
     r = reproduce(data, tmp_path / "out", "--set", f"source_data={source}")
@@ -32,7 +32,7 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(tmp_path):
     m = json.loads((out / "results/manifest.json").read_text())
     assert m["config"]["profile"] == "smoke" and len(m["data_fingerprint"]) == 64
     assert m["split"]["sha256"] and m["environment"]["packages"]["tensorflow"]
-    study = ["01_data_report", "02_train_original", "03_explanations", "04_feature_dataset", "05_train_feature", "06_results", "07_label_audit"]
+    study = ["01_data_report", "02_train_original", "03_explanations", "04_feature_dataset", "05_train_feature", "06_results", "07_label_audit", "08_source_labels"]
     assert all(m["notebooks"][f"{nb}.ipynb"]["seconds"] > 0 for nb in study)
     t2 = pd.read_csv(out / "results/table2.csv")
     assert t2[["dataset", "model"]].values.tolist() == [[d, r] for d in ("original", "new") for r in ("efficientnet", "mobilenet")]
@@ -67,6 +67,13 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(tmp_path):
     assert (traced.drop("Normal/from source.png").flag == "no source").all()  # the synthetic radiographs come from no source
     audit = pd.read_csv(out / "results/label_audit.csv")
     assert set(audit.split_mode) == {"grouped", "paper"} and audit.osteopenia.sum() >= 1  # the crop's label is contradicted
+    src = pd.read_csv(out / "results/source_records.csv")  # every source file, used or why not
+    assert len(src) == 13 and (src.status == "used").sum() == 12 and src.reason[src.status != "used"].str.len().gt(0).all()
+    scores = pd.read_csv(out / "results/source_labels.csv").set_index(["task", "model", "metric"])
+    assert scores.loc[("class", "efficientnet", "accuracy"), "n"] == 8 and scores.loc[("t_score", "mobilenet", "mae"), "n"] == 12
+    folds = pd.read_csv(out / "results/source_models.csv")
+    assert len(folds) == 2 * 2 * 3 and folds.model_file.is_unique  # targets x backbones x folds, one model each
+    assert (out / "figures/source_tscore.png").stat().st_size > 0 and (out / "figures/source_roc.png").stat().st_size > 0
     again = reproduce(data, out, "--set", f"source_data={source}")  # same inputs: resumes, nothing to do
     assert again.returncode == 0 and "skipped" in again.stdout
 
