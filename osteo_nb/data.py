@@ -469,8 +469,8 @@ def summary(df: pd.DataFrame # output of `make_split`
 def _sources(data, source, cfg, quiet):
     "path -> source radiographs, where `source` is given and `cfg.group_by_source`, else None."
     if not (source and cfg.group_by_source): return None
-    from osteo_nb.trace import trace
-    return trace(data, source, cfg, progress=not quiet).set_index("path").source_group
+    from osteo_nb.trace import sources_of, trace
+    return sources_of(trace(data, source, cfg, progress=not quiet))
 
 def _trace_main(data, source, out, cfg, quiet):
     from osteo_nb.config import source_dir

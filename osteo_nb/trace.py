@@ -23,8 +23,8 @@ from .provenance import atomic_path, fingerprint, sha256_file
 __all__ = ['SOURCE_DIAGNOSES', 'WANI_ARORA_DOI', 'WANI_ARORA_URL', 'WHERE_TO_GET_SOURCE', 'SOURCE_VIEWS', 'RATIO', 'REPROJ',
            'MAX_KEYPOINTS', 'COPY_COVER', 'TRACE_COLUMNS', 'TRACE_FILE', 'TRACE_VERSION', 'AGREEMENT', 'read_source',
            'download_source', 'keypoints', 'source_views', 'query_views', 'match_keypoints', 'locate', 'trace_image',
-           'trace_key', 'read_trace', 'trace', 'trace_summary', 'source_leakage', 'label_agreement', 'label_audit',
-           'label_table', 'plot_tscores']
+           'trace_key', 'read_trace', 'trace', 'label_table', 'sources_of', 'trace_summary', 'source_leakage',
+           'label_agreement', 'label_audit', 'plot_tscores']
 
 # %% ../nbs/05_trace.ipynb #6e159b71
 SOURCE_DIAGNOSES = ("normal", "osteopenia", "osteoporosis")  # the source's folders (WHO categories of the T-score)
@@ -58,6 +58,13 @@ def _diagnosis_of(path: Path) -> str | None:
             if part.lower().startswith(d): return d
     return None
 
+def _progress_hook(bar):
+    "A `urlretrieve` report hook that advances the tqdm `bar` by each block (its total once the server gives one)."
+    def hook(blocks: int, block_size: int, total: int):
+        bar.total = total if total > 0 else None
+        if blocks: bar.update(block_size)
+    return hook
+
 def download_source(dest: str | Path, # folder to fill: `<diagnosis>/` sub-folders
                     url: str = WANI_ARORA_URL, # the archive (any URL urllib reads, file:// included)
                     progress: bool = True # show a progress bar
@@ -68,7 +75,7 @@ def download_source(dest: str | Path, # folder to fill: `<diagnosis>/` sub-folde
     archive, unpacked = dest / Path(url).name, dest / "archive"
     try:
         with tqdm(unit="B", unit_scale=True, desc=f"download {Path(url).name}", disable=not progress) as bar:
-            urllib.request.urlretrieve(url, archive, lambda n, size, total: (setattr(bar, "total", total if total > 0 else None), bar.update(size if n else 0)))
+            urllib.request.urlretrieve(url, archive, _progress_hook(bar))
         with zipfile.ZipFile(archive) as z: z.extractall(unpacked)  # zipfile drops absolute and ".." parts of member names
     except (OSError, zipfile.BadZipFile) as e:
         raise DataError(f"{dest}: could not download or unpack {url} ({type(e).__name__}: {e}). {WHERE_TO_GET_SOURCE}") from None
@@ -212,13 +219,25 @@ def trace(data: str | Path, # a data folder (see `data.find_class_root`)
     return out
 
 # %% ../nbs/05_trace.ipynb
+def label_table(traced: pd.DataFrame, # `trace`
+                unit: str = "files" # "files" or "radiographs" (distinct source radiographs)
+               ) -> pd.DataFrame:
+    "Folder label (rows) x source diagnosis (columns); a file traced to copies under two diagnoses counts under each."
+    d = traced[traced.source_file != ""].assign(source_diagnosis=lambda x: x.source_diagnosis.str.split(";")).explode("source_diagnosis")
+    d = d.drop_duplicates(["path", "source_diagnosis"] if unit == "files" else ["label", "source_group", "source_diagnosis"])
+    return pd.crosstab(d.label, d.source_diagnosis).reindex(columns=list(SOURCE_DIAGNOSES), fill_value=0)
+
+def sources_of(traced: pd.DataFrame # `trace`
+              ) -> pd.Series:
+    "path -> the source radiographs it traces to (`source_group`, \"\" for none): what `data.make_split(sources=)` joins by."
+    return traced.set_index("path").source_group
+
 def trace_summary(traced: pd.DataFrame # `trace`
                  ) -> str:
     "A few lines: files traced, not traced (and why), flagged; folder label x source diagnosis."
     ok = traced[traced.source_file != ""]
     why = traced.flag[traced.source_file == ""].str.split(":").str[0].value_counts()
-    diag = ok.assign(source_diagnosis=ok.source_diagnosis.str.split(";")).explode("source_diagnosis").drop_duplicates(["path", "source_diagnosis"])
-    table = pd.crosstab(diag.label, diag.source_diagnosis).reindex(columns=list(SOURCE_DIAGNOSES), fill_value=0)
+    table = label_table(traced)
     return "\n".join([f"{len(traced)} files: {len(ok)} traced to a source radiograph ({ok.source_group.nunique()} distinct), "
                       + ", ".join(f"{v} {k}" for k, v in why.items()),
                       f"flagged: {(ok.flag != '').sum()} ({ok.flag.str.contains('ambiguous').sum()} ambiguous, "
@@ -269,14 +288,6 @@ def label_audit(records: pd.DataFrame, # a split's records (`path`, `label`, `st
     traced_n = out.images - out["not traced"]
     out["contradicted_share"] = ((out.osteopenia + out.opposite) / traced_n).where(traced_n > 0)  # of the traced images; NaN if none
     return out.reset_index()
-
-def label_table(traced: pd.DataFrame, # `trace`
-                unit: str = "files" # "files" or "radiographs" (distinct source radiographs)
-               ) -> pd.DataFrame:
-    "Folder label (rows) x source diagnosis (columns); a file traced to copies under two diagnoses counts under each."
-    d = traced[traced.source_file != ""].assign(source_diagnosis=lambda x: x.source_diagnosis.str.split(";")).explode("source_diagnosis")
-    d = d.drop_duplicates(["path", "source_diagnosis"] if unit == "files" else ["label", "source_group", "source_diagnosis"])
-    return pd.crosstab(d.label, d.source_diagnosis).reindex(columns=list(SOURCE_DIAGNOSES), fill_value=0)
 
 # %% ../nbs/05_trace.ipynb
 def plot_tscores(traced: pd.DataFrame, # `trace`
