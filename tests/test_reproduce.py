@@ -32,7 +32,7 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(tmp_path):
     m = json.loads((out / "results/manifest.json").read_text())
     assert m["config"]["profile"] == "smoke" and len(m["data_fingerprint"]) == 64
     assert m["split"]["sha256"] and m["environment"]["packages"]["tensorflow"]
-    study = ["01_data_report", "02_train_original", "03_explanations", "04_feature_dataset", "05_train_feature", "06_results", "07_label_audit", "08_source_labels"]
+    study = ["01_data_report", "02_train_original", "03_explanations", "04_feature_dataset", "05_train_feature", "06_results", "07_label_audit", "08_source_labels", "09_validity"]
     assert all(m["notebooks"][f"{nb}.ipynb"]["seconds"] > 0 for nb in study)
     t2 = pd.read_csv(out / "results/table2.csv")
     assert t2[["dataset", "model"]].values.tolist() == [[d, r] for d in ("original", "new") for r in ("efficientnet", "mobilenet")]
@@ -74,6 +74,10 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(tmp_path):
     folds = pd.read_csv(out / "results/source_models.csv")
     assert len(folds) == 2 * 2 * 3 and folds.model_file.is_unique  # targets x backbones x folds, one model each
     assert (out / "figures/source_tscore.png").stat().st_size > 0 and (out / "figures/source_roc.png").stat().st_size > 0
+    v = pd.read_csv(out / "results/validity.csv")
+    assert {"shortcuts", "mask leakage", "threshold", "calibration"} <= set(v.experiment) and v.n.gt(0).all()
+    assert (v[v.metric == "auc"].lo <= v[v.metric == "auc"].value).all()
+    assert len(pd.read_csv(out / "results/validation_predictions_mobilenet.csv")) == int(pd.read_csv(out / "results/models_original.csv").n_val[0])
     again = reproduce(data, out, "--set", f"source_data={source}")  # same inputs: resumes, nothing to do
     assert again.returncode == 0 and "skipped" in again.stdout
 
