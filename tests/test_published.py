@@ -1,0 +1,107 @@
+"""The published study outputs (`results/`, `figures/`) are one run's, and their numbers recompute from its raw files.
+
+These tests read the committed outputs of the latest published run, not a new run: a hand-edited table, a
+file left from another run, or a README number that no longer matches would fail here. Each recomputation is
+written independently of the library function that made the table (plain pandas on the raw CSVs), so a bug in
+that function shows up as a mismatch. A test whose inputs were not published skips.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from osteo_nb.provenance import sha256_file
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+
+
+def published(*names):
+    "The published CSVs `names` (read as strings where they hold paths), or skip."
+    paths = [RESULTS / f"{n}.csv" for n in names]
+    missing = [p.name for p in paths if not p.exists()]
+    if missing: pytest.skip(f"not published: {', '.join(missing)}")
+    return [pd.read_csv(p, keep_default_na=False) for p in paths]
+
+
+def test_every_published_file_is_the_runs():
+    m = json.loads((RESULTS / "manifest.json").read_text())
+    assert m["outputs"], "the manifest lists no outputs"
+    for rel, digest in m["outputs"].items():
+        assert sha256_file(ROOT / rel) == digest, f"{rel} differs from the run's file"
+    listed = set(m["outputs"])
+    for folder in ("results", "figures"):  # and nothing else was left there
+        for p in (ROOT / folder).iterdir():
+            if p.name != "manifest.json": assert f"{folder}/{p.name}" in listed, f"{folder}/{p.name} is not from run {m['run_id']}"
+    assert all(s["status"] == "ok" for s in m["notebooks"].values())
+
+
+def test_table2_recomputes_from_the_predictions():
+    (t2,) = published("table2")
+    for r in t2.itertuples():
+        p = pd.read_csv(RESULTS / f"predictions_{r.dataset}_{r.model}.csv")
+        right = (p.p_osteoporosis >= 0.5).astype(int) == p.y_true
+        tp = int(((p.y_true == 1) & (p.p_osteoporosis >= 0.5)).sum()); fp = int(((p.y_true == 0) & (p.p_osteoporosis >= 0.5)).sum())
+        assert int(r.n_test) == len(p)
+        assert float(r.accuracy) == pytest.approx(right.mean(), abs=1e-9)
+        assert float(r.precision) == pytest.approx(tp / (tp + fp), abs=1e-9)
+        assert float(r.recall) == pytest.approx(tp / int(p.y_true.sum()), abs=1e-9)
+
+
+def _exploded(traced):
+    "One row per (file, source diagnosis) for traced files: a file traced to copies under two diagnoses counts under each."
+    t = traced[traced.source_file != ""].copy()
+    t["diagnosis"] = t.source_diagnosis.str.split(";")
+    return t.explode("diagnosis")
+
+
+@pytest.mark.parametrize("unit", ["files", "radiographs"])
+def test_label_table_recomputes_from_the_trace(unit):
+    traced, table = published("trace", f"label_vs_source_{unit}")
+    t = _exploded(traced)
+    key = ["path", "diagnosis"] if unit == "files" else ["label", "source_group", "diagnosis"]
+    counts = t.drop_duplicates(key).groupby(["label", "diagnosis"]).size()
+    for r in table.itertuples():
+        for d in ("normal", "osteopenia", "osteoporosis"):
+            assert int(getattr(r, d)) == counts.get((r.label, d), 0), (unit, r.label, d)
+
+
+def test_label_audit_recomputes_from_the_split_and_the_trace():
+    traced, split, audit = published("trace", "split", "label_audit")
+    diag = traced.set_index("path").source_diagnosis
+    used = split[split.status == "used"]
+    def agreement(label, path):
+        d = set(diag.get(path, "").split(";")) - {""}
+        return "not traced" if not d else "agrees" if label in d else "opposite" if d & ({"normal", "osteoporosis"} - {label}) else "osteopenia"
+    for _, r in audit[audit.split_mode == "grouped"].iterrows():
+        rows = used[(used.split == r["split"]) & (used.label == r["label"])]
+        got = pd.Series([agreement(r["label"], p) for p in rows.path]).value_counts()
+        assert int(r["images"]) == len(rows)
+        for k in ("agrees", "osteopenia", "opposite", "not traced"): assert int(r[k]) == got.get(k, 0), (r["split"], r["label"], k)
+
+
+def test_grouped_split_has_no_patient_in_two_splits():
+    "The second, independent check of the split: no source radiograph (from the trace) with used images in two splits."
+    traced, split = published("trace", "split")
+    used = split[split.status == "used"].merge(traced[["path", "source_group"]], on="path")
+    used = used[used.source_group != ""].assign(g=lambda d: d.source_group.str.split(";")).explode("g")
+    assert used.groupby("g").split.nunique().max() == 1
+
+
+def test_source_label_scores_recompute_from_the_predictions():
+    scores, preds = published("source_labels", "source_predictions")
+    s = scores.set_index(["task", "model", "metric"]).value.astype(float)
+    preds = preds.assign(prediction=preds.prediction.astype(float), t_score=pd.to_numeric(preds.t_score))
+    for (target, model), p in preds.groupby(["target", "model"]):
+        if target == "class":
+            right = (p.prediction >= 0.5) == (p.label == "osteoporosis")
+            assert s[("class", model, "accuracy")] == pytest.approx(right.mean(), abs=1e-9)
+        else:
+            assert s[("t_score", model, "mae")] == pytest.approx(np.abs(p.t_score - p.prediction).mean(), abs=1e-9)
+    records, = published("source_records")
+    used = records[records.status == "used"]
+    for target, p in preds.groupby("target"):  # every used radiograph of the task predicted exactly once per model
+        task = used[used.label.isin(["normal", "osteoporosis"])] if target == "class" else used
+        for _, q in p.groupby("model"): assert sorted(q.path) == sorted(task.path)
