@@ -161,7 +161,8 @@ def plot_reliability(curves: dict, # name -> (y_true, y_prob)
     for name, (y, p) in curves.items():
         y, p = np.asarray(y), np.asarray(p); b = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
         pts = [(p[b == i].mean(), y[b == i].mean(), (b == i).sum()) for i in range(bins) if (b == i).any()]
-        ax.plot([q[0] for q in pts], [q[1] for q in pts], "o-", label=name)
+        line, = ax.plot([q[0] for q in pts], [q[1] for q in pts], "o-", label=name)
+        for x, o, n in pts: ax.annotate(str(n), (x, o), textcoords="offset points", xytext=(4, 4), fontsize=7, color=line.get_color())
     ax.plot([0, 1], [0, 1], ":", color="grey", label="perfectly calibrated")
     ax.set_xlabel("mean predicted probability of osteoporosis"); ax.set_ylabel("observed share of osteoporosis")
     ax.legend(fontsize=7); ax.set_title(title, fontsize=9); fig.tight_layout()
