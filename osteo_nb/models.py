@@ -42,13 +42,14 @@ class Target:
     metric: str  # Keras metric, reported per epoch beside the loss
     units: Callable  # cfg -> units of the output layer
     values: Callable  # (rows, cfg) -> targets: class indices, or floats
+    column: int  # the output column a study reports: the probability of osteoporosis, or the T-score
 
 def t_scores(rows: pd.DataFrame, cfg: StudyConfig = None) -> np.ndarray:
     "The `t_score` column of `rows` as float32 regression targets."
     return rows.t_score.to_numpy(np.float32)
 
-TARGETS = {"class": Target("probs", "softmax", "categorical_crossentropy", "accuracy", lambda cfg: len(cfg.classes), labels_of),
-           "t_score": Target("t_score", "linear", "mse", "mae", lambda cfg: 1, t_scores)}  # the paper's task; T-score regression (`tscore`)
+TARGETS = {"class": Target("probs", "softmax", "categorical_crossentropy", "accuracy", lambda cfg: len(cfg.classes), labels_of, 1),
+           "t_score": Target("t_score", "linear", "mse", "mae", lambda cfg: 1, t_scores, 0)}  # the paper's task; T-score regression (`tscore`)
 
 def _freeze(backbone: keras.Model, fine_tune: bool):
     backbone.trainable = fine_tune
@@ -334,7 +335,7 @@ def predict_proba(model: keras.Model, # a classifier
                   cfg: StudyConfig = StudyConfig() # batch_size, classes
                  ) -> np.ndarray:
     "Probability of osteoporosis (class 1) for each image."
-    return predict_outputs(model, x, cfg)[:, 1]
+    return predict_outputs(model, x, cfg)[:, TARGETS["class"].column]
 
 def weights_label(b) -> str:
     "How Table 2 names a backbone's weights: source and sha256 (`b`: a `BackboneSpec` as a dict or a row of the backbones table)."

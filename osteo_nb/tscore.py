@@ -95,8 +95,7 @@ def fold_arrays(records: pd.DataFrame, # from `add_folds`
 # %% ../nbs/14_tscore.ipynb #44c1ef5b
 PREDICTION_COLUMNS = ["path", "patient", "label", "t_score", "acquisition", "fold", "model", "target", "prediction"]
 
-def _outputs(out: np.ndarray, target: str) -> np.ndarray:
-    return out[:, 1] if target == "class" else out[:, 0]
+
 
 def cross_validate(records: pd.DataFrame, # from `add_folds`
                    root, # the source database
@@ -111,7 +110,7 @@ def cross_validate(records: pd.DataFrame, # from `add_folds`
         arrays = fold_arrays(records, root, fold, target, cfg)
         t = train_or_load(f"source-{target}-fold{fold}", spec, arrays, cfg, progress, target)
         rows, x = arrays["test"]
-        preds.append(rows.assign(fold=fold, model=spec.role, target=target, prediction=_outputs(predict_outputs(t.model, x, cfg), target)))
+        preds.append(rows.assign(fold=fold, model=spec.role, target=target, prediction=predict_outputs(t.model, x, cfg)[:, TARGETS[target].column]))
         models.append({"target": target, "model": spec.role, "backbone": spec.arch, "fold": fold, "model_file": t.path.name,
                        "best_epoch": t.meta["best_epoch"], "train_seconds": t.meta["train_seconds"], **{f"n_{s}": len(arrays[s][0]) for s in SPLITS}})
     return pd.concat(preds, ignore_index=True)[PREDICTION_COLUMNS], pd.DataFrame(models)
