@@ -73,6 +73,7 @@ class StudyConfig:
     predict_batch: int = 50  # fixed batch shape of the compiled prediction function LIME calls
     gallery_per_class: int = 3  # test images per class and outcome (correct, wrong) in the explanation gallery
     cv_folds: int = 5  # folds of the cross-validated studies (`tscore`): grouped by exposure, stratified by class; val = the next fold
+    controls: bool = False  # also retrain the validity study's controls (study notebook 10: naive split, mask controls, cropped borders; the `validity` profile)
 
     def __post_init__(self):
         for k in ("classes", "split_ratios"):  # JSON (papermill) turns tuples into lists
@@ -121,9 +122,10 @@ StudyConfig.replace = _replace
 DEFAULT_PROFILE = "quick"  # what `osteo-reproduce` and `make reproduce` run when no profile is named
 
 PROFILES = {
-    "smoke": StudyConfig(profile="smoke", limit_per_class=8, epochs=1, batch_size=8, lime_samples=40, predict_batch=20, gallery_per_class=1, cv_folds=3),
+    "smoke": StudyConfig(profile="smoke", limit_per_class=8, epochs=1, batch_size=8, lime_samples=40, predict_batch=20, gallery_per_class=1, cv_folds=3, controls=True),
     "quick": StudyConfig(profile="quick", epochs=5, lime_samples=300),
     "paper": StudyConfig(profile="paper"),
+    "validity": StudyConfig(profile="validity", controls=True),  # the paper, then the validity study's retrained controls
 }
 
 def get_profile(name: str, # one of `PROFILES`

@@ -23,9 +23,9 @@ from .provenance import atomic_path, fingerprint, sha256_file
 __all__ = ['IMAGE_EXTS', 'IMAGE_FORMATS', 'WHERE_TO_GET_DATA', 'KAGGLE_DATASET', 'RECORD_COLUMNS', 'PAIR_COLUMNS', 'STATUSES',
            'SPLITS', 'SPLIT_COLUMNS', 'DataError', 'find_class_root', 'download_paper_data', 'open_image',
            'to_luminance', 'resize_canonical', 'read_canonical', 'pixel_sha256', 'perceptual_hash', 'hamming',
-           'border_fraction', 'scan', 'data_fingerprint', 'folder_fingerprint', 'duplicate_distance', 'find_pairs',
-           'cluster', 'split', 'cv_folds', 'fold_split', 'leakage', 'make_split', 'write_split', 'pairs_path',
-           'records_path', 'read_records', 'summary', 'main']
+           'content_box', 'border_fraction', 'scan', 'data_fingerprint', 'folder_fingerprint', 'duplicate_distance',
+           'find_pairs', 'cluster', 'split', 'cv_folds', 'fold_split', 'leakage', 'make_split', 'write_split',
+           'pairs_path', 'records_path', 'read_records', 'summary', 'main']
 
 # %% ../nbs/03_data.ipynb #68248018
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")  # compared lower-case
@@ -156,15 +156,22 @@ def hamming(hashes: list[str], # hex perceptual hashes of equal length
     return np.rint(a @ (1 - b).T + (1 - a) @ b.T).astype(np.int32)
 
 # %% ../nbs/03_data.ipynb #3ca6ef1b
-def border_fraction(a: np.ndarray, # 8-bit luminance (H, W)
-                    tol: int = 8 # a row or column is uniform if its max - min <= tol
-                   ) -> float:
-    "Fraction of the area outside the innermost non-uniform rows and columns."
+def content_box(a: np.ndarray, # 8-bit luminance (H, W)
+                tol: int = 8 # a row or column is uniform if its max - min <= tol
+               ) -> tuple[int, int, int, int]: # top, bottom, left, right (exclusive); empty for a uniform image
+    "The image without the uniform rows and columns at its edges (black borders, letterbox bars)."
     def run(flat):  # leading uniform lines
         return int(np.argmin(flat)) if not flat.all() else len(flat)
     rows, cols = np.ptp(a, 1) <= tol, np.ptp(a, 0) <= tol
-    h = max(0, a.shape[0] - run(rows) - run(rows[::-1])); w = max(0, a.shape[1] - run(cols) - run(cols[::-1]))
-    return round(1 - h * w / a.size, 4)
+    top, left = run(rows), run(cols)
+    return top, max(top, a.shape[0] - run(rows[::-1])), left, max(left, a.shape[1] - run(cols[::-1]))
+
+def border_fraction(a: np.ndarray, # 8-bit luminance (H, W)
+                    tol: int = 8 # a row or column is uniform if its max - min <= tol
+                   ) -> float:
+    "Fraction of the area outside `content_box`."
+    top, bottom, left, right = content_box(a, tol)
+    return round(1 - (bottom - top) * (right - left) / a.size, 4)
 
 # %% ../nbs/03_data.ipynb #ee644772
 RECORD_COLUMNS = ["path", "label", "readable", "reason", "format", "mode", "width", "height", "bytes",

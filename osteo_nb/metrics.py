@@ -19,8 +19,8 @@ from .provenance import save_table
 
 # %% auto #0
 __all__ = ['PAPER_TABLE2', 'TABLE2_COLUMNS', 'PREDICTION_COLUMNS', 'wilson_interval', 'binary_metrics', 'from_confusion', 'f1_at',
-           'auc_rank', 'bootstrap_ci', 'mcnemar_exact', 'plot_confusion', 'confusion', 'plot_roc', 'paper_consistency',
-           'table2_row', 'write_table2', 'save_predictions']
+           'auc_rank', 'bootstrap_ci', 'bootstrap_stat', 'mcnemar_exact', 'plot_confusion', 'confusion', 'plot_roc',
+           'paper_consistency', 'table2_row', 'write_table2', 'save_predictions']
 
 # %% ../nbs/09_metrics.ipynb #66df63c5
 def wilson_interval(k: int, # successes, e.g. correctly classified images
@@ -94,6 +94,20 @@ def bootstrap_ci(y_true, # 0 normal, 1 osteoporosis
     groups = [np.flatnonzero(y == c) for c in (0, 1)] if stratify else [np.arange(len(y))]
     idx = np.concatenate([g[rng.integers(0, len(g), (n_boot, len(g)))] for g in groups if len(g)], axis=1)
     stats = np.array([metric(y[i], p[i]) for i in idx], dtype=float)
+    if np.isnan(stats).all(): return (float("nan"), float("nan"))
+    return tuple(float(v) for v in np.nanpercentile(stats, [100 * alpha / 2, 100 * (1 - alpha / 2)]))
+
+# %% ../nbs/09_metrics.ipynb
+def bootstrap_stat(stat, # callable(*arrays) -> float, over the items of `arrays`
+                   arrays: tuple, # equal-length arrays, one item per patient
+                   n_boot: int = 2000, # resamples
+                   seed: int = 0, # seed of the resampling
+                   alpha: float = 0.05 # 1 - confidence level
+                  ) -> tuple[float, float]: # percentile interval; NaN resamples are dropped
+    "Seeded percentile-bootstrap interval of `stat` over items drawn with replacement."
+    arrays = [np.asarray(a, dtype=float) for a in arrays]
+    idx = np.random.default_rng(seed).integers(0, len(arrays[0]), (n_boot, len(arrays[0])))
+    stats = np.array([stat(*(a[i] for a in arrays)) for i in idx], dtype=float)
     if np.isnan(stats).all(): return (float("nan"), float("nan"))
     return tuple(float(v) for v in np.nanpercentile(stats, [100 * alpha / 2, 100 * (1 - alpha / 2)]))
 

@@ -15,15 +15,14 @@ from tqdm.auto import tqdm
 from .config import StudyConfig
 from .data import SPLITS, cv_folds, fold_split
 from .dataset import load_images
-from .metrics import auc_rank, binary_metrics, bootstrap_ci, f1_at
+from .metrics import auc_rank, binary_metrics, bootstrap_ci, bootstrap_stat, f1_at
 from .models import TARGETS, BackboneSpec, predict_outputs, train_or_load
 from .trace import read_source
 
 # %% auto #0
 __all__ = ['WHO_NORMAL', 'WHO_OSTEOPOROSIS', 'SOURCE_COLUMNS', 'PREDICTION_COLUMNS', 'SCORE_COLUMNS', 'who_class',
-           'source_records', 'add_folds', 'task_rows', 'fold_arrays', 'cross_validate', 'baseline_predictions',
-           'bootstrap_stat', 'mae', 'spearman', 'classification_scores', 'regression_scores', 'fold_scores',
-           'plot_tscore_predictions']
+           'source_records', 'add_folds', 'task_rows', 'fold_arrays', 'cross_validate', 'baseline_predictions', 'mae',
+           'spearman', 'classification_scores', 'regression_scores', 'fold_scores', 'plot_tscore_predictions']
 
 # %% ../nbs/14_tscore.ipynb #9dd12966
 WHO_NORMAL, WHO_OSTEOPOROSIS = -1.0, -2.5  # WHO cut-offs: normal T >= -1, osteoporosis T <= -2.5, osteopenia between
@@ -133,19 +132,6 @@ def baseline_predictions(records: pd.DataFrame, # from `add_folds`
 
 # %% ../nbs/14_tscore.ipynb #26eb8ab2
 SCORE_COLUMNS = ["task", "model", "backbone", "n", "metric", "value", "lo", "hi"]
-
-def bootstrap_stat(stat, # callable(*arrays) -> float, over the items of `arrays`
-                   arrays: tuple, # equal-length arrays, one item per patient
-                   n_boot: int = 2000, # resamples
-                   seed: int = 0, # seed of the resampling
-                   alpha: float = 0.05 # 1 - confidence level
-                  ) -> tuple[float, float]: # percentile interval; NaN resamples are dropped
-    "Seeded percentile-bootstrap interval of `stat` over items drawn with replacement."
-    arrays = [np.asarray(a, dtype=float) for a in arrays]
-    idx = np.random.default_rng(seed).integers(0, len(arrays[0]), (n_boot, len(arrays[0])))
-    stats = np.array([stat(*(a[i] for a in arrays)) for i in idx], dtype=float)
-    if np.isnan(stats).all(): return (float("nan"), float("nan"))
-    return tuple(float(v) for v in np.nanpercentile(stats, [100 * alpha / 2, 100 * (1 - alpha / 2)]))
 
 def mae(t, p) -> float: return float(np.mean(np.abs(np.asarray(t) - np.asarray(p))))
 def spearman(t, p) -> float:

@@ -29,11 +29,12 @@ def validity_row(experiment: str, condition: str, model: str, n: int, metric: st
     "One row of `results/validity.csv`."
     return dict(zip(VALIDITY_COLUMNS, (experiment, condition, model, int(n), metric, float(value), float(lo), float(hi), shows)))
 
-def evidence(lo: float, hi: float, # the AUC's interval
-             claim: str # what an AUC away from 0.5 would show, e.g. "the metadata predicts the label"
+def evidence(lo: float, hi: float, # the interval, e.g. of an AUC
+             claim: str, # what a value away from `null` would show, e.g. "the metadata predicts the label"
+             null: float = 0.5 # the value of no effect: 0.5 for an AUC, 0 for a difference
             ) -> str:
-    "`claim` where the interval excludes chance (0.5), else says that the data do not show it."
-    return claim if lo > 0.5 or hi < 0.5 else f"not shown (the interval includes 0.5): {claim}"
+    "`claim` where the interval excludes `null` (chance), else says that the data do not show it."
+    return claim if lo > null or hi < null else f"not shown (the interval includes {null:g}): {claim}"
 
 def score_rows(experiment: str, # e.g. "shortcuts"
                condition: str, # e.g. "metadata only"

@@ -32,7 +32,7 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(tmp_path):
     m = json.loads((out / "results/manifest.json").read_text())
     assert m["config"]["profile"] == "smoke" and len(m["data_fingerprint"]) == 64
     assert m["split"]["sha256"] and m["environment"]["packages"]["tensorflow"]
-    study = ["01_data_report", "02_train_original", "03_explanations", "04_feature_dataset", "05_train_feature", "06_results", "07_label_audit", "08_source_labels", "09_validity"]
+    study = ["01_data_report", "02_train_original", "03_explanations", "04_feature_dataset", "05_train_feature", "06_results", "07_label_audit", "08_source_labels", "09_validity", "10_validity_controls"]
     assert all(m["notebooks"][f"{nb}.ipynb"]["seconds"] > 0 for nb in study)
     t2 = pd.read_csv(out / "results/table2.csv")
     assert t2[["dataset", "model"]].values.tolist() == [[d, r] for d in ("original", "new") for r in ("efficientnet", "mobilenet")]
@@ -78,8 +78,30 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(tmp_path):
     assert {"shortcuts", "mask leakage", "threshold", "calibration"} <= set(v.experiment) and v.n.gt(0).all()
     assert (v[v.metric == "auc"].lo <= v[v.metric == "auc"].value).all()
     assert len(pd.read_csv(out / "results/validation_predictions_mobilenet.csv")) == int(pd.read_csv(out / "results/models_original.csv").n_val[0])
+    vr = pd.read_csv(out / "results/validity_retrained.csv")  # the retrained controls (smoke has `controls` on)
+    assert {"reference", "mask leakage", "mask controls", "shortcuts", "faithfulness", "duplicate leakage", "labels"} <= set(vr.experiment)
+    assert list(vr.columns) == list(v.columns) and vr.n.gt(0).all()
+    conds = set(vr.condition[vr.metric == "accuracy"])
+    assert {"true-label masks, retrained", "random masks, same area, retrained", "inverted masks, retrained",
+            "Grad-CAM masks, same area, retrained", "cropped borders, retrained", "naive split (the paper's), all test files"} <= conds
+    same_test = vr[(vr.metric == "accuracy") & (vr.experiment != "duplicate leakage")]
+    assert (same_test.n == t2.n_test[0]).all()  # every condition but the naive split is scored on Table 2's test images
+    vm = pd.read_csv(out / "results/validity_models.csv")
+    assert len(vm) == 2 * 8 and vm.model_file.is_unique and vm.train_seconds.gt(0).all()  # 4 mask controls, cropped, naive, 2 label conditions; two backbones each
+    assert (out / "figures/validity_what_holds_up.png").stat().st_size > 0 and len(pd.read_csv(out / "results/validity_seconds.csv")) > 0
     again = reproduce(data, out, "--set", f"source_data={source}")  # same inputs: resumes, nothing to do
     assert again.returncode == 0 and "skipped" in again.stdout
+
+
+def test_controls_off_retrains_and_writes_nothing(tmp_path):
+    "Notebook 10 without `controls` (every profile but smoke and validity) reads nothing and writes nothing."
+    data = synthetic_dataset(tmp_path / "data", n_per_class=6)
+    r = reproduce(data, tmp_path / "out", "--set", "controls=false", "--only", "10")
+    assert r.returncode == 0, r.stderr
+    (run_dir,) = (tmp_path / "out/runs").iterdir()
+    assert (run_dir / "10_validity_controls.ipynb").exists()
+    assert [p.name for p in run_dir.glob("results/*")] == ["manifest.json"] and not list(run_dir.glob("figures/*"))
+    assert not (tmp_path / "out/.cache/models").exists()
 
 
 def test_a_failing_notebook_names_itself_and_the_cell(tmp_path):
