@@ -31,7 +31,7 @@ lock:  ## rewrite requirements.lock from .venv: only after `make test` passed in
 	rm -f $(LOCK).tmp
 	$(BIN)/python -m pytest -q tests/test_lock.py
 
-reproduce:  ## run the study notebooks: make reproduce DATA=dir [PROFILE=smoke|quick|paper] [SEED=n] [SET=field=value,...]
+reproduce:  ## run the study notebooks: make reproduce DATA=dir [PROFILE=smoke|quick|paper|validity] [SEED=n] [SET=field=value,...]
 	$(BIN)/osteo-reproduce --data "$(DATA)" --out "$(OUT)" $(if $(PROFILE),--profile $(PROFILE)) $(if $(SEED),--seed $(SEED)) $(if $(SET),--set "$(SET)")
 
 test:  ## the full test suite: library notebooks (nbdev_test) and tests/ (pytest)

@@ -105,3 +105,33 @@ def test_source_label_scores_recompute_from_the_predictions():
     for target, p in preds.groupby("target"):  # every used radiograph of the task predicted exactly once per model
         task = used[used.label.isin(["normal", "osteoporosis"])] if target == "class" else used
         for _, q in p.groupby("model"): assert sorted(q.path) == sorted(task.path)
+
+
+def _accuracy(p):
+    return float(((p.p_osteoporosis.astype(float) >= 0.5).astype(int) == p.y_true.astype(int)).mean())
+
+
+def test_validity_controls_recompute_from_the_predictions():
+    "Every retrained condition's accuracy, and its discordant counts against the LIME-mask models, from the image-by-image predictions."
+    rows, preds = published("validity_retrained", "validity_predictions")
+    rows = rows[rows.metric.isin(["accuracy", "mcnemar_p"])]
+    checked = 0
+    for (cond, model), p in preds.groupby(["condition", "model"]):
+        r = rows[(rows.condition == cond) & (rows.model == model) & (rows.metric == "accuracy")]
+        assert len(r) == 1, (cond, model)
+        assert float(r.value.iloc[0]) == pytest.approx(_accuracy(p), abs=1e-9) and int(r.n.iloc[0]) == len(p)
+        checked += 1
+    assert checked >= 2 * 6, checked  # at least the four mask controls, cropped borders and the naive split, both models
+    for r in rows[rows.metric == "mcnemar_p"].itertuples():  # "X vs LIME masks": discordant pairs against Table 2's new predictions
+        if not r.condition.endswith(" vs LIME masks"): continue
+        cond = r.condition.removesuffix(" vs LIME masks") + ", retrained"
+        role = r.model.split(" ")[0]
+        a = preds[(preds.condition == cond) & (preds.model == r.model)].set_index("path")
+        b = pd.read_csv(RESULTS / f"predictions_new_{role}.csv", keep_default_na=False).set_index("path").loc[a.index]
+        ra, rb = ((x.p_osteoporosis.astype(float) >= 0.5).astype(int) == x.y_true.astype(int) for x in (a, b))
+        assert r.shows == f"right only with {cond.removesuffix(', retrained')}: {int((ra & ~rb).sum())}, only with LIME masks: {int((~ra & rb).sum())}"
+    naive = preds[preds.condition == "naive split (the paper's), all test files"]
+    leak = rows[(rows.metric == "accuracy") & (rows.condition == "naive split, test files with a copy in training")]
+    for r in leak.itertuples():  # the leaked subset of the naive test files
+        p = naive[naive.model == r.model]
+        assert float(r.value) == pytest.approx(_accuracy(p[p.copy_in_train.astype(str) == "True"]), abs=1e-9)
