@@ -89,6 +89,9 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(tmp_path):
     vm = pd.read_csv(out / "results/validity_models.csv")
     assert len(vm) == 2 * 8 and vm.model_file.is_unique and vm.train_seconds.gt(0).all()  # 4 mask controls, cropped, naive, 2 label conditions; two backbones each
     assert (out / "figures/validity_what_holds_up.png").stat().st_size > 0 and len(pd.read_csv(out / "results/validity_seconds.csv")) > 0
+    vp = pd.read_csv(out / "results/validity_predictions.csv")  # image by image, every condition scored in the table
+    scored = set(vr.condition[(vr.metric == "accuracy") & (vr.experiment != "reference")])
+    assert set(vp.condition) == scored - {"naive split, test files with a copy in training", "naive split, test files without a copy in training"}
     again = reproduce(data, out, "--set", f"source_data={source}")  # same inputs: resumes, nothing to do
     assert again.returncode == 0 and "skipped" in again.stdout
 
