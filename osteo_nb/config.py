@@ -73,7 +73,9 @@ class StudyConfig:
     predict_batch: int = 50  # fixed batch shape of the compiled prediction function LIME calls
     gallery_per_class: int = 3  # test images per class and outcome (correct, wrong) in the explanation gallery
     cv_folds: int = 5  # folds of the cross-validated studies (`tscore`): grouped by exposure, stratified by class; val = the next fold
-    controls: bool = False  # also retrain the validity study's controls (study notebook 10: naive split, mask controls, cropped borders; the `validity` profile)
+    controls: bool = False  # also retrain the validity study's controls (study notebooks 10 and 11: naive split, mask controls, cropped borders, cross-validation; the `validity` profile)
+    cv_seeds: int = 5  # training seeds of the validity cross-validation (study notebook 11): seed, seed + 1, ...; the design: at least 5
+    cv_lime_samples: int | None = None  # LIME samples per explanation in the validity cross-validation; None: `lime_samples`
 
     def __post_init__(self):
         for k in ("classes", "split_ratios"):  # JSON (papermill) turns tuples into lists
@@ -108,6 +110,8 @@ def _validate(c: StudyConfig):
     _check(c.lime_engine in ("openvino", "tensorflow"), "lime_engine", f"must be 'openvino' or 'tensorflow', got {c.lime_engine!r}")
     _check(c.segmentation in ("quickshift", "slic"), "segmentation", f"must be 'quickshift' or 'slic', got {c.segmentation!r}")
     _check(c.cv_folds >= 3, "cv_folds", f"must be >= 3 (test, validation and training folds), got {c.cv_folds}")
+    _check(c.cv_seeds >= 1 and (c.cv_lime_samples is None or c.cv_lime_samples >= 10), "cv_seeds",
+           f"need cv_seeds >= 1 and cv_lime_samples None or >= 10, got {c.cv_seeds}, {c.cv_lime_samples}")
     _check(c.lime_top_k >= 1 and c.predict_batch >= 1 and c.gallery_per_class >= 1, "lime_top_k", "lime_top_k, predict_batch and gallery_per_class must be >= 1")
 
 # %% ../nbs/00_config.ipynb #982f58e9
@@ -122,10 +126,12 @@ StudyConfig.replace = _replace
 DEFAULT_PROFILE = "quick"  # what `osteo-reproduce` and `make reproduce` run when no profile is named
 
 PROFILES = {
-    "smoke": StudyConfig(profile="smoke", limit_per_class=8, epochs=1, batch_size=8, lime_samples=40, predict_batch=20, gallery_per_class=1, cv_folds=3, controls=True),
+    "smoke": StudyConfig(profile="smoke", limit_per_class=8, epochs=1, batch_size=8, lime_samples=40, predict_batch=20, gallery_per_class=1, cv_folds=3, controls=True, cv_seeds=1),
     "quick": StudyConfig(profile="quick", epochs=5, lime_samples=300),
     "paper": StudyConfig(profile="paper"),
-    "validity": StudyConfig(profile="validity", controls=True),  # the paper, then the validity study's retrained controls
+    "validity": StudyConfig(profile="validity", controls=True, cv_seeds=1, cv_lime_samples=300),  # the paper, then the validity study's
+    # retrained controls and its cross-validation, reduced to one seed and 300 LIME samples (its rows say so); the full design:
+    # --set cv_seeds=5,cv_lime_samples=1000
 }
 
 def get_profile(name: str, # one of `PROFILES`

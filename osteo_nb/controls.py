@@ -8,20 +8,23 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from .config import StudyConfig
-from .data import content_box, resize_canonical
+from .data import content_box, cv_folds, resize_canonical
 from .masking import lime_mask
-from .metrics import PAPER_TABLE2, auc_rank, binary_metrics, bootstrap_stat, mcnemar_exact
+from .metrics import PAPER_TABLE2, auc_rank, binary_metrics, bootstrap_stat, correct, mcnemar_exact
 from .provenance import fingerprint
 from .validity import evidence, score_rows, validity_row
 from .xai import Explanation
 
 # %% auto #0
-__all__ = ['MASK_CONDITIONS', 'PAPER_ACCURACY', 'true_label_mask', 'random_mask', 'top_area_mask', 'control_masks',
-           'masked_arrays', 'crop_border', 'cropped_arrays', 'cam_maps', 'bone_mask', 'outside_share', 'cam_bone_rows',
-           'rankings', 'pixel_order', 'perturbations', 'faithfulness_frame', 'faithfulness_rows', 'leak_flags',
-           'condition_rows', 'paired_rows', 'plot_conditions']
+__all__ = ['MASK_CONDITIONS', 'PAPER_ACCURACY', 'CV_CONDITIONS', 'CV_FULL', 'CV_PREDICTION_COLUMNS', 'true_label_mask',
+           'random_mask', 'top_area_mask', 'control_masks', 'masked_arrays', 'crop_border', 'cropped_arrays',
+           'cam_maps', 'bone_mask', 'outside_share', 'cam_bone_rows', 'rankings', 'pixel_order', 'perturbations',
+           'faithfulness_frame', 'faithfulness_rows', 'leak_flags', 'condition_rows', 'paired_rows', 'plot_conditions',
+           'pool_folds', 'cv_lime_config', 'cv_seeds', 'cv_design', 'masked_cross_validation', 'cv_fold_rows',
+           'cv_summary_rows', 'plot_cv']
 
 # %% ../nbs/16_controls.ipynb #a1d397f4
 MASK_CONDITIONS = ("lime", "true label", "random", "inverted", "gradcam")  # "lime": the paper's masks (predicted label)
@@ -211,8 +214,6 @@ def leak_flags(df: pd.DataFrame # records with `split`, `status`, `cluster`, `gr
     return test[["path", "label"]].assign(copy_in_train=test.cluster.isin(set(train.cluster)).to_numpy(),
                                           exposure_in_train=test.group.isin(set(train.group)).to_numpy()).reset_index(drop=True)
 
-def _right(pred: pd.DataFrame) -> np.ndarray: return ((pred.p_osteoporosis >= 0.5).astype(int) == pred.y_true).to_numpy()
-
 def condition_rows(experiment: str, condition: str, model: str,
                    pred: pd.DataFrame, # test predictions: y_true, p_osteoporosis
                    claim: str = "", seed: int = 0) -> list[dict]:
@@ -229,14 +230,16 @@ def paired_rows(experiment: str, condition: str, model: str,
                 pred: pd.DataFrame, # this condition's test predictions: path, y_true, p_osteoporosis
                 reference: pd.DataFrame, # the reference's, on the same images
                 reference_name: str, # e.g. "LIME masks"
-                seed: int = 0) -> list[dict]:
+                seed: int = 0, # bootstrap seed
+                where: str = "" # prefixes the rows' condition, e.g. "fold 2, seed 42"
+               ) -> list[dict]:
     "Accuracy minus the reference's (paired bootstrap) and McNemar's exact test, on the same test images."
     if not pred.path.reset_index(drop=True).equals(reference.path.reset_index(drop=True)):
         raise ValueError(f"{condition} and {reference_name} were not scored on the same test images")
-    a, b = _right(pred).astype(float), _right(reference).astype(float)
+    a, b = correct(pred).astype(float), correct(reference).astype(float)
     d = lambda a, b: float(np.mean(a - b)); lo, hi = bootstrap_stat(d, (a, b), seed=seed)
     m = mcnemar_exact(a.astype(bool), b.astype(bool))
-    what = f"{condition} vs {reference_name}"
+    what = f"{where}: {condition} vs {reference_name}" if where else f"{condition} vs {reference_name}"
     return [validity_row(experiment, what, model, len(a), "accuracy_difference", d(a, b), lo, hi,
                          evidence(lo, hi, f"the accuracy with {condition} differs from that with {reference_name}", null=0)),
             validity_row(experiment, what, model, len(a), "mcnemar_p", m["p_value"],
@@ -265,4 +268,128 @@ def plot_conditions(rows: pd.DataFrame, # validity rows: condition, model, metri
     if metric in ("accuracy", "auc"): ax.axvline(0.5, color="black", lw=0.5)
     ax.set_yticks(range(len(conds)), conds, fontsize=8); ax.invert_yaxis(); ax.set_xlabel(f"test {metric} (95 % interval)")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5)); ax.set_title(title, fontsize=9); fig.tight_layout()
+    return fig
+
+# %% ../nbs/16_controls.ipynb #674f98af
+CV_CONDITIONS = {"original": "original images", "lime": "LIME masks"}  # the compared conditions: key -> the name in rows and plots
+CV_FULL = {"seeds": 5, "lime_samples": 1000}  # the issue's design; fewer makes a "reduced" variant
+
+def pool_folds(records: pd.DataFrame, # the study's records (`results/split.csv`): status, label, group
+               cfg: StudyConfig = StudyConfig() # classes, cv_folds, seed
+              ) -> pd.DataFrame:
+    "`records` with a `fold` column: the used images of the two classes in `cv_folds` folds by exposure (`data.cv_folds`); -1 for the rest."
+    task = records[records.label.isin(cfg.classes)]
+    return records.assign(fold=cv_folds(task, cfg.cv_folds, cfg.seed).reindex(records.index, fill_value=-1))
+
+def cv_lime_config(cfg: StudyConfig) -> StudyConfig:
+    "The LIME parameters of the cross-validation: `cv_lime_samples` samples (None: `lime_samples`)."
+    return cfg.replace(lime_samples=cfg.cv_lime_samples or cfg.lime_samples)
+
+def cv_seeds(cfg: StudyConfig) -> list[int]:
+    "The training seeds of the cross-validation: `seed`, `seed + 1`, ... (`cv_seeds` of them)."
+    return [cfg.seed + i for i in range(cfg.cv_seeds)]
+
+def cv_design(cfg: StudyConfig) -> str:
+    "The design, as every row of the cross-validation names it; \"reduced\" where it is smaller than `CV_FULL`."
+    n = cv_lime_config(cfg).lime_samples
+    reduced = cfg.cv_seeds < CV_FULL["seeds"] or n < CV_FULL["lime_samples"]
+    return (f"{cfg.cv_folds}-fold CV x {cfg.cv_seeds} seed{'s' * (cfg.cv_seeds > 1)}, LIME {n} samples"
+            + (f" (reduced; the design: {CV_FULL['seeds']} seeds, {CV_FULL['lime_samples']} samples)" if reduced else ""))
+
+# %% ../nbs/16_controls.ipynb #01d8a6cd
+CV_PREDICTION_COLUMNS = ["model", "condition", "fold", "seed", "path", "label", "y_true", "p_osteoporosis"]
+
+def masked_cross_validation(arrays_of, # callable: fold -> split -> (rows, canonical uint8 images), e.g. `models.split_arrays` of `data.fold_split`
+                            names_of, # callable: fold -> (the original model's data-set name, the LIME-mask model's)
+                            specs: dict, # role -> backbone (`weights.resolve_backbones`)
+                            cfg: StudyConfig, # training, cv_folds, cv_seeds, cv_lime_samples
+                            progress: bool = True # a bar over folds and seeds
+                           ) -> tuple[pd.DataFrame, dict]: # test predictions (`CV_PREDICTION_COLUMNS`), and (fold, seed, condition, role) -> `Experiment`
+    "Per fold and training seed: the original models, LIME of every image with them, and the models retrained on the LIME-masked images."
+    from osteo_nb.models import run_experiment
+    from osteo_nb.xai import explain
+    preds, trained = [], {}
+    bar = tqdm(total=cfg.cv_folds * cfg.cv_seeds, desc="cross-validation", disable=not progress)
+    for fold in range(cfg.cv_folds):
+        arrays, (original, masked) = arrays_of(fold), names_of(fold)
+        for seed in cv_seeds(cfg):
+            c = cfg.replace(seed=seed); lc = cv_lime_config(c)
+            for role, spec in specs.items(): trained[(fold, seed, "original", role)] = run_experiment(original, spec, arrays, c, progress=False)
+            exps = {s: explain(x, {r: trained[(fold, seed, "original", r)].trained.model for r in specs}, lc, progress=False) for s, (_, x) in arrays.items()}
+            for role, spec in specs.items():
+                masks = {s: control_masks("lime", exps[s][role], cfg=lc) for s in arrays}
+                trained[(fold, seed, "lime", role)] = run_experiment(masked, spec, masked_arrays(arrays, masks), c, progress=False)
+            for cond in CV_CONDITIONS:
+                for role in specs:
+                    p = trained[(fold, seed, cond, role)].predictions
+                    preds.append(p.assign(model=role, condition=CV_CONDITIONS[cond], fold=fold, seed=seed))
+            bar.update()
+    bar.close()
+    return pd.concat(preds, ignore_index=True)[CV_PREDICTION_COLUMNS], trained
+
+# %% ../nbs/16_controls.ipynb #aadddeb7
+def _accuracy(p: pd.DataFrame) -> float: return float(correct(p).mean())
+
+def _pairs(pred: pd.DataFrame, keys: list) -> list[tuple]:
+    "(key values, original predictions, LIME-mask predictions) on the same images, for each group of `keys`."
+    o, l = CV_CONDITIONS["original"], CV_CONDITIONS["lime"]
+    out = []
+    for k, g in pred.groupby(keys, sort=True):
+        a, b = (g[g.condition == c].sort_values("path").reset_index(drop=True) for c in (o, l))
+        out.append((k, a, b))
+    return out
+
+def cv_fold_rows(experiment: str, # e.g. "uncertainty"
+                 design: str, # `cv_design`
+                 pred: pd.DataFrame, # from `masked_cross_validation`
+                 names: dict, # role -> the model's name in the rows
+                 seed: int = 0 # bootstrap seed
+                ) -> list[dict]:
+    "Each fold and seed: both conditions' AUC and accuracy (Wilson), LIME masks minus original (paired bootstrap), McNemar."
+    rows = []
+    for (role, fold, s), a, b in _pairs(pred, ["model", "fold", "seed"]):
+        at = f"{design}, fold {fold}, seed {s}"
+        for cond, p in ((CV_CONDITIONS["original"], a), (CV_CONDITIONS["lime"], b)): rows += condition_rows(experiment, f"{at}: {cond}", names[role], p, seed=seed)
+        rows += paired_rows(experiment, CV_CONDITIONS["lime"], names[role], b, a, CV_CONDITIONS["original"], seed, at)
+    return rows
+
+def cv_summary_rows(experiment: str, design: str, pred: pd.DataFrame, names: dict, seed: int = 0) -> list[dict]:
+    "Over folds and seeds: mean and SD of each condition's accuracy, the mean paired difference (bootstrap over runs); pooled out-of-fold scores per seed."
+    rows, o, l = [], CV_CONDITIONS["original"], CV_CONDITIONS["lime"]
+    for role in dict.fromkeys(pred.model):
+        runs = _pairs(pred[pred.model == role], ["fold", "seed"])
+        acc = {o: np.array([_accuracy(a) for _, a, _ in runs]), l: np.array([_accuracy(b) for *_, b in runs])}
+        n = len(runs)
+        for c, v in acc.items():
+            lo, hi = bootstrap_stat(np.mean, (v,), seed=seed)
+            rows += [validity_row(experiment, f"{design}: {c}, mean over {n} runs", names[role], n, "accuracy_mean", float(v.mean()), lo, hi,
+                                  f"runs (fold x seed): {', '.join(f'{x:.3f}' for x in v)}; interval: bootstrap over runs"),
+                     validity_row(experiment, f"{design}: {c}, mean over {n} runs", names[role], n, "accuracy_sd", float(v.std(ddof=1)) if n > 1 else float("nan"))]
+        d = acc[l] - acc[o]; lo, hi = bootstrap_stat(np.mean, (d,), seed=seed)
+        rows.append(validity_row(experiment, f"{design}: {l} minus {o}, mean over {n} runs", names[role], n, "accuracy_difference_mean", float(d.mean()), lo, hi,
+                                 evidence(lo, hi, f"the accuracy with {l} differs from that with {o} across folds and seeds", null=0)))
+        for (s,), a, b in _pairs(pred[pred.model == role], ["seed"]):
+            at = f"{design}, seed {s}, out-of-fold (every image tested once)"
+            rows += condition_rows(experiment, f"{at}: {o}", names[role], a, seed=seed) + condition_rows(experiment, f"{at}: {l}", names[role], b, seed=seed)
+            rows += paired_rows(experiment, l, names[role], b, a, o, seed, at)
+    return rows
+
+# %% ../nbs/16_controls.ipynb #878d6211
+def plot_cv(pred: pd.DataFrame, # from `masked_cross_validation`
+            names: dict, # role -> the model's name in the panels
+            title: str = "", # figure title
+            paper: dict = PAPER_ACCURACY # role -> (original, new) reported by the paper; {} draws none
+           ):
+    "One panel per model: every run's test accuracy under both conditions (paired runs joined), the mean with its SD, the paper's values."
+    roles = list(dict.fromkeys(pred.model))
+    fig, axes = plt.subplots(1, len(roles), figsize=(4.5 * len(roles), 4.2), sharey=True, squeeze=False)
+    for ax, role in zip(axes[0], roles):
+        runs = _pairs(pred[pred.model == role], ["fold", "seed"])
+        acc = np.array([[_accuracy(a), _accuracy(b)] for _, a, b in runs]).reshape(-1, 2)
+        for a, b in acc: ax.plot([0, 1], [a, b], "-o", color="0.6", lw=0.8, ms=4)
+        ax.errorbar([-0.12, 1.12], acc.mean(0), yerr=acc.std(0, ddof=1) if len(acc) > 1 else None, fmt="s", color="C3", capsize=4, label="mean ± SD over runs")
+        if role in paper: ax.plot([0, 1], paper[role], "*", color="k", ms=11, label="the paper (Table 2)")
+        ax.set_xticks([0, 1], list(CV_CONDITIONS.values())); ax.set_xlim(-0.4, 1.4); ax.set_title(names.get(role, role), fontsize=10)
+        ax.set_ylabel("test accuracy per fold and seed"); ax.grid(axis="y", alpha=0.3); ax.legend(fontsize=8, loc="lower center")
+    fig.suptitle(title, fontsize=10); fig.tight_layout()
     return fig

@@ -10,7 +10,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from scipy.stats import binomtest
 from scipy.stats import binomtest, norm, rankdata
 from sklearn.metrics import roc_auc_score
 
@@ -19,8 +18,8 @@ from .provenance import save_table
 
 # %% auto #0
 __all__ = ['PAPER_TABLE2', 'TABLE2_COLUMNS', 'PREDICTION_COLUMNS', 'wilson_interval', 'binary_metrics', 'from_confusion', 'f1_at',
-           'auc_rank', 'bootstrap_ci', 'bootstrap_stat', 'mcnemar_exact', 'plot_confusion', 'confusion', 'plot_roc',
-           'paper_consistency', 'table2_row', 'write_table2', 'save_predictions']
+           'auc_rank', 'bootstrap_ci', 'bootstrap_stat', 'mcnemar_exact', 'correct', 'plot_confusion', 'confusion',
+           'plot_roc', 'paper_consistency', 'table2_row', 'write_table2', 'save_predictions']
 
 # %% ../nbs/09_metrics.ipynb #66df63c5
 def wilson_interval(k: int, # successes, e.g. correctly classified images
@@ -120,6 +119,12 @@ def mcnemar_exact(correct_a, # per image: classifier A was right (bool)
     if a.shape != b.shape: raise ValueError(f"correct_a and correct_b must be paired, got {a.shape} and {b.shape}")
     nb, nc = int((a & ~b).sum()), int((~a & b).sum())
     return dict(b=nb, c=nc, p_value=float(binomtest(nb, nb + nc, 0.5).pvalue) if nb + nc else 1.0)
+
+def correct(pred: pd.DataFrame, # test predictions: y_true (0/1), p_osteoporosis
+            threshold: float = 0.5 # the decision threshold (Table 2's)
+           ) -> np.ndarray:
+    "Per image: the prediction at `threshold` is the true class (bool), the input of `mcnemar_exact`."
+    return ((pred.p_osteoporosis >= threshold).astype(int) == pred.y_true).to_numpy()
 
 # %% ../nbs/09_metrics.ipynb #88b135e0
 def plot_confusion(cm, # [[tn, fp], [fn, tp]], e.g. from `confusion`

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from .config import StudyConfig, out_path, to_dict
 from .provenance import atomic_path, atomic_write_bytes, environment, fingerprint, save_figure, save_table, sha256_file
 from .dataset import from_arrays, labels_of, load_images, select
-from .metrics import binary_metrics, confusion, mcnemar_exact, plot_confusion, save_predictions, table2_row
+from .metrics import binary_metrics, confusion, correct, mcnemar_exact, plot_confusion, save_predictions, table2_row
 from .weights import FEATURE_LAYER, BackboneSpec, build_backbone, resolve_backbones
 
 # %% auto #0
@@ -419,6 +419,5 @@ def mcnemar_table(exps: dict # role -> `Experiment`, evaluated on the same test 
         for b in roles[i + 1:]:
             pa, pb = exps[a].predictions, exps[b].predictions
             if not pa.path.equals(pb.path): raise ValueError(f"{a} and {b} were not evaluated on the same images")
-            right = lambda p: (p.p_osteoporosis >= 0.5).astype(int) == p.y_true
-            rows.append({"dataset": exps[a].row["dataset"], "model_a": a, "model_b": b, **mcnemar_exact(right(pa), right(pb))})
+            rows.append({"dataset": exps[a].row["dataset"], "model_a": a, "model_b": b, **mcnemar_exact(correct(pa), correct(pb))})
     return pd.DataFrame(rows, columns=["dataset", "model_a", "model_b", "b", "c", "p_value"])

@@ -135,3 +135,38 @@ def test_validity_controls_recompute_from_the_predictions():
     for r in leak.itertuples():  # the leaked subset of the naive test files
         p = naive[naive.model == r.model]
         assert float(r.value) == pytest.approx(_accuracy(p[p.copy_in_train.astype(str) == "True"]), abs=1e-9)
+
+
+def test_validity_cv_recomputes_from_the_predictions():
+    "Notebook 11: each fold's accuracy and discordant counts, the mean and SD over runs, and the pooled out-of-fold accuracy, from its test predictions."
+    rows, preds = published("validity_cv", "validity_cv_predictions")
+    preds = preds.assign(right=lambda d: (d.p_osteoporosis.astype(float) >= 0.5).astype(int) == d.y_true.astype(int))
+    def row(study, role, metric, ending):
+        r = rows[rows.condition.str.startswith(f"{study}, ") & rows.condition.str.endswith(ending) & rows.model.str.startswith(f"{role} ") & (rows.metric == metric)]
+        assert len(r) == 1, (study, role, metric, ending, len(r))
+        return r.iloc[0]
+    checked = 0
+    for (study, role, seed), g in preds.groupby(["study", "model", "seed"]):
+        runs = {}
+        for cond, p in g.groupby("condition"):
+            assert p.path.is_unique  # out of fold: every image tested once
+            r = row(study, role, "accuracy", f"seed {seed}, out-of-fold (every image tested once): {cond}")
+            assert float(r.value) == pytest.approx(p.right.mean(), abs=1e-9) and int(r.n) == len(p)
+            for fold, q in p.groupby("fold"):
+                r = row(study, role, "accuracy", f", fold {fold}, seed {seed}: {cond}")
+                assert float(r.value) == pytest.approx(q.right.mean(), abs=1e-9) and int(r.n) == len(q)
+                runs[(fold, cond)] = q.set_index("path").right
+                checked += 1
+        for fold in sorted({f for f, _ in runs}):
+            a, b = runs[(fold, "LIME masks")], runs[(fold, "original images")].loc[runs[(fold, "LIME masks")].index]
+            r = row(study, role, "mcnemar_p", f", fold {fold}, seed {seed}: LIME masks vs original images")
+            assert r.shows == f"right only with LIME masks: {int((a & ~b).sum())}, only with original images: {int((~a & b).sum())}"
+    for (study, role), g in preds.groupby(["study", "model"]):  # over every fold and seed
+        per_run = g.groupby(["condition", "fold", "seed"]).right.mean()
+        for cond in ("original images", "LIME masks"):
+            v = per_run[cond].to_numpy()
+            assert float(row(study, role, "accuracy_mean", f": {cond}, mean over {len(v)} runs").value) == pytest.approx(v.mean(), abs=1e-9)
+            assert float(row(study, role, "accuracy_sd", f": {cond}, mean over {len(v)} runs").value) == pytest.approx(v.std(ddof=1), abs=1e-9)
+        d = (per_run["LIME masks"] - per_run["original images"]).to_numpy()
+        assert float(row(study, role, "accuracy_difference_mean", f"mean over {len(d)} runs").value) == pytest.approx(d.mean(), abs=1e-9)
+    assert checked >= 2 * 2 * 5, checked  # both conditions and models, every fold of the pool at least

@@ -32,7 +32,7 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(tmp_path):
     m = json.loads((out / "results/manifest.json").read_text())
     assert m["config"]["profile"] == "smoke" and len(m["data_fingerprint"]) == 64
     assert m["split"]["sha256"] and m["environment"]["packages"]["tensorflow"]
-    study = ["01_data_report", "02_train_original", "03_explanations", "04_feature_dataset", "05_train_feature", "06_results", "07_label_audit", "08_source_labels", "09_validity", "10_validity_controls"]
+    study = ["01_data_report", "02_train_original", "03_explanations", "04_feature_dataset", "05_train_feature", "06_results", "07_label_audit", "08_source_labels", "09_validity", "10_validity_controls", "11_validity_cv"]
     assert all(m["notebooks"][f"{nb}.ipynb"]["seconds"] > 0 for nb in study)
     t2 = pd.read_csv(out / "results/table2.csv")
     assert t2[["dataset", "model"]].values.tolist() == [[d, r] for d in ("original", "new") for r in ("efficientnet", "mobilenet")]
@@ -47,7 +47,8 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(tmp_path):
     feat = pd.read_csv(out / "results/feature_dataset.csv")  # every used image, each model: masked by its predicted label
     n_used = int(pd.read_csv(out / "results/models_original.csv")[["n_train", "n_val", "n_test"]].iloc[0].sum())
     assert len(feat) == 2 * n_used and feat.mask_area.between(0, 1).all() and set(feat.split) == {"train", "val", "test"}
-    assert len(list((out / ".cache/explanations").rglob("*.npz"))) == 2 * n_used  # the test images' explanations were reused
+    original_models = {k.split("/")[0] for k in feat.explanation}  # the cache folders of the two original models' explanations
+    assert len(original_models) == 2 and sum(len(list((out / ".cache/explanations" / d).glob("*.npz"))) for d in original_models) == 2 * n_used  # the test images' explanations were reused
     assert all((run_dir / f).exists() for f in feat.feature_path)
     assert {n for n in pd.read_csv(out / "results/models_new.csv").dataset} == {"new"}
     pairs = pd.read_csv(out / "results/mcnemar_original_vs_new.csv")
@@ -92,17 +93,33 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(tmp_path):
     vp = pd.read_csv(out / "results/validity_predictions.csv")  # image by image, every condition scored in the table
     scored = set(vr.condition[(vr.metric == "accuracy") & (vr.experiment != "reference")])
     assert set(vp.condition) == scored - {"naive split, test files with a copy in training", "naive split, test files without a copy in training"}
+    cv = pd.read_csv(out / "results/validity_cv.csv")  # notebook 11: the cross-validation, on the pool and on the source labels
+    assert list(cv.columns) == list(v.columns) and set(cv.experiment) == {"uncertainty", "labels"} and cv.n.gt(0).all()
+    assert cv.condition.str.contains("3-fold CV x 1 seed, LIME 40 samples (reduced", regex=False).all()  # every row names its design
+    cvp = pd.read_csv(out / "results/validity_cv_predictions.csv")
+    assert set(cvp.study) == {"pool", "source labels"} and set(cvp.condition) == {"original images", "LIME masks"}
+    for study, experiment, n in (("pool", "uncertainty", None), ("source labels", "labels", 8)):  # 8: the source's normal and osteoporosis radiographs
+        p = cvp[(cvp.study == study) & (cvp.model == "mobilenet") & (cvp.condition == "LIME masks")]
+        assert set(p.fold) == {0, 1, 2} and p.path.is_unique and (n is None or len(p) == n)  # every image tested once
+        pooled = cv[(cv.experiment == experiment) & cv.condition.str.contains("out-of-fold") & cv.condition.str.endswith(": LIME masks")
+                    & (cv.metric == "accuracy") & cv.model.str.startswith("mobilenet")]
+        assert pooled.n.tolist() == [len(p)] and abs(pooled.value.iloc[0] - ((p.p_osteoporosis >= 0.5).astype(int) == p.y_true).mean()) < 1e-9
+    assert {"accuracy_mean", "accuracy_sd", "accuracy_difference_mean", "mcnemar_p"} <= set(cv.metric)
+    cvm = pd.read_csv(out / "results/validity_cv_models.csv")
+    assert len(cvm) == 2 * 3 * 2 * 2 and cvm.model_file.is_unique  # studies x folds x conditions x backbones (one seed)
+    assert set(folds.model_file[folds.target == "class"]) <= set(cvm.model_file)  # notebook 8's classifiers, reused from the cache
+    assert (out / "figures/validity_cv.png").stat().st_size > 0 and (out / "figures/validity_cv_source.png").stat().st_size > 0
     again = reproduce(data, out, "--set", f"source_data={source}")  # same inputs: resumes, nothing to do
     assert again.returncode == 0 and "skipped" in again.stdout
 
 
 def test_controls_off_retrains_and_writes_nothing(tmp_path):
-    "Notebook 10 without `controls` (every profile but smoke and validity) reads nothing and writes nothing."
+    "Notebooks 10 and 11 without `controls` (every profile but smoke and validity) read nothing and write nothing."
     data = synthetic_dataset(tmp_path / "data", n_per_class=6)
-    r = reproduce(data, tmp_path / "out", "--set", "controls=false", "--only", "10")
+    r = reproduce(data, tmp_path / "out", "--set", "controls=false", "--only", "validity_c")  # 10_validity_controls and 11_validity_cv
     assert r.returncode == 0, r.stderr
     (run_dir,) = (tmp_path / "out/runs").iterdir()
-    assert (run_dir / "10_validity_controls.ipynb").exists()
+    assert (run_dir / "10_validity_controls.ipynb").exists() and (run_dir / "11_validity_cv.ipynb").exists()
     assert [p.name for p in run_dir.glob("results/*")] == ["manifest.json"] and not list(run_dir.glob("figures/*"))
     assert not (tmp_path / "out/.cache/models").exists()
 
