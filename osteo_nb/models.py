@@ -43,13 +43,15 @@ class Target:
     units: Callable  # cfg -> units of the output layer
     values: Callable  # (rows, cfg) -> targets: class indices, or floats
     column: int  # the output column a study reports: the probability of osteoporosis, or the T-score
+    initial_bias: Callable | None = None  # training targets -> the output layer's initial bias; None: Keras's (zeros)
 
 def t_scores(rows: pd.DataFrame, cfg: StudyConfig = None) -> np.ndarray:
     "The `t_score` column of `rows` as float32 regression targets."
     return rows.t_score.to_numpy(np.float32)
 
 TARGETS = {"class": Target("probs", "softmax", "categorical_crossentropy", "accuracy", lambda cfg: len(cfg.classes), labels_of, 1),
-           "t_score": Target("t_score", "linear", "mse", "mae", lambda cfg: 1, t_scores, 0)}  # the paper's task; T-score regression (`tscore`)
+           "t_score": Target("t_score", "linear", "mse", "mae", lambda cfg: 1, t_scores, 0,
+                             lambda y: [float(np.mean(y))])}  # the paper's task; T-score regression (`tscore`), which starts at the training mean
 
 def _freeze(backbone: keras.Model, fine_tune: bool):
     backbone.trainable = fine_tune
@@ -231,7 +233,7 @@ def fit(spec: BackboneSpec, # the backbone
     seed_everything(cfg.seed)
     t, (tr, xtr), (va, xva) = TARGETS[target], arrays["train"], arrays["val"]
     model, ytr = build_classifier(spec, cfg, target), t.values(tr, cfg)
-    if t.activation == "linear": model.get_layer(t.layer).bias.assign([float(ytr.mean())])  # a regression starts at the training mean
+    if t.initial_bias: model.get_layer(t.layer).bias.assign(t.initial_bias(ytr))
     model.compile(keras.optimizers.Adam(cfg.learning_rate), t.loss, metrics=[t.metric], jit_compile=False)
     backup, key = Path(backup_dir), training_key(spec, arrays, cfg, target)
     state = restore_backup(backup, model, key)
