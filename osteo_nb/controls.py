@@ -16,7 +16,7 @@ from .masking import lime_mask
 from .metrics import PAPER_TABLE2, auc_rank, binary_metrics, bootstrap_stat, correct, mcnemar_exact
 from .provenance import fingerprint
 from .validity import evidence, score_rows, validity_row
-from .xai import Explanation
+from .xai import Explanation, explain
 
 # %% auto #0
 __all__ = ['MASK_CONDITIONS', 'PAPER_ACCURACY', 'CV_CONDITIONS', 'CV_FULL', 'CV_PREDICTION_COLUMNS', 'true_label_mask',
@@ -306,8 +306,7 @@ def masked_cross_validation(arrays_of, # callable: fold -> split -> (rows, canon
                             progress: bool = True # a bar over folds and seeds
                            ) -> tuple[pd.DataFrame, dict]: # test predictions (`CV_PREDICTION_COLUMNS`), and (fold, seed, condition, role) -> `Experiment`
     "Per fold and training seed: the original models, LIME of every image with them, and the models retrained on the LIME-masked images."
-    from osteo_nb.models import run_experiment
-    from osteo_nb.xai import explain
+    from osteo_nb.models import run_experiment  # here: importing `controls` does not load TensorFlow
     preds, trained = [], {}
     bar = tqdm(total=cfg.cv_folds * cfg.cv_seeds, desc="cross-validation", disable=not progress)
     for fold in range(cfg.cv_folds):
