@@ -381,7 +381,7 @@ def split(clustered: pd.DataFrame, # output of `cluster`
     df.loc[keep, "split"] = df.loc[keep, "cluster"].map(by_cluster)
     return df
 
-# %% ../nbs/03_data.ipynb
+# %% ../nbs/03_data.ipynb #c3879f0d
 def cv_folds(df: pd.DataFrame, # records with `status`, `label` and `group` (from `cluster` or `make_split`)
              k: int = 5, # folds
              seed: int = 42 # shuffles the exposures before they are dealt

@@ -96,7 +96,7 @@ def bootstrap_ci(y_true, # 0 normal, 1 osteoporosis
     if np.isnan(stats).all(): return (float("nan"), float("nan"))
     return tuple(float(v) for v in np.nanpercentile(stats, [100 * alpha / 2, 100 * (1 - alpha / 2)]))
 
-# %% ../nbs/09_metrics.ipynb
+# %% ../nbs/09_metrics.ipynb #9119b3a3
 def bootstrap_stat(stat, # callable(*arrays) -> float, over the items of `arrays`
                    arrays: tuple, # equal-length arrays, one item per patient
                    n_boot: int = 2000, # resamples
@@ -145,7 +145,7 @@ def confusion(m: dict # from `binary_metrics`
     "The confusion matrix of a `binary_metrics` result."
     return np.array([[m["tn"], m["fp"]], [m["fn"], m["tp"]]])
 
-# %% ../nbs/09_metrics.ipynb
+# %% ../nbs/09_metrics.ipynb #f4c38e1b
 def plot_roc(curves: dict, # name -> (y_true, y_prob), e.g. one per model and data set
              title: str = "" # figure title
             ):

@@ -102,7 +102,7 @@ def one_knee_crop(a: np.ndarray, # a two-knee image
     c = cv2.resize(half, (w, h), interpolation=cv2.INTER_LINEAR)
     return np.ascontiguousarray(c[:, ::-1]) if mirror else c
 
-# %% ../nbs/02_synthetic.ipynb
+# %% ../nbs/02_synthetic.ipynb #af608376
 PATIENT_PREFIX = {"normal": "N", "osteopenia": "OP", "osteoporosis": "OS"}  # as the real file names: N1, OP13, OS8
 
 def synthetic_source(dest, # folder to create

@@ -44,7 +44,7 @@ def read_source(source: str | Path # the source database: diagnosis folders and 
     df["t_score"] = df.patient.map(t)
     return df
 
-# %% ../nbs/05_trace.ipynb
+# %% ../nbs/05_trace.ipynb #331b4544
 WANI_ARORA_URL = "https://prod-dcd-datasets-cache-zipfiles.s3.eu-west-1.amazonaws.com/fxjm8fb6mw-2.zip"  # Mendeley's "Download All" of version 2
 WHERE_TO_GET_SOURCE = (f"Download the Knee X-ray Osteoporosis Database (Wani & Arora, Mendeley Data, DOI {WANI_ARORA_DOI}, "
                        "https://data.mendeley.com/datasets/fxjm8fb6mw/2) and arrange it as DIR/normal/, DIR/osteopenia/ and "
@@ -218,7 +218,7 @@ def trace(data: str | Path, # a data folder (see `data.find_class_root`)
         with atomic_path(cached) as tmp: out.to_csv(tmp, index=False)
     return out
 
-# %% ../nbs/05_trace.ipynb
+# %% ../nbs/05_trace.ipynb #21b1a1f8
 def label_table(traced: pd.DataFrame, # `trace`
                 unit: str = "files" # "files" or "radiographs" (distinct source radiographs)
                ) -> pd.DataFrame:
@@ -262,7 +262,7 @@ def source_leakage(records: pd.DataFrame, # a split's records (`path`, `status`,
     return (crossing.groupby("patient").agg(splits=("split", lambda s: ",".join(sorted(set(s)))), files=("path", lambda p: ";".join(sorted(p))))
             .reset_index())
 
-# %% ../nbs/05_trace.ipynb
+# %% ../nbs/05_trace.ipynb #6e2cb8ba
 AGREEMENT = ("agrees", "osteopenia", "opposite", "not traced")
 
 def label_agreement(traced: pd.DataFrame, # `trace`
@@ -289,7 +289,7 @@ def label_audit(records: pd.DataFrame, # a split's records (`path`, `label`, `st
     out["contradicted_share"] = ((out.osteopenia + out.opposite) / traced_n).where(traced_n > 0)  # of the traced images; NaN if none
     return out.reset_index()
 
-# %% ../nbs/05_trace.ipynb
+# %% ../nbs/05_trace.ipynb #8ee6ab40
 def plot_tscores(traced: pd.DataFrame, # `trace`
                  title: str = "" # figure title
                 ):
