@@ -38,7 +38,7 @@ test:  ## the full test suite: library notebooks (nbdev_test) and tests/ (pytest
 	$(BIN)/nbdev_test --n_workers 2
 	$(BIN)/python -m pytest -q --durations=12 tests
 
-test-slow:  ## the library notebooks with their `#| slow` cells too (training determinism and resume, real-data traces); not in CI
+test-slow:  ## the library notebooks with their `#| slow` cells too (training determinism and resume, real-data traces, pool splits); not in CI
 	$(BIN)/nbdev_test --n_workers 2 --flags slow
 
 sync:  ## export the library and README from the notebooks and clean the notebooks
