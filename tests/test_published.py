@@ -107,8 +107,13 @@ def test_source_label_scores_recompute_from_the_predictions():
         for _, q in p.groupby("model"): assert sorted(q.path) == sorted(task.path)
 
 
+def _right(p):
+    "Per image: the prediction at 0.5 is the true class (written here, not taken from `metrics.correct`)."
+    return (p.p_osteoporosis.astype(float) >= 0.5).astype(int) == p.y_true.astype(int)
+
+
 def _accuracy(p):
-    return float(((p.p_osteoporosis.astype(float) >= 0.5).astype(int) == p.y_true.astype(int)).mean())
+    return float(_right(p).mean())
 
 
 def test_validity_controls_recompute_from_the_predictions():
@@ -128,7 +133,7 @@ def test_validity_controls_recompute_from_the_predictions():
         role = r.model.split(" ")[0]
         a = preds[(preds.condition == cond) & (preds.model == r.model)].set_index("path")
         b = pd.read_csv(RESULTS / f"predictions_new_{role}.csv", keep_default_na=False).set_index("path").loc[a.index]
-        ra, rb = ((x.p_osteoporosis.astype(float) >= 0.5).astype(int) == x.y_true.astype(int) for x in (a, b))
+        ra, rb = _right(a), _right(b)
         assert r.shows == f"right only with {cond.removesuffix(', retrained')}: {int((ra & ~rb).sum())}, only with LIME masks: {int((~ra & rb).sum())}"
     naive = preds[preds.condition == "naive split (the paper's), all test files"]
     leak = rows[(rows.metric == "accuracy") & (rows.condition == "naive split, test files with a copy in training")]
@@ -140,7 +145,7 @@ def test_validity_controls_recompute_from_the_predictions():
 def test_validity_cv_recomputes_from_the_predictions():
     "Notebook 11: each fold's accuracy and discordant counts, the mean and SD over runs, and the pooled out-of-fold accuracy, from its test predictions."
     rows, preds = published("validity_cv", "validity_cv_predictions")
-    preds = preds.assign(right=lambda d: (d.p_osteoporosis.astype(float) >= 0.5).astype(int) == d.y_true.astype(int))
+    preds = preds.assign(right=_right)
     def row(study, role, metric, ending):
         r = rows[rows.condition.str.startswith(f"{study}, ") & rows.condition.str.endswith(ending) & rows.model.str.startswith(f"{role} ") & (rows.metric == metric)]
         assert len(r) == 1, (study, role, metric, ending, len(r))
