@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import tensorflow as tf
-from tqdm.auto import tqdm
+from tqdm.keras import TqdmCallback
 
 from .config import StudyConfig, out_path, to_dict
 from .provenance import atomic_path, atomic_write_bytes, environment, fingerprint, save_figure, save_table, sha256_file
@@ -25,7 +25,7 @@ from .weights import FEATURE_LAYER, BackboneSpec, build_backbone, resolve_backbo
 # %% auto #0
 __all__ = ['HEADS', 'TARGETS', 'Target', 't_scores', 'build_classifier', 'split_arrays', 'seed_everything', 'epoch_seed',
            'epoch_dataset', 'arrays_digest', 'training_key', 'TrainState', 'record_epoch', 'history_frame',
-           'write_backup', 'read_backup', 'restore_backup', 'fit', 'save_classifier', 'load_classifier',
+           'write_backup', 'read_backup', 'restore_backup', 'TrainingBar', 'fit', 'save_classifier', 'load_classifier',
            'clean_temporaries', 'model_path', 'Trained', 'train_or_load', 'predict_outputs', 'predict_proba',
            'weights_label', 'evaluate', 'plot_history', 'Experiment', 'run_experiment', 'save_experiment',
            'models_table', 'mcnemar_table']
@@ -218,12 +218,24 @@ def restore_backup(backup, # the backup folder of one training
     for v, a in zip(variables, values): v.assign(a)
     return TrainState(meta["epoch"], meta["history"], meta["best_epoch"], meta["best_val_loss"], _load_npz(d / "best.npz") or None)
 
+# %% ../nbs/10_models.ipynb #d91035c0
+class TrainingBar(TqdmCallback):
+    "`TqdmCallback` for a training run as one Keras `fit` per epoch: one epoch bar from `start` to `epochs`, closed by `close`."
+    def __init__(self, epochs: int, # the whole training's epochs
+                 start: int = 0, # the epoch it resumes from
+                 **tqdm_kwargs): # e.g. desc, disable, tqdm_class
+        super().__init__(epochs=epochs, verbose=1, **tqdm_kwargs)
+        self.epoch_bar.update(start)
+    def on_train_begin(self, *_, **__): pass  # each call's `epochs` is not the training's
+    def on_train_end(self, *_, **__): pass  # the training goes on in the next call
+    def close(self): super().on_train_end()
+
 # %% ../nbs/10_models.ipynb #c617e0a7
 def fit(spec: BackboneSpec, # the backbone
         arrays: dict, # from `split_arrays` (train and val are used)
         cfg: StudyConfig, # seed, epochs, batch_size, learning_rate, augmentation, fine_tune
         backup_dir = None, # where to keep the state for resuming; None: a temporary folder, deleted at the end
-        progress: bool = True, # a bar over epochs
+        progress: bool = True, # `TrainingBar`: epochs, and the batches of each
         callbacks = (), # extra Keras callbacks
         target: str = "class" # a key of `TARGETS`: what the model learns
        ) -> tuple[keras.Model, pd.DataFrame]:
@@ -237,12 +249,11 @@ def fit(spec: BackboneSpec, # the backbone
     model.compile(keras.optimizers.Adam(cfg.learning_rate), t.loss, metrics=[t.metric], jit_compile=False)
     backup, key = Path(backup_dir), training_key(spec, arrays, cfg, target)
     state = restore_backup(backup, model, key)
-    val, bar = from_arrays(xva, t.values(va, cfg), cfg), tqdm(total=cfg.epochs, initial=state.epoch, desc=f"train {model.name}", disable=not progress)
+    val, bar = from_arrays(xva, t.values(va, cfg), cfg), TrainingBar(cfg.epochs, state.epoch, desc=f"train {model.name}", disable=not progress)
     for epoch in range(state.epoch, cfg.epochs):
         h = model.fit(epoch_dataset(xtr, ytr, cfg, epoch), validation_data=val, initial_epoch=epoch, epochs=epoch + 1,
-                      verbose=0, callbacks=list(callbacks))
+                      verbose=0, callbacks=[*callbacks, bar])
         write_backup(backup, record_epoch(state, h.history, model), model, key)
-        bar.update(); bar.set_postfix({k: f"{v[-1]:.3f}" for k, v in state.history.items()})
     bar.close()
     for v, a in zip(model.variables, state.best_weights or []): v.assign(a)
     return model, history_frame(state)
