@@ -17,11 +17,6 @@ import numpy as np
 from fastcore.script import call_parse
 
 
-def jaccard(a, b) -> float:
-    u = np.logical_or(a, b).sum()
-    return 1.0 if u == 0 else float(np.logical_and(a, b).sum() / u)
-
-
 @call_parse
 def main(data: str = "../shared/data/knee-xray-pool", # the data folder of the published run
          source: str = "../shared/data/knee-tscore-source", # its source database (part of the run's configuration)
@@ -35,7 +30,7 @@ def main(data: str = "../shared/data/knee-xray-pool", # the data folder of the p
     from osteo_nb.masking import lime_mask
     from osteo_nb.models import split_arrays, train_or_load
     from osteo_nb.weights import resolve_backbones
-    from osteo_nb.xai import explain
+    from osteo_nb.xai import explain, jaccard
     cfg = get_profile("paper", data_dir=data, source_data=source, cache_dir=".cache")
     arrays = split_arrays(read_records(f"results/{SPLIT_FILE}"), find_class_root(data), cfg)
     x = arrays["test"][1][:n]

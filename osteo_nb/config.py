@@ -9,13 +9,14 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['CLASSES', 'KNOWN_CLASSES', 'DEFAULT_PROFILE', 'PROFILES', 'SPLIT_FILE', 'BACKBONES_TABLE', 'StudyConfig',
-           'get_profile', 'parse_settings', 'to_dict', 'from_dict', 'out_path', 'project_root', 'pool_dir',
-           'source_dir']
+__all__ = ['CLASSES', 'KNOWN_CLASSES', 'LIME_ENGINES', 'DEFAULT_PROFILE', 'PROFILES', 'SPLIT_FILE', 'BACKBONES_TABLE',
+           'StudyConfig', 'get_profile', 'parse_settings', 'to_dict', 'from_dict', 'out_path', 'project_root',
+           'pool_dir', 'source_dir']
 
 # %% ../nbs/00_config.ipynb #2cbcf9de
 CLASSES = ("normal", "osteoporosis")  # the binary task; osteoporosis is the positive class
 KNOWN_CLASSES = ("normal", "osteopenia", "osteoporosis")  # class folders the data layer recognises
+LIME_ENGINES = ("openvino", "openvino-bf16", "tensorflow")  # what runs the models for LIME (`xai.batch_predictor`): OpenVINO in f32 (the default), in bf16 (faster, changes masks), or TensorFlow
 
 # %% ../nbs/00_config.ipynb #28d53d2c
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class StudyConfig:
     mobilenet: str = "MobileNetV3Large"  # the paper's MobileNetV3 variant: MobileNetV3Large or MobileNetV3Small
     fine_tune: bool = False  # train the backbone too (BatchNorm stays in inference mode); paper: frozen
     lime_samples: int = 1000  # perturbed images per LIME explanation (lime's default; the paper gives no other)
-    lime_engine: str = "openvino"  # runs the models for LIME: "openvino" (f32, faster on CPU) or "tensorflow"
+    lime_engine: str = "openvino"  # runs the models for LIME, one of `LIME_ENGINES`
     segmentation: str = "quickshift"  # LIME superpixels: "quickshift" (lime's default) or "slic"
     quickshift_kernel_size: float = 4.0  # quickshift parameters (lime's defaults), on float 0..255 RGB input
     quickshift_max_dist: float = 200.0
@@ -107,7 +108,7 @@ def _validate(c: StudyConfig):
     _check(c.trace_contrast > 0 and c.trace_min_inliers >= 3 and c.trace_margin >= 1, "trace_min_inliers",
            f"need trace_contrast > 0, trace_min_inliers >= 3 and trace_margin >= 1, got {c.trace_contrast}, {c.trace_min_inliers}, {c.trace_margin}")
     _check(c.lime_samples >= 10, "lime_samples", f"must be >= 10, got {c.lime_samples}")
-    _check(c.lime_engine in ("openvino", "tensorflow"), "lime_engine", f"must be 'openvino' or 'tensorflow', got {c.lime_engine!r}")
+    _check(c.lime_engine in LIME_ENGINES, "lime_engine", f"must be one of {LIME_ENGINES}, got {c.lime_engine!r}")
     _check(c.segmentation in ("quickshift", "slic"), "segmentation", f"must be 'quickshift' or 'slic', got {c.segmentation!r}")
     _check(c.cv_folds >= 3, "cv_folds", f"must be >= 3 (test, validation and training folds), got {c.cv_folds}")
     _check(c.cv_seeds >= 1 and (c.cv_lime_samples is None or c.cv_lime_samples >= 10), "cv_seeds",

@@ -14,15 +14,15 @@ from lime import lime_image
 from lime.wrappers.scikit_image import SegmentationAlgorithm
 from tqdm.auto import tqdm
 
-from .config import StudyConfig, out_path
+from .config import LIME_ENGINES, StudyConfig, out_path
 from .data import pixel_sha256
 from .provenance import atomic_path, fingerprint
 
 # %% auto #0
 __all__ = ['ENGINES', 'TARGETS', 'CAM_METHODS', 'lime_input', 'segmenter', 'perturbed', 'FastLimeImageExplainer',
-           'batch_predictor', 'compiled_predictor', 'lime_params', 'model_digest', 'Explanation', 'explain',
-           'last_conv_layer', 'gradcam', 'overlay', 'plot_explanation', 'plot_cams', 'sample_gallery', 'plot_gallery',
-           'LimeViewer', 'viewer_figure']
+           'batch_predictor', 'compiled_predictor', 'lime_params', 'model_digest', 'Explanation', 'explain', 'jaccard',
+           'mask_agreement', 'last_conv_layer', 'gradcam', 'overlay', 'plot_explanation', 'plot_cams', 'sample_gallery',
+           'plot_gallery', 'LimeViewer', 'viewer_figure']
 
 # %% ../nbs/11_xai.ipynb #1ceb4bd8
 def lime_input(x: np.ndarray # canonical uint8 luminance image (H, W), or a batch (N, H, W)
@@ -72,7 +72,7 @@ class FastLimeImageExplainer(lime_image.LimeImageExplainer):
         return data, np.concatenate(preds)
 
 # %% ../nbs/11_xai.ipynb #f5db97f7
-ENGINES = ("openvino", "tensorflow")
+ENGINES = LIME_ENGINES  # `StudyConfig.lime_engine` is validated against the same tuple
 
 def batch_predictor(models: list, # Keras classifiers taking float RGB 0..255
                     batch: int = 50, # the fixed batch shape
@@ -81,7 +81,7 @@ def batch_predictor(models: list, # Keras classifiers taking float RGB 0..255
                    ):
     "A function: float RGB images (n, size, size, 3) -> the models' softmax outputs side by side (n, 2 * len(models))."
     if engine not in ENGINES: raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    run = (_openvino_runner if engine == "openvino" else _tensorflow_runner)(models, batch, size)
+    run = _tensorflow_runner(models, batch, size) if engine == "tensorflow" else _openvino_runner(models, batch, size, "bf16" if engine == "openvino-bf16" else "f32")
     def predict(x):
         x = np.asarray(x, np.float32); n = len(x)
         if n % batch: x = np.concatenate([x, np.zeros((batch - n % batch,) + x.shape[1:], np.float32)])
@@ -94,8 +94,8 @@ def _tensorflow_runner(models, batch, size):
                      input_signature=[tf.TensorSpec((batch, size, size, 3), tf.float32)])
     return lambda x: fn(x).numpy()
 
-def _openvino_runner(models, batch, size):
-    "Each model converted by OpenVINO for the fixed batch and compiled for the CPU in f32."
+def _openvino_runner(models, batch, size, precision="f32"):
+    "Each model converted by OpenVINO for the fixed batch and compiled for the CPU at `precision` (f32 or bf16)."
     import warnings
     import openvino as ov
     core, compiled = ov.Core(), []
@@ -104,7 +104,7 @@ def _openvino_runner(models, batch, size):
             warnings.simplefilter("ignore")  # Keras warns that the traced input is not named like the model's
             om = ov.convert_model(m, input=[(batch, size, size, 3)])
         if len(om.outputs) != 1: raise ValueError(f"{m.name}: OpenVINO found {len(om.outputs)} outputs, expected the softmax only")
-        compiled.append(core.compile_model(om, "CPU", {"INFERENCE_PRECISION_HINT": "f32"}))
+        compiled.append(core.compile_model(om, "CPU", {"INFERENCE_PRECISION_HINT": precision}))
     return lambda x: np.concatenate([np.array(c(x)[0], copy=True) for c in compiled], axis=1)  # copied: OpenVINO reuses its buffer
 
 @functools.lru_cache(maxsize=4)
@@ -222,6 +222,26 @@ def explain(images: np.ndarray, # canonical uint8 images (N, H, W)
             for f, g in zip(files, got): g.save(f)
         for n, g, f in zip(names, got, files): g.key = f"{f.parent.name}/{f.stem}"; out[n].append(g)
     return out
+
+# %% ../nbs/11_xai.ipynb #e459bdd4
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    "Jaccard index of two binary masks' pixels; 1 when both are empty."
+    a, b = np.asarray(a) > 0, np.asarray(b) > 0; u = np.logical_or(a, b).sum()
+    return 1.0 if u == 0 else float(np.logical_and(a, b).sum() / u)
+
+def mask_agreement(a: dict, # model name -> list of `Explanation` (e.g. from `explain`)
+                   b: dict, # the same models and images, explained another way
+                   k: int = 5 # superpixels in each mask
+                  ) -> pd.DataFrame:
+    "Per model: images, share of identical top-`k` positive masks, mean and minimum Jaccard index of their pixels."
+    rows = []
+    for name in a:
+        if len(a[name]) != len(b[name]): raise ValueError(f"{name}: {len(a[name])} against {len(b[name])} explanations")
+        ms = [(e.mask(k) > 0, f.mask(k) > 0) for e, f in zip(a[name], b[name])]
+        j = [jaccard(p, q) for p, q in ms]
+        rows.append({"model": name, "images": len(ms), "identical": float(np.mean([np.array_equal(p, q) for p, q in ms])),
+                     "jaccard_mean": float(np.mean(j)), "jaccard_min": float(np.min(j))})
+    return pd.DataFrame(rows)
 
 # %% ../nbs/11_xai.ipynb #ce98ad2b
 CAM_METHODS = ("gradcam", "gradcam++", "scorecam")
