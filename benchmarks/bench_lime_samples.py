@@ -15,7 +15,6 @@ The latest output is kept in benchmarks/README.md.
 import os, platform, tempfile, time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np
 from fastcore.script import call_parse
 
 

@@ -73,6 +73,7 @@ class FastLimeImageExplainer(lime_image.LimeImageExplainer):
 
 # %% ../nbs/11_xai.ipynb #f5db97f7
 ENGINES = LIME_ENGINES  # `StudyConfig.lime_engine` is validated against the same tuple
+_OPENVINO_PRECISION = {"openvino": "f32", "openvino-bf16": "bf16"}  # the OpenVINO engines and their inference precision
 
 def batch_predictor(models: list, # Keras classifiers taking float RGB 0..255
                     batch: int = 50, # the fixed batch shape
@@ -81,7 +82,7 @@ def batch_predictor(models: list, # Keras classifiers taking float RGB 0..255
                    ):
     "A function: float RGB images (n, size, size, 3) -> the models' softmax outputs side by side (n, 2 * len(models))."
     if engine not in ENGINES: raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    run = _tensorflow_runner(models, batch, size) if engine == "tensorflow" else _openvino_runner(models, batch, size, "bf16" if engine == "openvino-bf16" else "f32")
+    run = _openvino_runner(models, batch, size, _OPENVINO_PRECISION[engine]) if engine in _OPENVINO_PRECISION else _tensorflow_runner(models, batch, size)
     def predict(x):
         x = np.asarray(x, np.float32); n = len(x)
         if n % batch: x = np.concatenate([x, np.zeros((batch - n % batch,) + x.shape[1:], np.float32)])
