@@ -23,8 +23,8 @@ __all__ = ['MASK_CONDITIONS', 'PAPER_ACCURACY', 'CV_CONDITIONS', 'CV_FULL', 'CV_
            'random_mask', 'top_area_mask', 'control_masks', 'masked_arrays', 'crop_border', 'cropped_arrays',
            'cam_maps', 'bone_mask', 'outside_share', 'cam_bone_rows', 'rankings', 'pixel_order', 'perturbations',
            'faithfulness_frame', 'faithfulness_rows', 'leak_flags', 'condition_rows', 'paired_rows', 'plot_conditions',
-           'pool_folds', 'cv_lime_config', 'cv_seeds', 'cv_design', 'masked_cross_validation', 'cv_fold_rows',
-           'cv_summary_rows', 'plot_cv']
+           'difference_rows', 'plot_differences', 'pool_folds', 'cv_lime_config', 'cv_seeds', 'cv_design',
+           'masked_cross_validation', 'cv_fold_rows', 'cv_summary_rows', 'plot_cv']
 
 # %% ../nbs/16_controls.ipynb #a1d397f4
 MASK_CONDITIONS = ("lime", "true label", "random", "inverted", "gradcam")  # "lime": the paper's masks (predicted label)
@@ -268,6 +268,35 @@ def plot_conditions(rows: pd.DataFrame, # validity rows: condition, model, metri
     if metric in ("accuracy", "auc"): ax.axvline(0.5, color="black", lw=0.5)
     ax.set_yticks(range(len(conds)), conds, fontsize=8); ax.invert_yaxis(); ax.set_xlabel(f"test {metric} (95 % interval)")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5)); ax.set_title(title, fontsize=9); fig.tight_layout()
+    return fig
+
+# %% ../nbs/16_controls.ipynb #9ca58171
+def difference_rows(rows: pd.DataFrame, # validity rows (`validity.gather_validity`)
+                    reference: str = "original images" # the condition every difference is taken against
+                   ) -> pd.DataFrame:
+    "The paired accuracy differences against `reference`, without the cross-validation's per-fold ones."
+    vs = rows.condition.str.endswith(f" vs {reference}")
+    per_fold = rows.condition.str.contains(r", fold \d+", regex=True)
+    return rows[(rows.metric == "accuracy_difference") & vs & ~per_fold]
+
+def plot_differences(rows: pd.DataFrame, # validity rows: condition, model, metric, value, lo, hi
+                     reference: str = "original images", # see `difference_rows`
+                     title: str = "", # figure title
+                     paper: dict = PAPER_ACCURACY, # role -> (original, new) reported by the paper; {} draws none
+                     width: int = 80 # characters per line of a condition's label
+                    ):
+    "One line per condition: its accuracy minus that on `reference` (paired, 95 % interval) for each model, and the paper's gains."
+    import textwrap
+    r = difference_rows(rows, reference).assign(
+        condition=lambda d: [textwrap.fill(c.removesuffix(f" vs {reference}") + f" (n = {n})", width) for c, n in zip(d.condition, d.n)])
+    fig = plot_conditions(r, "accuracy_difference", title, paper={})
+    ax = fig.axes[0]
+    fig.set_size_inches(11, 0.32 * sum(c.count("\n") + 1 for c in dict.fromkeys(r.condition)) + 1.8)
+    for k, (role, (orig, new)) in enumerate(paper.items()):
+        ax.axvline(new - orig, color=f"C{k}", ls=":", lw=1, label=f"paper's gain, {role} ({new - orig:+.2f})")
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel(f"test accuracy minus that on the {reference} (paired, 95 % interval)")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5)); fig.tight_layout()
     return fig
 
 # %% ../nbs/16_controls.ipynb #674f98af

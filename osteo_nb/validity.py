@@ -17,9 +17,9 @@ from .metrics import auc_rank, binary_metrics, bootstrap_ci
 from .xai import Explanation
 
 # %% auto #0
-__all__ = ['VALIDITY_COLUMNS', 'METADATA', 'validity_row', 'evidence', 'score_rows', 'oof_predictions', 'metadata_frame',
-           'mask_features', 'mask_frame', 'youden_threshold', 'threshold_at_specificity', 'threshold_rows',
-           'plot_reliability']
+__all__ = ['VALIDITY_COLUMNS', 'METADATA', 'VALIDITY_PARTS', 'EXPERIMENTS', 'validity_row', 'evidence', 'score_rows',
+           'oof_predictions', 'metadata_frame', 'mask_features', 'mask_frame', 'youden_threshold',
+           'threshold_at_specificity', 'threshold_rows', 'plot_reliability', 'gather_validity']
 
 # %% ../nbs/15_validity.ipynb #e7c0b59d
 VALIDITY_COLUMNS = ["experiment", "condition", "model", "n", "metric", "value", "lo", "hi", "shows"]
@@ -168,3 +168,25 @@ def plot_reliability(curves: dict, # name -> (y_true, y_prob)
     ax.set_xlabel("mean predicted probability of osteoporosis"); ax.set_ylabel("observed share of osteoporosis")
     ax.legend(fontsize=7); ax.set_title(title, fontsize=9); fig.tight_layout()
     return fig
+
+# %% ../nbs/15_validity.ipynb #b643e094
+VALIDITY_PARTS = {"validity_no_retraining": "09_validity", "validity_retrained": "10_validity_controls",
+                  "validity_cv": "11_validity_cv"}  # part file stem (under results/) -> the study notebook that writes it
+EXPERIMENTS = {"reference": 0, "duplicate leakage": 1, "mask leakage": 2, "mask controls": 3, "shortcuts": 4, "uncertainty": 5,
+               "threshold": 6, "calibration": 6, "faithfulness": 7, "labels": 8}  # experiment -> its number in the validity issue (0: Table 2)
+
+def gather_validity(parts: list # CSV files of validity rows (`VALIDITY_COLUMNS`), e.g. the `VALIDITY_PARTS` a run wrote
+                   ) -> pd.DataFrame:
+    "Every row of every part, by experiment (`EXPERIMENTS`), in each part's order, with a `part` column naming its file."
+    frames = []
+    for p in map(Path, parts):
+        t = pd.read_csv(p)
+        if list(t.columns) != VALIDITY_COLUMNS:
+            raise ValueError(f"{p}: its columns {list(t.columns)} are not the validity format {VALIDITY_COLUMNS}")
+        t = t.fillna({c: "" for c in ("condition", "model", "shows")})  # an empty text stays text; a missing interval stays NaN
+        if unknown := sorted(set(t.experiment) - set(EXPERIMENTS)):
+            raise ValueError(f"{p}: experiments {unknown} are not in validity.EXPERIMENTS {list(EXPERIMENTS)}")
+        frames.append(t.assign(part=p.name))
+    if not frames: return pd.DataFrame(columns=VALIDITY_COLUMNS + ["part"])
+    t = pd.concat(frames, ignore_index=True)
+    return t.iloc[np.argsort(t.experiment.map(EXPERIMENTS).to_numpy(), kind="stable")].reset_index(drop=True)

@@ -142,6 +142,23 @@ def test_validity_controls_recompute_from_the_predictions():
         assert float(r.value) == pytest.approx(_accuracy(p[p.copy_in_train.astype(str) == "True"]), abs=1e-9)
 
 
+def test_validity_table_is_every_part_row_for_row():
+    "`results/validity.csv` (notebook 12) holds every row of the parts notebooks 9-11 wrote, unchanged, and nothing else."
+    (table,) = published("validity")
+    if "part" not in table.columns: pytest.skip("the published run predates study notebook 12: its validity.csv is notebook 9's rows alone")
+    parts = sorted(set(table.part))
+    assert parts, "validity.csv names no part"
+    key = [c for c in table.columns if c != "part"]
+    for name in parts:
+        (part,) = published(name.removesuffix(".csv"))
+        assert list(part.columns) == key, name
+        mine = table[table.part == name][key]
+        assert len(mine) == len(part), (name, len(mine), len(part))
+        as_rows = lambda d: sorted(map(tuple, d.astype(str).to_numpy()))  # the same rows as text, in any order
+        assert as_rows(mine) == as_rows(part), name
+    assert {"validity_no_retraining.csv", "validity_retrained.csv", "validity_cv.csv"} <= set(parts)  # the published run is a `validity` one
+
+
 def test_validity_cv_recomputes_from_the_predictions():
     "Notebook 11: each fold's accuracy and discordant counts, the mean and SD over runs, and the pooled out-of-fold accuracy, from its test predictions."
     rows, preds = published("validity_cv", "validity_cv_predictions")
