@@ -57,10 +57,11 @@ def _window(box, w):
 def view(a: np.ndarray, # 8-bit luminance (H, W)
          name: str = "full", # one of `VIEWS` or `HALF_VIEWS`
          size: int = 224, # side of the square view
-         window: tuple = (0, 1, 0, 1) # fractions `(y0, y1, x0, x1)` of the view's box to keep (see `WINDOWS`)
+         window: tuple = (0, 1, 0, 1), # fractions `(y0, y1, x0, x1)` of the view's box to keep (see `WINDOWS`)
+         box: tuple | None = None # `content_box(a)` where already known (None: computed here)
         ) -> np.ndarray:
     "A square float32 view of `a`'s content box (or a half, or a window of it), mirrored for `*_m`."
-    y0, y1, x0, x1 = _window(_part(content_box(a), name), window)
+    y0, y1, x0, x1 = _window(_part(box or content_box(a), name), window)
     v = cv2.resize(a[y0:y1, x0:x1], (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
     return np.ascontiguousarray(v[:, ::-1]) if name.endswith("_m") else v
 
@@ -91,10 +92,11 @@ def candidates(images: list, # 8-bit luminance images (any size)
     "Candidate pairs: image `a`'s content against view `view` of image `b`, with the descriptor `distance` that proposed it."
     if len(images) < 2: return pd.DataFrame(columns=["a", "b", "view", "distance"])
     n, copy_views = len(images), ["full", "full_m"]
-    thumbs = [{v: descriptor(view(a, v, 64)) for v in copy_views + list(HALF_VIEWS)} for a in images]
+    boxes = [content_box(a) for a in images]  # once per image: every view below starts from it
+    thumbs = [{v: descriptor(view(a, v, 64, box=bx)) for v in copy_views + list(HALF_VIEWS)} for a, bx in zip(images, boxes)]
     halves = [v for v in HALF_VIEWS if not v.endswith("_m")]
-    profiles = [{v: row_profile(view(a, v, 128)) for v in ["full"] + halves} for a in images]
-    windows = np.stack([descriptor(view(a, "full", 64, w)) for a in images for w in WINDOWS])  # image i owns rows i*9 .. i*9+8
+    profiles = [{v: row_profile(view(a, v, 128, box=bx)) for v in ["full"] + halves} for a, bx in zip(images, boxes)]
+    windows = np.stack([descriptor(view(a, "full", 64, w, bx)) for a, bx in zip(images, boxes) for w in WINDOWS])  # image i owns rows i*9 .. i*9+8
     index = lambda X, m: NearestNeighbors(n_neighbors=min(len(X), m)).fit(X)
     by_thumb, by_profile = (index(np.stack([d["full"] for d in ds]), max(k, k_crop) + 1) for ds in (thumbs, profiles))
     by_window, owner = index(windows, (k_window + 1) * len(WINDOWS)), np.repeat(np.arange(n), len(WINDOWS))
@@ -223,9 +225,9 @@ def medium_score(q: np.ndarray, r: np.ndarray, W: np.ndarray) -> float:
     return tile_correlation(_shrink(q, m), _warp(_shrink(r, m), _rescaled(W, m / n), m), 2.0)
 
 # %% ../nbs/04_dedup.ipynb #097037c8
-def _frame(a: np.ndarray, name: str, size: int) -> np.ndarray:
-    "3x3 map from view pixels to `a`'s pixels."
-    y0, y1, x0, x1 = _part(content_box(a), name)
+def _frame(a: np.ndarray, name: str, size: int, box: tuple | None = None) -> np.ndarray:
+    "3x3 map from view pixels to `a`'s pixels (`box`: `content_box(a)` where already known)."
+    y0, y1, x0, x1 = _part(box or content_box(a), name)
     sx, sy = (x1 - x0) / size, (y1 - y0) / size
     F = np.array([[sx, 0, x0], [0, sy, y0], [0, 0, 1]], float)
     return F @ np.array([[-1, 0, size - 1], [0, 1, 0], [0, 0, 1]], float) if name.endswith("_m") else F
@@ -265,10 +267,12 @@ def verify(a: np.ndarray, # 8-bit luminance image
            b: np.ndarray, # 8-bit luminance image
            view_name: str = "full", # the view of `b` to match `a`'s content against
            size: int = 224, # working size
-           prescreen: float = PRESCREEN # reject at half size below this medium-scale score (-1: never)
+           prescreen: float = PRESCREEN, # reject at half size below this medium-scale score (-1: never)
+           boxes: tuple = (None, None) # `content_box` of `a` and of `b` where already known
           ) -> dict:
     "Register `a` onto a view of `b`: detail score, pair kind and the a -> b pixel map (scale, shift)."
-    q, r = view(a, "full", size), view(b, view_name, size)
+    box_a, box_b = (bx or content_box(im) for bx, im in zip(boxes, (a, b)))
+    q, r = view(a, "full", size, box=box_a), view(b, view_name, size, box=box_b)
     try:
         W = register(q, r, levels=(4, 2))
         score, fine, medium = np.nan, np.nan, medium_score(q, r, W)
@@ -276,7 +280,7 @@ def verify(a: np.ndarray, # 8-bit luminance image
         else: score = medium
     except cv2.error: return dict(_REJECTED)
     if collapsed(W): return dict(_REJECTED)
-    T = (_frame(b, view_name, size) @ np.vstack([W, [0, 0, 1]]) @ np.linalg.inv(_frame(a, "full", size)))[:2]
+    T = (_frame(b, view_name, size, box_b) @ np.vstack([W, [0, 0, 1]]) @ np.linalg.inv(_frame(a, "full", size, box_a)))[:2]
     return dict(score=score, fine=fine, medium=medium, kind=pair_kind(view_name, T), stretch=stretch(W),
                 sx=T[0, 0], sy=T[1, 1], tx=T[0, 2], ty=T[1, 2])
 
@@ -303,8 +307,10 @@ def verify_pairs(images: list, # 8-bit luminance images
                  workers: int | None = None # threads (default: the CPU count)
                 ) -> pd.DataFrame:
     "`pairs` with `VERIFY_COLUMNS`, keeping the best view of each `(a, b)`: a verified one if any, else the highest score."
-    work = lambda p: verify(images[p.a], images[p.b], p.view, cfg.image_size)
     with _single_threaded_cv2(), ThreadPoolExecutor(workers or os.cpu_count() or 1) as ex:
+        used = sorted(set(pairs.a) | set(pairs.b))
+        boxes = dict(zip(used, ex.map(lambda i: content_box(images[i]), used)))  # once per image, not four times per pair
+        work = lambda p: verify(images[p.a], images[p.b], p.view, cfg.image_size, boxes=(boxes[p.a], boxes[p.b]))
         res = list(tqdm(ex.map(work, pairs.itertuples()), total=len(pairs), desc="verify pairs", disable=not progress))
     out = pd.concat([pairs, pd.DataFrame(res, columns=VERIFY_COLUMNS, index=pairs.index)], axis=1)
     out["_ok"] = is_verified(out, cfg)  # a verified view first, then the highest score
