@@ -12,7 +12,7 @@ from pathlib import Path
 from .config import StudyConfig, out_path
 
 # %% auto #0
-__all__ = ['save_figure', 'save_table', 'sha256_file', 'fingerprint', 'environment', 'atomic_path', 'atomic_write_bytes']
+__all__ = ['save_figure', 'save_table', 'sha256_file', 'fingerprint', 'cpu', 'environment', 'atomic_path', 'atomic_write_bytes']
 
 # %% ../nbs/01_provenance.ipynb #97202aab
 def save_figure(fig, # a matplotlib figure
@@ -53,16 +53,24 @@ def fingerprint(items: dict # name -> digest (or any str)
     return hashlib.sha256("\n".join(f"{k}={items[k]}" for k in sorted(items)).encode()).hexdigest()
 
 # %% ../nbs/01_provenance.ipynb #c12e2cb6
-_PACKAGES = ("osteo_nb", "tensorflow", "keras", "numpy", "pandas", "pillow", "imagehash", "scipy",
-             "scikit-learn", "scikit-image", "matplotlib", "seaborn", "papermill", "lime", "tf-keras-vis")
+_PACKAGES = ("osteo_nb", "tensorflow", "keras", "numpy", "pandas", "pillow", "imagehash", "scipy", "scikit-learn", "scikit-image",
+             "opencv-python-headless", "openvino", "matplotlib", "seaborn", "papermill", "lime", "tf-keras-vis")
+_NUMERIC_ENV = ("TF_ENABLE_ONEDNN_OPTS", "OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")  # change floating-point results
+
+def cpu() -> dict:
+    "The processor: model name, logical cores and the vector instruction sets that decide oneDNN's (TensorFlow's, OpenVINO's) kernels."
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    field = lambda k: next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.split(":")[0].strip() == k), "")
+    isa = sorted(f for f in field("flags").split() if f.startswith(("avx", "amx", "fma", "sse4")))
+    return {"model": field("model name") or platform.processor() or None, "logical_cores": os.cpu_count(), "isa": isa}
 
 def environment() -> dict:
-    "Python, platform and package versions of this process (None where not installed)."
+    "Python, platform, processor, package versions (None where not installed) and the environment variables that change numerics."
     def v(p):
         try: return metadata.version(p)
         except metadata.PackageNotFoundError: return None
-    return {"python": platform.python_version(), "platform": platform.platform(),
-            "packages": {p: v(p) for p in _PACKAGES}}
+    return {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu(),
+            "packages": {p: v(p) for p in _PACKAGES}, "numeric_env": {k: os.environ.get(k) for k in _NUMERIC_ENV}}
 
 # %% ../nbs/01_provenance.ipynb #e5b12be9
 def _umask() -> int:
