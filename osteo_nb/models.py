@@ -20,7 +20,7 @@ from .config import StudyConfig, out_path, to_dict
 from .provenance import atomic_path, atomic_write_bytes, environment, fingerprint, save_figure, save_table, sha256_file
 from .dataset import from_arrays, labels_of, load_images, select
 from .metrics import binary_metrics, confusion, correct, mcnemar_exact, plot_confusion, save_predictions, table2_row
-from .weights import FEATURE_LAYER, BackboneSpec, build_backbone, resolve_backbones
+from .weights import FEATURE_LAYER, BackboneSpec, build_backbone, ensure_weights, resolve_backbones
 
 # %% auto #0
 __all__ = ['HEADS', 'TARGETS', 'Target', 't_scores', 'build_classifier', 'split_arrays', 'seed_everything', 'epoch_seed',
@@ -242,6 +242,7 @@ def fit(spec: BackboneSpec, # the backbone
     "Train `spec`'s model for `target`, resuming from `backup_dir`; returns it (best validation epoch restored) and the history."
     if backup_dir is None:
         with tempfile.TemporaryDirectory(prefix="osteo-fit-") as d: return fit(spec, arrays, cfg, d, progress, callbacks, target)
+    ensure_weights(spec)  # before seeding: converting a stand-in's weights builds a model, which would shift every draw below
     seed_everything(cfg.seed)
     t, (tr, xtr), (va, xva) = TARGETS[target], arrays["train"], arrays["val"]
     model, ytr = build_classifier(spec, cfg, target), t.values(tr, cfg)

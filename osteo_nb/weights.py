@@ -16,7 +16,7 @@ from .provenance import atomic_path, sha256_file
 # %% auto #0
 __all__ = ['STAND_INS', 'FEATURE_LAYER', 'KERAS_WEIGHTS', 'cache_dir', 'verify_sha256', 'read_torch_legacy', 'StandIn',
            'stand_in_path', 'keras_weights', 'efficientnet_lite0', 'mobilenet_v2', 'BackboneSpec',
-           'paper_weights_available', 'resolve_backbones', 'build_backbone']
+           'paper_weights_available', 'resolve_backbones', 'build_backbone', 'ensure_weights']
 
 # %% ../nbs/08_weights.ipynb #e8b16515
 def cache_dir() -> Path: # the cache root (not created)
@@ -386,3 +386,8 @@ def build_backbone(spec: BackboneSpec, # from `resolve_backbones`
     if spec.stand_in: return {"efficientnet_lite0": efficientnet_lite0, "mobilenet_v2": mobilenet_v2}[spec.arch](include_top)
     model = getattr(keras.applications, spec.arch)(include_top=include_top, weights="imagenet", input_shape=(224, 224, 3))
     return model if include_top else _named_features(model)
+
+def ensure_weights(spec: BackboneSpec # from `resolve_backbones`
+                  ):
+    "Put `spec`'s ImageNet weights on disk now; a stand-in's first use converts them, which builds a model and so draws from the random generators a training has seeded."
+    if spec.stand_in: keras_weights(spec.arch)
