@@ -4,6 +4,7 @@
 
 # %% ../nbs/16_controls.ipynb #41edc64b
 from __future__ import annotations
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -286,7 +287,6 @@ def plot_differences(rows: pd.DataFrame, # validity rows: condition, model, metr
                      width: int = 80 # characters per line of a condition's label
                     ):
     "One line per condition: its accuracy minus that on `reference` (paired, 95 % interval) for each model, and the paper's gains."
-    import textwrap
     r = difference_rows(rows, reference).assign(
         condition=lambda d: [textwrap.fill(c.removesuffix(f" vs {reference}") + f" (n = {n})", width) for c, n in zip(d.condition, d.n)])
     fig = plot_conditions(r, "accuracy_difference", title, paper={})
