@@ -3,9 +3,10 @@
     python benchmarks/compare_runs.py runs/<run-id> [--published results/manifest.json] [--out compare.csv]
 
 Every output the run's manifest lists (`results/*`, `figures/*`) is looked up in the published manifest and the
-files' sha256 digests are compared: `identical`, `differs` or `not published`. Where a CSV differs, the
-largest absolute difference over its shared numeric columns and the number of differing cells of its other
-columns say how much; a figure that differs is only reported (PNG bytes change with any title or font detail).
+files' sha256 digests are compared: `identical`, `differs` or `not published`. Where a CSV differs, each
+differing column is named with how much it differs: the largest absolute difference for a numeric column, the
+number of differing cells for any other; a figure that differs is only reported (PNG bytes change with any
+title or font detail).
 The digests are those the manifests recorded when the files were written, and each is rechecked against the
 file on disk, so an output edited after its run shows up as `changed since its run`.
 """

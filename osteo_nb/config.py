@@ -39,12 +39,15 @@ class StudyConfig:
     mirror_duplicates: bool = True  # a horizontally flipped copy is the same radiograph
     geometric_duplicates: bool = True  # also find shifted, rescaled, cropped and mirrored copies by registration (`dedup`)
     match_candidates: int = 6  # nearest images verified per image by registration, as copies
-    crop_candidates: int = 4  # nearest images verified per image by registration, as crops of one of its knees
+    crop_candidates: int = 2  # nearest images verified per image by registration, as crops of one of its knees (the keypoint stage finds the rest)
     window_candidates: int = 2  # nearest images per view whose content box, trimmed on some sides (`dedup.WINDOWS`), matches it
     match_threshold: float = 0.7  # detail score from which a registered pair is one radiograph (see `dedup`)
     crop_threshold: float = 0.5  # detail score from which a one-knee crop matches a half of a two-knee radiograph
     crop_max_stretch: float = 1.3  # a crop registered onto a half with a larger stretch (largest singular value) is "stretched"
     stretched_threshold: float = 0.75  # detail score a stretched crop registration needs (one knee of a two-knee image onto a half)
+    keypoint_links: bool = True  # also link one-knee crops to the two-knee images they were cut from by SIFT keypoints (`dedup.keypoint_pairs`; exposures only)
+    keypoint_candidates: int = 5  # images per image proposed by shared visual words, then verified by keypoint matching
+    keypoint_threshold: int = 30  # RANSAC inliers from which a keypoint match puts two files in one exposure
     group_by_source: bool = True  # with `source_data`, files that trace to one source radiograph are one exposure in the split
     trace_contrast: float = 0.01  # SIFT contrast threshold for tracing images to the source database (`trace`; SIFT's default 0.04 finds too few in radiographs)
     trace_min_inliers: int = 20  # RANSAC inliers from which an image traces to a source radiograph
@@ -105,6 +108,8 @@ def _validate(c: StudyConfig):
     _check(c.mobilenet in ("MobileNetV3Large", "MobileNetV3Small"), "mobilenet", f"must be MobileNetV3Large or MobileNetV3Small, got {c.mobilenet!r}")
     _check(c.epochs >= 1 and c.batch_size >= 1, "epochs", "epochs and batch_size must be >= 1")
     _check(c.backbones in ("auto", "paper", "offline"), "backbones", f"must be auto, paper or offline, got {c.backbones!r}")
+    _check(c.keypoint_candidates >= 1 and c.keypoint_threshold >= 6, "keypoint_threshold",
+           f"need keypoint_candidates >= 1 and keypoint_threshold >= 6 (`dedup.match_keypoints` fits nothing below 6 matches), got {c.keypoint_candidates}, {c.keypoint_threshold}")
     _check(c.trace_contrast > 0 and c.trace_min_inliers >= 3 and c.trace_margin >= 1, "trace_min_inliers",
            f"need trace_contrast > 0, trace_min_inliers >= 3 and trace_margin >= 1, got {c.trace_contrast}, {c.trace_min_inliers}, {c.trace_margin}")
     _check(c.lime_samples >= 10, "lime_samples", f"must be >= 10, got {c.lime_samples}")

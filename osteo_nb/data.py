@@ -15,7 +15,7 @@ from fastcore.script import call_parse, Param
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from .dedup import components, is_verified, match_pairs
+from .dedup import EXPOSURE_KINDS, components, is_verified, match_pairs
 from .config import KNOWN_CLASSES, SPLIT_FILE, StudyConfig, parse_settings, pool_dir
 from .provenance import atomic_path, fingerprint, sha256_file
 
@@ -281,7 +281,7 @@ def find_pairs(records: pd.DataFrame, # output of `scan` (with `attrs["root"]`),
 def _link(records: pd.DataFrame, hash_cluster: np.ndarray, pairs: pd.DataFrame, cfg: StudyConfig, crops: bool) -> np.ndarray:
     "Component of each row when verified pairs (crops too, or not) join hash clusters."
     verified = pairs[is_verified(pairs, cfg) & (cfg.mirror_duplicates | ~pairs.view.str.endswith("_m"))]  # mirrored copies and crops
-    ok = verified if crops else verified[verified.kind != "crop"]
+    ok = verified if crops else verified[~verified.kind.isin(EXPOSURE_KINDS)]
     row = pd.Series(hash_cluster, index=records.path.to_numpy())
     return components(hash_cluster.max() + 1, np.c_[row[ok.path_a].to_numpy(), row[ok.path_b].to_numpy()])[hash_cluster]
 
@@ -297,20 +297,28 @@ def _join_sources(exposure: np.ndarray, # exposure component of each row
     edges = [(e, k + names[g]) for e, s in zip(exposure, src) for g in s.split(";") if g]
     return components(k + len(names), np.array(edges, int).reshape(-1, 2))[exposure]
 
+def _geometric_pairs(ok: pd.DataFrame, hashed: np.ndarray, cfg: StudyConfig, progress: bool, known: pd.DataFrame | None) -> pd.DataFrame:
+    "Verified candidate pairs of the geometric stages `cfg` turns on: found (`find_pairs`), or taken from `known`."
+    if not cfg.geometric_duplicates or len(set(hashed)) < 2: return pd.DataFrame(columns=PAIR_COLUMNS)
+    p = find_pairs(ok, hashed, cfg, progress) if known is None else known
+    return p if cfg.keypoint_links else p[p.kind != "keypoint"].reset_index(drop=True)
+
 def cluster(records: pd.DataFrame, # output of `scan`
             cfg: StudyConfig = StudyConfig(), # dup_threshold, geometric_duplicates, match_threshold, conflict_scope, classes
             progress: bool = False, # show a progress bar while verifying pairs
-            sources: pd.Series | None = None # path -> source radiographs (`trace.trace`): files of one source are one exposure
+            sources: pd.Series | None = None, # path -> source radiographs (`trace.trace`): files of one source are one exposure
+            pairs: pd.DataFrame | None = None # `attrs['pairs']` of an earlier `cluster` of these records: reused, not recomputed
            ) -> pd.DataFrame:
     "`records` with `hash_cluster`, `cluster`, `group`, `status`, `reason` (see `STATUSES`); the pairs checked in `attrs['pairs']`."
     df = records.copy()
     df["hash_cluster"], df["cluster"], df["group"], df["status"] = "", "", "", np.where(df.readable, "used", "unreadable")
+    df.loc[df.readable, "reason"] = ""  # what an earlier clustering of these records said is redecided below
     not_image = ~df.path.str.lower().str.endswith(IMAGE_EXTS)
     df.loc[~df.readable & (~df.label.isin(KNOWN_CLASSES) | not_image), "status"] = "excluded"  # outside the task, not undecodable
     ok = df[df.readable & df.label.isin(KNOWN_CLASSES)]
     if len(ok) == 0: return df
     hashed = components(len(ok), np.argwhere(duplicate_distance(ok, cfg.mirror_duplicates) <= cfg.dup_threshold))
-    pairs = find_pairs(ok, hashed, cfg, progress) if cfg.geometric_duplicates and len(set(hashed)) > 1 else pd.DataFrame(columns=PAIR_COLUMNS)
+    pairs = _geometric_pairs(ok, hashed, cfg, progress, pairs)
     df.loc[ok.index, "hash_cluster"] = ("h" + ok.pixel_sha256[_representatives(ok, hashed, cfg.classes)].str[:12]).to_numpy()[hashed]
     radiograph, exposure = _link(ok, hashed, pairs, cfg, crops=False), _join_sources(_link(ok, hashed, pairs, cfg, crops=True), ok.path, sources)
     if sources is not None: df["source"] = sources.reindex(df.path.to_numpy()).fillna("").to_numpy()
@@ -500,6 +508,7 @@ def main(command: Param("split: write a split file; trace: trace every file to t
          set: str = "", # any other StudyConfig field: field=value,field=value (e.g. match_threshold=0.8)
          no_mirror: bool = False, # do not treat horizontally flipped copies as duplicates
          no_geometric: bool = False, # perceptual hash only: no registration of shifted, rescaled or cropped copies
+         no_keypoints: bool = False, # no keypoint links of one-knee crops to the two-knee images they were cut from
          conflict_scope: Param("task: an exposure filed as both task classes is a conflict; any: under any two known classes", str, choices=["any", "task"]) = StudyConfig.conflict_scope,
          source: str = "", # the source database (Wani & Arora: diagnosis folders, patients.csv). trace: default ../shared/data/knee-tscore-source; split: if given, files of one source radiograph are one exposure (traced first: about 30 min for the pool on 2 cores, then cached)
          dataset: Param("download: the paper's Kaggle set, or the Wani & Arora source database (into --source, else --data)", str, choices=["kaggle", "wani-arora"]) = "kaggle",
@@ -514,7 +523,8 @@ def main(command: Param("split: write a split file; trace: trace every file to t
         try: return print(f"downloaded {KAGGLE_DATASET} into {download_paper_data(data)}")
         except DataError as e: raise SystemExit(f"osteo-data: {e}")
     try: cfg = StudyConfig(data_dir=data, seed=seed, split_mode=mode, dup_threshold=dup_threshold, conflict_scope=conflict_scope,
-                           mirror_duplicates=not no_mirror, geometric_duplicates=not no_geometric, **parse_settings(set))
+                           mirror_duplicates=not no_mirror, geometric_duplicates=not no_geometric, keypoint_links=not no_keypoints,
+                           **parse_settings(set))
     except ValueError as e: raise SystemExit(f"osteo-data: {e}")
     if command == "trace": return _trace_main(data, source, out, cfg, quiet)
     try: df = make_split(data, cfg, progress=not quiet, sources=_sources(data, source, cfg, quiet))

@@ -14,16 +14,20 @@ import pandas as pd
 from scipy.ndimage import binary_opening
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
+from sklearn.cluster import MiniBatchKMeans
 from sklearn.neighbors import NearestNeighbors
 from tqdm.auto import tqdm
 
 from .config import StudyConfig
 
 # %% auto #0
-__all__ = ['VIEWS', 'HALF_VIEWS', 'TRIM', 'WINDOWS', 'VERIFY_COLUMNS', 'PRESCREEN', 'MIN_SCALE', 'content_box', 'view',
-           'descriptor', 'row_profile', 'candidates', 'other_knee', 'coarse_alignment', 'register', 'refine',
+__all__ = ['VIEWS', 'HALF_VIEWS', 'TRIM', 'WINDOWS', 'VERIFY_COLUMNS', 'PRESCREEN', 'MIN_SCALE', 'SOURCE_VIEWS', 'RATIO',
+           'REPROJ', 'MAX_KEYPOINTS', 'COPY_COVER', 'VISUAL_WORDS', 'KEYPOINT_VIEWS', 'EXPOSURE_KINDS', 'content_box',
+           'view', 'descriptor', 'row_profile', 'candidates', 'other_knee', 'coarse_alignment', 'register', 'refine',
            'tile_correlation', 'detail_score', 'medium_score', 'pair_kind', 'collapsed', 'stretch', 'verify',
-           'components', 'verify_pairs', 'match_pairs', 'threshold_of', 'is_verified', 'all_pairs', 'plot_pairs']
+           'components', 'keypoints', 'source_views', 'query_views', 'match_keypoints', 'locate', 'keypoint_views',
+           'visual_words', 'word_counts', 'tfidf', 'keypoint_candidates', 'verify_keypoints', 'keypoint_pairs',
+           'verify_pairs', 'match_pairs', 'threshold_of', 'is_verified', 'all_pairs', 'plot_pairs']
 
 # %% ../nbs/04_dedup.ipynb #7ab29040
 VIEWS = ("full", "left", "right", "full_m", "left_m", "right_m")  # content box, its halves, and their mirror images
@@ -293,13 +297,156 @@ def components(n: int, # number of items
     g = csr_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
     return connected_components(g, directed=False)[1]
 
-# %% ../nbs/04_dedup.ipynb #cff36dbf
+# %% ../nbs/04_dedup.ipynb #91bbd833
+SOURCE_VIEWS = {"whole": (1, 1), "crop": (2, 1)}  # (width, height) in image sizes: a copy of the radiograph, or a one-knee crop stretched 2x
+RATIO = 0.8  # Lowe's ratio test: a match counts if its nearest descriptor is nearer than 0.8 x the second nearest
+REPROJ = 4.0  # RANSAC: a match is an inlier if the affine map puts it within 4 px of its partner
+MAX_KEYPOINTS = 1000
+
+def keypoints(a: np.ndarray, # 8-bit luminance image
+              contrast: float = StudyConfig.trace_contrast # SIFT contrast threshold
+             ) -> tuple[np.ndarray, np.ndarray]:
+    "SIFT keypoint positions (n, 2) and descriptors (n, 128), float32."
+    kp, d = cv2.SIFT_create(nfeatures=MAX_KEYPOINTS, contrastThreshold=contrast).detectAndCompute(np.ascontiguousarray(a), None)
+    return np.float32([k.pt for k in kp]).reshape(-1, 2), (d if d is not None else np.zeros((0, 128), np.float32))
+
+def source_views(a: np.ndarray, # a source radiograph, 8-bit luminance, any size
+                 cfg: StudyConfig = StudyConfig() # image_size, trace_contrast
+                ) -> dict:
+    "Keypoints of `a` squeezed to each shape of `SOURCE_VIEWS`."
+    n = cfg.image_size
+    return {v: keypoints(cv2.resize(a, (w * n, h * n), interpolation=cv2.INTER_AREA), cfg.trace_contrast) for v, (w, h) in SOURCE_VIEWS.items()}
+
+def query_views(a: np.ndarray, # a canonical image (`data.read_canonical`)
+                cfg: StudyConfig = StudyConfig() # trace_contrast
+               ) -> dict:
+    "Keypoints of `a` as it is and mirrored."
+    return {"direct": keypoints(a, cfg.trace_contrast), "mirrored": keypoints(a[:, ::-1], cfg.trace_contrast)}
+
+def match_keypoints(q: tuple, r: tuple # (positions, descriptors) of a query and a source view
+                   ) -> tuple[int, np.ndarray | None]:
+    "Matches (ratio test) that one affine map from `q` onto `r` explains (RANSAC inliers), and that map (2 x 3)."
+    (pq, dq), (pr, dr) = q, r
+    if len(dq) < 3 or len(dr) < 3: return 0, None
+    pairs = [m for m in cv2.BFMatcher(cv2.NORM_L2).knnMatch(dq, dr, k=2) if len(m) == 2 and m[0].distance < RATIO * m[1].distance]
+    if len(pairs) < 6: return 0, None
+    A, B = pq[[m[0].queryIdx for m in pairs]], pr[[m[0].trainIdx for m in pairs]]
+    M, inliers = cv2.estimateAffine2D(A, B, method=cv2.RANSAC, ransacReprojThreshold=REPROJ, maxIters=2000, confidence=0.99, refineIters=10)
+    return (0, None) if M is None else (int(inliers.sum()), M)
+
+# %% ../nbs/04_dedup.ipynb #ea2406d8
+COPY_COVER = 0.75  # an image whose frame covers at least 75 % of the source's width is a copy of the whole radiograph
+
+def locate(M: np.ndarray, # affine map from the query's pixels to the source view's (`match_keypoints`)
+           view: str, # the source view it matched ("whole" or "crop")
+           size: int = 224 # side of the query image
+          ) -> tuple[str, float]:
+    "(`side`, covered fraction of the source's width): side is `whole`, `left` or `right`."
+    corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], float) @ np.asarray(M, float).T
+    width = SOURCE_VIEWS[view][0] * size
+    x0, x1 = np.clip([corners[:, 0].min(), corners[:, 0].max()], 0, width) / width
+    if x1 - x0 >= COPY_COVER: return "whole", float(x1 - x0)
+    return ("left" if (x0 + x1) / 2 < 0.5 else "right"), float(x1 - x0)
+
+# %% ../nbs/04_dedup.ipynb #5b1e7d11
+VISUAL_WORDS = 1024  # size of the keypoint vocabulary: k-means centres of SIFT descriptors
+KEYPOINT_VIEWS = ("keypoints", "keypoints_m")  # pair views of the keypoint stage: `a` as it is, or mirrored, onto `b` stretched 2x in width
+EXPOSURE_KINDS = ("crop", "keypoint")  # pair kinds that join exposures but not radiographs
+
+def keypoint_views(a: np.ndarray, # 8-bit luminance image, canonical size
+                   cfg: StudyConfig = StudyConfig() # image_size, trace_contrast
+                  ) -> dict:
+    "Keypoints of `a` as it is and mirrored (`query_views`), and stretched 2x in width (`SOURCE_VIEWS['crop']`)."
+    w, h = SOURCE_VIEWS["crop"]
+    wide = cv2.resize(a, (w * cfg.image_size, h * cfg.image_size), interpolation=cv2.INTER_AREA)
+    return query_views(a, cfg) | {"stretched": keypoints(wide, cfg.trace_contrast)}
+
+# %% ../nbs/04_dedup.ipynb #5b1e7d12
+def visual_words(descriptors: np.ndarray, # (n, 128) SIFT descriptors
+                 words: int = VISUAL_WORDS, # vocabulary size
+                 sample: int = 50_000, # descriptors the k-means sees (a seeded sample)
+                 seed: int = 0 # sample and k-means seed
+                ) -> MiniBatchKMeans:
+    "A k-means vocabulary of SIFT descriptors: its `predict` maps descriptors to words."
+    rng = np.random.default_rng(seed)
+    X = descriptors[np.sort(rng.choice(len(descriptors), min(sample, len(descriptors)), replace=False))]
+    return MiniBatchKMeans(min(words, len(X)), random_state=seed, batch_size=4096, n_init=1, max_iter=20).fit(X)
+
+def word_counts(descriptors: list, # one (n_i, 128) array per image
+                vocab: MiniBatchKMeans # `visual_words`
+               ) -> np.ndarray:
+    "(images, words) counts of each image's descriptors per visual word."
+    return np.stack([np.bincount(vocab.predict(d), minlength=vocab.n_clusters) if len(d) else np.zeros(vocab.n_clusters, int)
+                     for d in descriptors]).astype(np.float32)
+
+def tfidf(counts: np.ndarray, # `word_counts`
+          idf: np.ndarray # weight of each word
+         ) -> np.ndarray:
+    "Unit-length rows of square-rooted counts times `idf`."
+    X = np.sqrt(counts) * idf
+    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+
+# %% ../nbs/04_dedup.ipynb #5b1e7d13
+def keypoint_candidates(views: list, # `keypoint_views` of each image
+                        k: int = 5, # candidates per image
+                        seed: int = 0 # vocabulary seed
+                       ) -> pd.DataFrame:
+    "Pairs `a, b, view, distance`: for each image `a`, as it is or mirrored, the `k` stretched views `b` nearest in visual words."
+    if len(views) < 2: return pd.DataFrame(columns=["a", "b", "view", "distance"])
+    vocab = visual_words(np.concatenate([v["stretched"][1] for v in views]), seed=seed)
+    counts = {o: word_counts([v[o][1] for v in views], vocab) for o in ("direct", "mirrored", "stretched")}
+    idf = np.log((len(views) + 1) / ((counts["stretched"] > 0).sum(0) + 1))
+    refs = NearestNeighbors(n_neighbors=min(len(views), k + 1), metric="cosine").fit(tfidf(counts["stretched"], idf))
+    queries = list(zip(tfidf(counts["direct"], idf), tfidf(counts["mirrored"], idf)))
+    found = _nearest(queries, list(KEYPOINT_VIEWS), refs, k)  # (b, a, view, distance)
+    return pd.DataFrame([(a, b, v, d) for b, a, v, d in found], columns=["a", "b", "view", "distance"])
+
+# %% ../nbs/04_dedup.ipynb #5b1e7d19
 @contextmanager
 def _single_threaded_cv2():
     n = cv2.getNumThreads(); cv2.setNumThreads(1)
     try: yield
     finally: cv2.setNumThreads(n)
 
+def _keypoint_match(va: dict, vb: dict) -> dict:
+    "`a` as it is and mirrored onto `b` stretched 2x: the better, as `VERIFY_COLUMNS` and the view."
+    (n, M), o = max(((match_keypoints(va[o], vb["stretched"]), o) for o in ("direct", "mirrored")), key=lambda t: t[0][0])
+    view = KEYPOINT_VIEWS[o == "mirrored"]
+    if M is None: return dict(_REJECTED) | {"view": view, "score": 0.0, "kind": "keypoint"}
+    w = SOURCE_VIEWS["crop"][0]
+    return dict(score=float(n), fine=np.nan, medium=np.nan, kind="keypoint", stretch=stretch(M), sx=M[0, 0] / w, sy=M[1, 1],
+                tx=M[0, 2] / w, ty=M[1, 2], view=view)
+
+def verify_keypoints(views: list, # `keypoint_views` of each image
+                     pairs: pd.DataFrame, # candidate pairs `a`, `b` (indices into `views`)
+                     progress: bool = True, # show a progress bar
+                     workers: int | None = None # threads (default: the CPU count)
+                    ) -> pd.DataFrame:
+    "`pairs` with `VERIFY_COLUMNS` (kind `keypoint`, `score` the RANSAC inliers) and `view` the orientation that matched."
+    with _single_threaded_cv2(), ThreadPoolExecutor(workers or os.cpu_count() or 1) as ex:
+        res = list(tqdm(ex.map(lambda p: _keypoint_match(views[p.a], views[p.b]), pairs.itertuples()), total=len(pairs),
+                        desc="verify keypoints", disable=not progress))
+    out = pd.DataFrame(res, columns=VERIFY_COLUMNS + ["view"], index=pairs.index)
+    return pd.concat([pairs.drop(columns="view"), out], axis=1)[["a", "b", "view", "distance", *VERIFY_COLUMNS]]
+
+# %% ../nbs/04_dedup.ipynb #5b1e7d1a
+def _best_per_pair(p: pd.DataFrame) -> pd.DataFrame:
+    "One row per unordered pair `{a, b}`: the highest score."
+    key = np.sort(p[["a", "b"]].to_numpy(int), axis=1) if len(p) else np.zeros((0, 2), int)
+    p = p.assign(_lo=key[:, 0], _hi=key[:, 1]).sort_values(["_lo", "_hi", "score"], ascending=[True, True, False], kind="stable")
+    return p.drop_duplicates(["_lo", "_hi"]).drop(columns=["_lo", "_hi"]).reset_index(drop=True)
+
+def keypoint_pairs(images: list, # 8-bit luminance images, canonical size
+                   cfg: StudyConfig = StudyConfig(), # keypoint_candidates, image_size, trace_contrast
+                   progress: bool = True, # show progress bars
+                   workers: int | None = None # threads (default: the CPU count)
+                  ) -> pd.DataFrame:
+    "Keypoint candidates (`keypoint_candidates`) verified (`verify_keypoints`): one row per pair of images."
+    with _single_threaded_cv2(), ThreadPoolExecutor(workers or os.cpu_count() or 1) as ex:
+        views = list(tqdm(ex.map(lambda a: keypoint_views(a, cfg), images), total=len(images), desc="keypoints", disable=not progress))
+    return _best_per_pair(verify_keypoints(views, keypoint_candidates(views, cfg.keypoint_candidates), progress, workers))
+
+# %% ../nbs/04_dedup.ipynb #cff36dbf
 def verify_pairs(images: list, # 8-bit luminance images
                  pairs: pd.DataFrame, # candidate pairs: `a`, `b` (indices into `images`) and `view`
                  cfg: StudyConfig = StudyConfig(), # image_size
@@ -323,17 +470,20 @@ def match_pairs(images: list, # 8-bit luminance images
                 progress: bool = True, # show a progress bar
                 workers: int | None = None # threads (default: the CPU count)
                ) -> pd.DataFrame:
-    "Candidate pairs `a, b, view, distance` from `candidates`, verified (`verify_pairs`)."
-    return verify_pairs(images, candidates(images, cfg.match_candidates, cfg.crop_candidates, cfg.window_candidates), cfg, progress, workers)
+    "Candidate pairs `a, b, view, distance` from `candidates`, verified (`verify_pairs`); with `keypoint_links`, the keypoint stage's too (`keypoint_pairs`)."
+    pairs = verify_pairs(images, candidates(images, cfg.match_candidates, cfg.crop_candidates, cfg.window_candidates), cfg, progress, workers)
+    if not cfg.keypoint_links or len(images) < 2: return pairs
+    return pd.concat([pairs, keypoint_pairs(images, cfg, progress, workers)], ignore_index=True)
 
 # %% ../nbs/04_dedup.ipynb #a8c15892
 def threshold_of(pairs: pd.DataFrame, # rows with `kind` and `stretch` (from `verify`)
-                 cfg: StudyConfig = StudyConfig() # match_threshold, crop_threshold, crop_max_stretch, stretched_threshold
+                 cfg: StudyConfig = StudyConfig() # match_threshold, crop_threshold, crop_max_stretch, stretched_threshold, keypoint_threshold
                 ) -> np.ndarray:
-    "The detail score each pair's relation needs: a copy of one radiograph, a crop, or a stretched crop registration."
-    crop = (pairs.kind == "crop").to_numpy()
+    "The score each pair's relation needs: a copy of one radiograph, a crop, a stretched crop registration (detail scores), or a keypoint match (inliers)."
+    crop, keypoint = (pairs.kind == "crop").to_numpy(), (pairs.kind == "keypoint").to_numpy()
     stretched = pairs.get("stretch", pd.Series(1.0, index=pairs.index)).fillna(1.0).to_numpy() > cfg.crop_max_stretch
-    return np.where(crop & stretched, cfg.stretched_threshold, np.where(crop, cfg.crop_threshold, cfg.match_threshold))
+    registered = np.where(crop & stretched, cfg.stretched_threshold, np.where(crop, cfg.crop_threshold, cfg.match_threshold))
+    return np.where(keypoint, cfg.keypoint_threshold, registered)
 
 def is_verified(pairs: pd.DataFrame, # rows with `kind`, `score` and `stretch` (from `verify`)
                 cfg: StudyConfig = StudyConfig() # the thresholds (see `threshold_of`)
@@ -362,8 +512,10 @@ def plot_pairs(pairs: pd.DataFrame, # rows with `a`, `b`, `view`, `score`, `kind
     fig, axs = plt.subplots(rows, ncols, figsize=(3.2 * ncols, 2.5 * rows), squeeze=False)
     for ax in axs.ravel(): ax.axis("off")
     for ax, p in zip(axs.ravel(), pairs.itertuples()):
-        ax.imshow(np.concatenate([view(images[p.a], "full", 128), view(images[p.b], p.view, 128)], 1), cmap="gray", vmin=0, vmax=255)
-        cap = f"{p.score:.2f} {p.kind}" + (f"\n{names[p.a]}\n{names[p.b]}" if names else "")
+        shown = {"keypoints": "full", "keypoints_m": "full_m"}.get(p.view, p.view)  # a keypoint pair: the whole of `b`
+        ax.imshow(np.concatenate([view(images[p.a], "full", 128), view(images[p.b], shown, 128)], 1), cmap="gray", vmin=0, vmax=255)
+        score = f"{p.score:.0f} inliers" if p.kind == "keypoint" else f"{p.score:.2f}"
+        cap = f"{score} {p.kind}" + (f"\n{names[p.a]}\n{names[p.b]}" if names else "")
         ax.set_title(cap, fontsize=6.5)
     fig.tight_layout()
     return fig

@@ -56,7 +56,7 @@ def links_table(df: pd.DataFrame, # records from `make_split` (with `attrs["pair
     pairs = df.attrs.get("pairs", pd.DataFrame(columns=["kind", "score"]))
     passed = is_verified(pairs, cfg) if len(pairs) else pd.Series(dtype=bool)
     ok = pairs[passed]
-    rows += [(k, "verified pair", int((ok.kind == k).sum())) for k in ("shift", "scale", "mirror", "photometric", "crop")]
+    rows += [(k, "verified pair", int((ok.kind == k).sum())) for k in ("shift", "scale", "mirror", "photometric", "crop", "keypoint")]
     rows += [("rejected", "candidate pair", int((~passed).sum()))]
     return pd.DataFrame(rows, columns=["kind", "unit", "links"])
 
@@ -156,10 +156,12 @@ def plot_samples(df: pd.DataFrame, # records from `make_split`
 # %% ../nbs/06_report.ipynb #ca141038
 def plot_threshold_pairs(df: pd.DataFrame, # records from `make_split` (with `attrs["pairs"]`)
                          cfg: StudyConfig = StudyConfig(), # match_threshold, image_size, resize
-                         n: int = 6 # pairs on each side
+                         n: int = 6, # pairs on each side
+                         keypoints: bool = False # the keypoint stage's pairs (scored in inliers) instead of the registered ones
                         ):
     "Candidate pairs just below and just above their threshold (`dedup.is_verified`), side by side with their score and kind."
     p = df.attrs["pairs"]
+    p = p[(p.kind == "keypoint") == keypoints]
     p = p.assign(m=p.score - threshold_of(p, cfg))  # distance to its threshold
     below, above = p[p.m < 0].nlargest(n, "m"), p[p.m >= 0].nsmallest(n, "m")
     sel = pd.concat([below, above]).reset_index(drop=True)
@@ -167,6 +169,7 @@ def plot_threshold_pairs(df: pd.DataFrame, # records from `make_split` (with `at
     images = [read_canonical(Path(df.attrs["root"]) / f, cfg) for f in names]
     pos = {f: i for i, f in enumerate(names)}
     fig = plot_pairs(sel.assign(a=sel.path_a.map(pos), b=sel.path_b.map(pos)), images, names, ncols=n)
-    fig.suptitle(f"candidate pairs just below (top row) and above (bottom row) their threshold: copies {cfg.match_threshold}, "
-                 f"crops {cfg.crop_threshold}, stretched crops {cfg.stretched_threshold}", fontsize=9, y=1.02)
+    what = (f"keypoint matches {cfg.keypoint_threshold} inliers" if keypoints else
+            f"copies {cfg.match_threshold}, crops {cfg.crop_threshold}, stretched crops {cfg.stretched_threshold}")
+    fig.suptitle(f"candidate pairs just below (top row) and above (bottom row) their threshold: {what}", fontsize=9, y=1.02)
     return fig

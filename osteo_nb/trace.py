@@ -16,15 +16,15 @@ from tqdm.auto import tqdm
 
 from .config import StudyConfig, out_path
 from .data import DataError, IMAGE_EXTS, _list_files, find_class_root, folder_fingerprint, open_image, pixel_sha256, read_canonical, to_luminance
-from .dedup import _single_threaded_cv2, components
+from .dedup import (COPY_COVER, MAX_KEYPOINTS, RATIO, REPROJ, SOURCE_VIEWS, _single_threaded_cv2, components, keypoints,
+                            locate, match_keypoints, query_views, source_views)
 from .provenance import atomic_path, fingerprint, sha256_file
 
 # %% auto #0
-__all__ = ['SOURCE_DIAGNOSES', 'WANI_ARORA_DOI', 'WANI_ARORA_URL', 'WHERE_TO_GET_SOURCE', 'SOURCE_VIEWS', 'RATIO', 'REPROJ',
-           'MAX_KEYPOINTS', 'COPY_COVER', 'TRACE_COLUMNS', 'TRACE_FILE', 'TRACE_VERSION', 'AGREEMENT', 'read_source',
-           'download_source', 'keypoints', 'source_views', 'query_views', 'match_keypoints', 'locate', 'trace_image',
-           'trace_key', 'read_trace', 'trace', 'label_table', 'sources_of', 'trace_summary', 'source_leakage',
-           'label_agreement', 'label_audit', 'plot_tscores']
+__all__ = ['SOURCE_DIAGNOSES', 'WANI_ARORA_DOI', 'WANI_ARORA_URL', 'WHERE_TO_GET_SOURCE', 'TRACE_COLUMNS', 'TRACE_FILE',
+           'TRACE_VERSION', 'AGREEMENT', 'read_source', 'download_source', 'trace_image', 'trace_key', 'read_trace',
+           'trace', 'label_table', 'sources_of', 'trace_summary', 'source_leakage', 'label_agreement', 'label_audit',
+           'plot_tscores']
 
 # %% ../nbs/05_trace.ipynb #6e159b71
 SOURCE_DIAGNOSES = ("normal", "osteopenia", "osteoporosis")  # the source's folders (WHO categories of the T-score)
@@ -85,57 +85,6 @@ def download_source(dest: str | Path, # folder to fill: `<diagnosis>/` sub-folde
         if d: (dest / d).mkdir(exist_ok=True); shutil.copy2(p, dest / d / p.name)
     if not any(d for _, d in filed): raise DataError(f"{archive}: no images under folders named {SOURCE_DIAGNOSES}. {WHERE_TO_GET_SOURCE}")
     return dest
-
-# %% ../nbs/05_trace.ipynb #91bbd833
-SOURCE_VIEWS = {"whole": (1, 1), "crop": (2, 1)}  # (width, height) in image sizes: a copy of the radiograph, or a one-knee crop stretched 2x
-RATIO = 0.8  # Lowe's ratio test: a match counts if its nearest descriptor is nearer than 0.8 x the second nearest
-REPROJ = 4.0  # RANSAC: a match is an inlier if the affine map puts it within 4 px of its partner
-MAX_KEYPOINTS = 1000
-
-def keypoints(a: np.ndarray, # 8-bit luminance image
-              contrast: float = StudyConfig.trace_contrast # SIFT contrast threshold
-             ) -> tuple[np.ndarray, np.ndarray]:
-    "SIFT keypoint positions (n, 2) and descriptors (n, 128), float32."
-    kp, d = cv2.SIFT_create(nfeatures=MAX_KEYPOINTS, contrastThreshold=contrast).detectAndCompute(np.ascontiguousarray(a), None)
-    return np.float32([k.pt for k in kp]).reshape(-1, 2), (d if d is not None else np.zeros((0, 128), np.float32))
-
-def source_views(a: np.ndarray, # a source radiograph, 8-bit luminance, any size
-                 cfg: StudyConfig = StudyConfig() # image_size, trace_contrast
-                ) -> dict:
-    "Keypoints of `a` squeezed to each shape of `SOURCE_VIEWS`."
-    n = cfg.image_size
-    return {v: keypoints(cv2.resize(a, (w * n, h * n), interpolation=cv2.INTER_AREA), cfg.trace_contrast) for v, (w, h) in SOURCE_VIEWS.items()}
-
-def query_views(a: np.ndarray, # a canonical image (`data.read_canonical`)
-                cfg: StudyConfig = StudyConfig() # trace_contrast
-               ) -> dict:
-    "Keypoints of `a` as it is and mirrored."
-    return {"direct": keypoints(a, cfg.trace_contrast), "mirrored": keypoints(a[:, ::-1], cfg.trace_contrast)}
-
-def match_keypoints(q: tuple, r: tuple # (positions, descriptors) of a query and a source view
-                   ) -> tuple[int, np.ndarray | None]:
-    "Matches (ratio test) that one affine map from `q` onto `r` explains (RANSAC inliers), and that map (2 x 3)."
-    (pq, dq), (pr, dr) = q, r
-    if len(dq) < 3 or len(dr) < 3: return 0, None
-    pairs = [m for m in cv2.BFMatcher(cv2.NORM_L2).knnMatch(dq, dr, k=2) if len(m) == 2 and m[0].distance < RATIO * m[1].distance]
-    if len(pairs) < 6: return 0, None
-    A, B = pq[[m[0].queryIdx for m in pairs]], pr[[m[0].trainIdx for m in pairs]]
-    M, inliers = cv2.estimateAffine2D(A, B, method=cv2.RANSAC, ransacReprojThreshold=REPROJ, maxIters=2000, confidence=0.99, refineIters=10)
-    return (0, None) if M is None else (int(inliers.sum()), M)
-
-# %% ../nbs/05_trace.ipynb #ea2406d8
-COPY_COVER = 0.75  # an image whose frame covers at least 75 % of the source's width is a copy of the whole radiograph
-
-def locate(M: np.ndarray, # affine map from the query's pixels to the source view's (`match_keypoints`)
-           view: str, # the source view it matched ("whole" or "crop")
-           size: int = 224 # side of the query image
-          ) -> tuple[str, float]:
-    "(`side`, covered fraction of the source's width): side is `whole`, `left` or `right`."
-    corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], float) @ np.asarray(M, float).T
-    width = SOURCE_VIEWS[view][0] * size
-    x0, x1 = np.clip([corners[:, 0].min(), corners[:, 0].max()], 0, width) / width
-    if x1 - x0 >= COPY_COVER: return "whole", float(x1 - x0)
-    return ("left" if (x0 + x1) / 2 < 0.5 else "right"), float(x1 - x0)
 
 # %% ../nbs/05_trace.ipynb #9633e032
 TRACE_COLUMNS = ["path", "label", "source_file", "source_diagnosis", "t_score", "side", "transform", "score", "runner_up",
