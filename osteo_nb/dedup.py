@@ -392,8 +392,9 @@ def keypoint_candidates(views: list, # `keypoint_views` of each image
                         seed: int = 0 # vocabulary seed
                        ) -> pd.DataFrame:
     "Pairs `a, b, view, distance`: for each image `a`, as it is or mirrored, the `k` stretched views `b` nearest in visual words."
-    if len(views) < 2: return pd.DataFrame(columns=["a", "b", "view", "distance"])
-    vocab = visual_words(np.concatenate([v["stretched"][1] for v in views]), seed=seed)
+    descriptors = np.concatenate([v["stretched"][1] for v in views])
+    if len(views) < 2 or len(descriptors) < 2: return pd.DataFrame(columns=["a", "b", "view", "distance"])
+    vocab = visual_words(descriptors, seed=seed)
     counts = {o: word_counts([v[o][1] for v in views], vocab) for o in ("direct", "mirrored", "stretched")}
     idf = np.log((len(views) + 1) / ((counts["stretched"] > 0).sum(0) + 1))
     refs = NearestNeighbors(n_neighbors=min(len(views), k + 1), metric="cosine").fit(tfidf(counts["stretched"], idf))

@@ -205,16 +205,21 @@ def test_pool_lookalikes_stay_apart(shared_split, a, b):
     assert r.at[a, "group"] != r.at[b, "group"]
 
 
-@pytest.mark.parametrize("a,b", [("Osteoporosis/Osteoporosis 376.jpg", "Normal/Normal 102.jpg"),
-                                 ("Osteoporosis/Osteoporosis 375.jpg", "Normal/Normal 101.jpg"),
-                                 ("Osteoporosis/Osteoporosis 383.jpg", "Normal/Normal 106.jpg"),
-                                 ("Normal/Normal 196.jpg", "Normal/Normal 345.png"),
-                                 ("Osteoporosis/Osteoporosis 381.jpg", "Osteoporosis/Osteoporosis 122.jpg"),
-                                 ("Normal/Normal 190.jpg", "Normal/Normal 124.jpg"),
-                                 ("Normal/Normal 198.jpg", "Normal/Normal 136.jpg"),
-                                 ("Normal/Normal 216.JPEG", "Normal/Normal 111.png")])
-def test_pool_crops_the_exhaustive_audit_found_are_one_exposure(shared_split, a, b):
-    "Two-knee radiograph, one-knee crop: pairs benchmarks/audit_split.py found across splits before the row-profile candidates."
+AUDIT_CROPS = [("Osteoporosis/Osteoporosis 376.jpg", "Normal/Normal 102.jpg"),
+               ("Osteoporosis/Osteoporosis 375.jpg", "Normal/Normal 101.jpg"),
+               ("Osteoporosis/Osteoporosis 383.jpg", "Normal/Normal 106.jpg"),
+               ("Normal/Normal 196.jpg", "Normal/Normal 345.png"),
+               ("Osteoporosis/Osteoporosis 381.jpg", "Osteoporosis/Osteoporosis 122.jpg"),
+               ("Normal/Normal 190.jpg", "Normal/Normal 124.jpg"),
+               ("Normal/Normal 198.jpg", "Normal/Normal 136.jpg"),
+               ("Normal/Normal 216.JPEG", "Normal/Normal 111.png")]  # benchmarks/audit_split.py found them across splits before the row-profile candidates
+KEYPOINT_CROPS = [("Normal/Normal 14.png", "Normal/Normal 191.jpg"), ("Normal/Normal 400.png", "Osteoporosis/Osteoporosis 382.jpg"),
+                  ("Osteoporosis/Osteoporosis 107.png", "Osteoporosis/Osteoporosis 380.jpg")]  # registration never linked them (bench_keypoints.py)
+
+
+@pytest.mark.parametrize("a,b", AUDIT_CROPS + KEYPOINT_CROPS)
+def test_pool_crops_are_one_exposure_with_their_two_knee_radiograph(shared_split, a, b):
+    "Two-knee radiograph and a one-knee crop of it: one exposure, not one radiograph (found by registration or by keypoints)."
     r = shared_split.set_index("path")
     assert r.at[a, "group"] == r.at[b, "group"] and r.at[a, "cluster"] != r.at[b, "cluster"]
 
@@ -226,15 +231,6 @@ def test_pool_pairs_only_trimmed_windows_propose_are_linked(shared_split, a, b, 
     "Copies whose content boxes differ by 13-16 %, and a crop cut wider than its two-knee image: the audit's last cross-split pairs."
     r = shared_split.set_index("path")
     assert r.at[a, same] == r.at[b, same]
-
-
-@pytest.mark.parametrize("a,b", [("Normal/Normal 14.png", "Normal/Normal 191.jpg"),
-                                 ("Normal/Normal 400.png", "Osteoporosis/Osteoporosis 382.jpg"),
-                                 ("Osteoporosis/Osteoporosis 107.png", "Osteoporosis/Osteoporosis 380.jpg")])
-def test_pool_crops_only_keypoints_link_are_one_exposure(shared_split, a, b):
-    "One-knee crop and its two-knee radiograph that registration never linked (benchmarks/bench_keypoints.py): one exposure, not one radiograph."
-    r = shared_split.set_index("path")
-    assert r.at[a, "group"] == r.at[b, "group"] and r.at[a, "cluster"] != r.at[b, "cluster"]
 
 
 def test_shared_pool_split_puts_no_source_radiograph_in_two_splits(shared_split):
