@@ -1,12 +1,12 @@
 """The keypoint stage of `dedup` on the pool, checked against the trace: time, inlier distributions, exposures, leakage.
 
-    PYTHONPATH=. python benchmarks/bench_keypoints.py [--data ../shared/data/knee-xray-pool] [--records results/split_records.csv]
-        [--pairs results/split_pairs.csv] [--trace results/trace.csv] [--k 5]
+    PYTHONPATH=. python benchmarks/bench_keypoints.py [--data ../shared/data/knee-xray-pool] [--split results/split.csv]
+        [--trace results/trace.csv] [--k 5]
 
 The trace (`osteo-data trace`) matches every pool file against the source radiographs and uses no pool-to-pool pair,
 so it is an independent answer to "are these two files one exposure?". This script runs `dedup.keypoint_pairs` on
-the hash-cluster representatives of `--records` (the same images `data.find_pairs` gives it), labels each candidate
-pair by the trace (same source radiograph or not) and by whether the registration pairs of `--pairs` already put it
+the hash-cluster representatives of the records beside `--split` (the same images `data.find_pairs` gives it), labels each candidate
+pair by the trace (same source radiograph or not) and by whether the registration pairs beside `--split` already put it
 in one exposure, and prints the inlier distribution of each kind (the null: pairs of different source radiographs),
 then clusters the records without and with the keypoint links (no source join) and counts, against the trace,
 source radiographs split over several exposures, exposures mixing several, and source radiographs whose used files
@@ -19,31 +19,22 @@ import numpy as np
 import pandas as pd
 
 from osteo_nb.config import StudyConfig, pool_dir
-from osteo_nb.data import PAIR_COLUMNS, SPLIT_COLUMNS, _representatives, cluster, leakage, read_canonical, split
+from osteo_nb.data import PAIR_COLUMNS, SPLIT_COLUMNS, _representatives, cluster, leakage, pairs_path, read_canonical, read_records, split
 from osteo_nb.dedup import components, is_verified, keypoint_pairs
 from osteo_nb.trace import source_leakage, sources_of
-
-
-def read_published_records(path) -> pd.DataFrame:
-    "A records CSV with its columns typed as `data.scan` makes them."
-    r = pd.read_csv(path, keep_default_na=False)
-    r["readable"] = r.readable.astype(str) == "True"
-    for c in ("width", "height", "border_fraction"): r[c] = pd.to_numeric(r[c], errors="coerce")
-    return r
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(pool_dir() or ""), help="the data folder (default: the shared pool)")
-    ap.add_argument("--records", default="results/split_records.csv", help="records of a split of --data (scan columns, hash_cluster)")
-    ap.add_argument("--pairs", default="results/split_pairs.csv", help="its registration pairs (`write_split`)")
     ap.add_argument("--trace", default="results/trace.csv", help="trace.csv of --data")
-    ap.add_argument("--split", default="results/split.csv", help="the study's split, to compare with (source join, seed 42)")
+    ap.add_argument("--split", default="results/split.csv", help="a split file of --data with its records and pairs beside it (`write_split`); "
+                    "the study's (source join, seed 42) to compare with")
     ap.add_argument("--k", type=int, default=StudyConfig.keypoint_candidates, help="keypoint candidates per image")
     a = ap.parse_args()
     cfg, t0 = StudyConfig(keypoint_candidates=a.k), time.time()
-    recs, traced = read_published_records(a.records), pd.read_csv(a.trace, keep_default_na=False)
-    reg = pd.read_csv(a.pairs)
+    recs, traced = read_records(a.split), pd.read_csv(a.trace, keep_default_na=False)
+    reg = pd.read_csv(pairs_path(a.split))
     reg = reg[reg.kind != "keypoint"]  # the registration stage only
     source_of = traced.set_index("path").source_group
     ok = recs[recs.readable & (recs.hash_cluster != "")]
@@ -80,11 +71,10 @@ def main():
             s = split(cl, c.replace(seed=seed))
             print(f"    seed {seed}: used {int((s.status == 'used').sum())}, exposures across splits {len(leakage(s, 'group'))}, "
                   f"source radiographs across splits (trace) {len(source_leakage(s, traced))}")
-    if Path(a.split).exists():
-        study = split(cluster(recs, cfg, sources=sources_of(traced), pairs=pairs), cfg.replace(seed=42))
-        mine = study[SPLIT_COLUMNS].sort_values("path").reset_index(drop=True).astype(str)
-        theirs = pd.read_csv(a.split, keep_default_na=False)[SPLIT_COLUMNS].sort_values("path").reset_index(drop=True).astype(str)
-        print(f"the study's split (source join, seed 42) with keypoint links equals {a.split}: {mine.equals(theirs)}")
+    study = split(cluster(recs, cfg, sources=sources_of(traced), pairs=pairs), cfg.replace(seed=42))
+    mine = study[SPLIT_COLUMNS].sort_values("path").reset_index(drop=True).astype(str)
+    theirs = pd.read_csv(a.split, keep_default_na=False)[SPLIT_COLUMNS].sort_values("path").reset_index(drop=True).astype(str)
+    print(f"the study's split (source join, seed 42) with keypoint links equals {a.split}: {mine.equals(theirs)}")
     print(f"{time.time() - t0:.0f} s in all")
 
 

@@ -513,7 +513,7 @@ def plot_pairs(pairs: pd.DataFrame, # rows with `a`, `b`, `view`, `score`, `kind
     fig, axs = plt.subplots(rows, ncols, figsize=(3.2 * ncols, 2.5 * rows), squeeze=False)
     for ax in axs.ravel(): ax.axis("off")
     for ax, p in zip(axs.ravel(), pairs.itertuples()):
-        shown = {"keypoints": "full", "keypoints_m": "full_m"}.get(p.view, p.view)  # a keypoint pair: the whole of `b`
+        shown = dict(zip(KEYPOINT_VIEWS, ("full", "full_m"))).get(p.view, p.view)  # a keypoint pair: the whole of `b`
         ax.imshow(np.concatenate([view(images[p.a], "full", 128), view(images[p.b], shown, 128)], 1), cmap="gray", vmin=0, vmax=255)
         score = f"{p.score:.0f} inliers" if p.kind == "keypoint" else f"{p.score:.2f}"
         cap = f"{score} {p.kind}" + (f"\n{names[p.a]}\n{names[p.b]}" if names else "")
