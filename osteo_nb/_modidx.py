@@ -445,5 +445,7 @@ d = { 'settings': { 'branch': 'main',
                               'osteo_nb.xai.plot_explanation': ('xai.html#plot_explanation', 'osteo_nb/xai.py'),
                               'osteo_nb.xai.plot_gallery': ('xai.html#plot_gallery', 'osteo_nb/xai.py'),
                               'osteo_nb.xai.sample_gallery': ('xai.html#sample_gallery', 'osteo_nb/xai.py'),
+                              'osteo_nb.xai.segmentation_params': ('xai.html#segmentation_params', 'osteo_nb/xai.py'),
                               'osteo_nb.xai.segmenter': ('xai.html#segmenter', 'osteo_nb/xai.py'),
+                              'osteo_nb.xai.superpixels': ('xai.html#superpixels', 'osteo_nb/xai.py'),
                               'osteo_nb.xai.viewer_figure': ('xai.html#viewer_figure', 'osteo_nb/xai.py')}}}

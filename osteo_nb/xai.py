@@ -20,9 +20,9 @@ from .provenance import atomic_path, fingerprint
 
 # %% auto #0
 __all__ = ['ENGINES', 'TARGETS', 'CAM_METHODS', 'lime_input', 'segmenter', 'perturbed', 'FastLimeImageExplainer',
-           'batch_predictor', 'compiled_predictor', 'lime_params', 'model_digest', 'Explanation', 'explain', 'jaccard',
-           'mask_agreement', 'last_conv_layer', 'gradcam', 'overlay', 'plot_explanation', 'plot_cams', 'sample_gallery',
-           'plot_gallery', 'LimeViewer', 'viewer_figure']
+           'batch_predictor', 'compiled_predictor', 'segmentation_params', 'lime_params', 'model_digest', 'Explanation',
+           'superpixels', 'explain', 'jaccard', 'mask_agreement', 'last_conv_layer', 'gradcam', 'overlay',
+           'plot_explanation', 'plot_cams', 'sample_gallery', 'plot_gallery', 'LimeViewer', 'viewer_figure']
 
 # %% ../nbs/11_xai.ipynb #1ceb4bd8
 def lime_input(x: np.ndarray # canonical uint8 luminance image (H, W), or a batch (N, H, W)
@@ -117,12 +117,16 @@ def compiled_predictor(models: tuple, batch: int = 50, size: int = 224, engine: 
 TARGETS = ("predicted", "true_label_leaks_label")
 _LIME_VERSION = "fast-2"  # change when the explanation algorithm changes, so older cache entries are not reused
 
-def lime_params(cfg: StudyConfig) -> dict:
-    "Every parameter an explanation depends on."
+def segmentation_params(cfg: StudyConfig) -> dict:
+    "Every parameter the superpixels depend on: the algorithm, its parameters and the seed."
     seg = ({"kernel_size": cfg.quickshift_kernel_size, "max_dist": cfg.quickshift_max_dist, "ratio": cfg.quickshift_ratio}
            if cfg.segmentation == "quickshift" else {"n_segments": cfg.slic_segments, "compactness": cfg.slic_compactness})
-    return {"num_samples": cfg.lime_samples, "segmentation": cfg.segmentation, **seg, "seed": cfg.seed,
-            "kernel_width": 0.25, "distance": "cosine", "hide_color": "segment mean", "engine": cfg.lime_engine, "version": _LIME_VERSION}
+    return {"segmentation": cfg.segmentation, **seg, "seed": cfg.seed}
+
+def lime_params(cfg: StudyConfig) -> dict:
+    "Every parameter an explanation depends on."
+    return {"num_samples": cfg.lime_samples, **segmentation_params(cfg), "kernel_width": 0.25, "distance": "cosine",
+            "hide_color": "segment mean", "engine": cfg.lime_engine, "version": _LIME_VERSION}
 
 def model_digest(model) -> str:
     "sha256 over a model's weights (names, shapes and values): the same trained model, the same digest."
@@ -185,11 +189,24 @@ def _load_entry(path: Path) -> Explanation | None:
         print(f"osteo_nb: discarding cached explanation {path} ({type(e).__name__}); computing it again"); path.unlink(missing_ok=True)
         return None
 
+def superpixels(x: np.ndarray, # canonical uint8 luminance image (H, W)
+                cfg: StudyConfig = StudyConfig() # segmentation, its parameters, seed, cache_dir
+               ) -> np.ndarray: # superpixel index of each pixel (H, W), int32
+    "`segmenter(cfg)` of the image, computed once per image, parameters and seed, and read from the cache after that."
+    f = out_path(cfg, "cache", "segments", f"{fingerprint({'image': pixel_sha256(x), **segmentation_params(cfg)})[:32]}.npz")
+    if f.exists():
+        try:
+            with np.load(f) as z: return z["segments"].astype(np.int32)
+        except Exception as e: print(f"osteo_nb: discarding cached superpixels {f} ({type(e).__name__}); computing them again")
+    s = segmenter(cfg)(lime_input(x)).astype(np.int32)
+    with atomic_path(f) as tmp, open(tmp, "wb") as fh: np.savez_compressed(fh, segments=s.astype(np.uint16))
+    return s
+
 def _explain_one(x, models, predict, cfg, target, y) -> list[Explanation]:
     "One image, every model: one segmentation, one sample matrix, one set of perturbed images."
     img = lime_input(x)
     probs = predict(img[None])[0].reshape(len(models), -1)
-    segments = segmenter(cfg)(img)
+    segments = superpixels(x, cfg)
     explainer = FastLimeImageExplainer(random_state=cfg.seed, chunk=cfg.predict_batch)
     explainer.keep_samples()
     out = []
