@@ -30,7 +30,12 @@ def pool():
 
 @pytest.fixture
 def messy(tmp_path):
-    "A synthetic data set with bad files, odd colour modes and re-encoded copies of one radiograph."
+    "A synthetic data set with bad files, odd colour modes and re-encoded copies of one radiograph (a fresh copy per test: tests may change it)."
+    return make_messy(tmp_path)
+
+
+def make_messy(tmp_path):
+    "`messy` in `tmp_path / 'messy'`."
     d = synthetic_dataset(tmp_path / "messy", n_per_class=14, n_copies=0, seed=1)
     n, o = d / "Normal", d / "Osteoporosis"
     (n / "zero.png").write_bytes(b"")

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from conftest import cli
+from conftest import cli, make_messy
 import cv2
 import numpy as np
 from osteo_nb.data import leakage, read_records
@@ -19,8 +19,16 @@ def split(data, out, *args):
     return pd.read_csv(out, keep_default_na=False), read_records(out), r.stdout
 
 
-def test_split_file_columns_and_summary(messy, tmp_path):
-    df, recs, out = split(messy, tmp_path / "s.csv")
+@pytest.fixture(scope="module")
+def messy_split(tmp_path_factory):
+    "`messy` and its split with the defaults, computed once for the tests that only read them: (data, split file, records, stdout)."
+    tmp = tmp_path_factory.mktemp("messy_split")
+    data = make_messy(tmp)
+    return (data, *split(data, tmp / "s.csv"))
+
+
+def test_split_file_columns_and_summary(messy_split):
+    messy, df, recs, out = messy_split
     assert list(df.columns) == ["path", "label", "split", "cluster", "status"]
     assert len(df) == sum(1 for p in messy.rglob("*") if p.is_file())  # one row per input file
     assert set(df.status) <= {"used", "duplicate", "conflict", "excluded", "unreadable"}
@@ -29,22 +37,22 @@ def test_split_file_columns_and_summary(messy, tmp_path):
 
 @pytest.mark.parametrize("name,reason", [("zero.png", "empty file"), ("text.png", "not an image"),
                                          ("corrupt.jpg", "truncated"), ("huge.png", "too large (9000x8000 px")])
-def test_bad_files_are_reported_with_reasons(messy, tmp_path, name, reason):
-    _, recs, _ = split(messy, tmp_path / "s.csv")
+def test_bad_files_are_reported_with_reasons(messy_split, name, reason):
+    recs = messy_split[2]
     r = recs.set_index("path").loc[f"Normal/{name}"]
     assert r.status == "unreadable" and reason in r.reason
 
 
 @pytest.mark.parametrize("name", ["Osteoporosis/sixteen.png", "Osteoporosis/rgba.png", "Osteoporosis/cmyk.jpg",
                                   "Normal/palette.png", "Normal/large.jpg"])
-def test_odd_modes_and_sizes_decode(messy, tmp_path, name):
-    _, recs, _ = split(messy, tmp_path / "s.csv")
+def test_odd_modes_and_sizes_decode(messy_split, name):
+    recs = messy_split[2]
     assert recs.set_index("path").at[name, "readable"] == True
 
 
-def test_modes_of_one_image_are_one_radiograph(messy, tmp_path):
+def test_modes_of_one_image_are_one_radiograph(messy_split):
     "16-bit, RGBA and CMYK versions of one image are found as copies of it."
-    _, recs, _ = split(messy, tmp_path / "s.csv")
+    recs = messy_split[2]
     r = recs.set_index("path")
     group = ["Osteoporosis/Osteoporosis 2.jpg", "Osteoporosis/sixteen.png", "Osteoporosis/rgba.png", "Osteoporosis/cmyk.jpg"]
     assert r.loc[group, "cluster"].nunique() == 1
