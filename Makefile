@@ -34,12 +34,16 @@ lock:  ## rewrite requirements.lock from .venv: only after `make test` passed in
 reproduce:  ## run the study notebooks: make reproduce DATA=dir [PROFILE=smoke|quick|paper|validity] [SEED=n] [SET=field=value,...]
 	$(BIN)/osteo-reproduce --data "$(DATA)" --out "$(OUT)" $(if $(PROFILE),--profile $(PROFILE)) $(if $(SEED),--seed $(SEED)) $(if $(SET),--set "$(SET)")
 
+# nbdev_test runs two notebooks at once on two cores: each gets one BLAS / OpenMP / TensorFlow thread, as two
+# threads each made them wait for each other (benchmarks/README.md, "Test suite"); pytest runs one test at a time
+ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1
+
 test:  ## the full test suite: library notebooks (nbdev_test) and tests/ (pytest)
-	$(BIN)/nbdev_test --n_workers 2
+	$(ONE_THREAD) $(BIN)/nbdev_test --n_workers 2
 	$(BIN)/python -m pytest -q --durations=12 tests
 
 test-slow:  ## the library notebooks with their `#| slow` cells too (training determinism and resume, real-data traces, pool splits); not in CI
-	$(BIN)/nbdev_test --n_workers 2 --flags slow
+	$(ONE_THREAD) $(BIN)/nbdev_test --n_workers 2 --flags slow
 
 sync:  ## export the library and README from the notebooks and clean the notebooks
 	$(BIN)/nbdev_export
