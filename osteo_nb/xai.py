@@ -199,7 +199,7 @@ def superpixels(x: np.ndarray, # canonical uint8 luminance image (H, W)
             with np.load(f) as z: return z["segments"].astype(np.int32)
         except Exception as e: print(f"osteo_nb: discarding cached superpixels {f} ({type(e).__name__}); computing them again")
     s = segmenter(cfg)(lime_input(x)).astype(np.int32)
-    with atomic_path(f) as tmp, open(tmp, "wb") as fh: np.savez_compressed(fh, segments=s.astype(np.uint16))
+    with atomic_path(f) as tmp, open(tmp, "wb") as fh: np.savez_compressed(fh, segments=s.astype(np.uint16 if s.max() < 2**16 else np.int32))
     return s
 
 def _explain_one(x, models, predict, cfg, target, y) -> list[Explanation]:

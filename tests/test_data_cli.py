@@ -21,7 +21,7 @@ def split(data, out, *args):
 
 @pytest.fixture(scope="module")
 def messy_split(tmp_path_factory):
-    "`messy` and its split with the defaults, computed once for the tests that only read them: (data, split file, records, stdout)."
+    "`messy` and its split with the defaults, computed once for the tests that only read them: (data folder, split table, records, stdout)."
     tmp = tmp_path_factory.mktemp("messy_split")
     data = make_messy(tmp)
     return (data, *split(data, tmp / "s.csv"))
