@@ -181,23 +181,23 @@ def _cache_file(cfg, digest, x, target) -> Path:
     key = fingerprint({"image": pixel_sha256(x), "model": digest, "lime": json.dumps(lime_params(cfg), sort_keys=True), "target": target})
     return out_path(cfg, "cache", "explanations", digest[:16], f"{key[:32]}.npz")
 
-def _load_entry(path: Path) -> Explanation | None:
-    "The cached explanation, or None; an unreadable entry is deleted with a notice."
+def _read_cached(path: Path, load, what: str):
+    "`load(path)`, or None when there is no entry; an unreadable entry is deleted with a notice naming `what` it held."
     if not path.exists(): return None
-    try: return Explanation.load(path)
+    try: return load(path)
     except Exception as e:
-        print(f"osteo_nb: discarding cached explanation {path} ({type(e).__name__}); computing it again"); path.unlink(missing_ok=True)
+        print(f"osteo_nb: discarding cached {what} {path} ({type(e).__name__}); computing again"); path.unlink(missing_ok=True)
         return None
+
+def _load_segments(path: Path) -> np.ndarray:
+    with np.load(path) as z: return z["segments"].astype(np.int32)
 
 def superpixels(x: np.ndarray, # canonical uint8 luminance image (H, W)
                 cfg: StudyConfig = StudyConfig() # segmentation, its parameters, seed, cache_dir
                ) -> np.ndarray: # superpixel index of each pixel (H, W), int32
     "`segmenter(cfg)` of the image, computed once per image, parameters and seed, and read from the cache after that."
     f = out_path(cfg, "cache", "segments", f"{fingerprint({'image': pixel_sha256(x), **segmentation_params(cfg)})[:32]}.npz")
-    if f.exists():
-        try:
-            with np.load(f) as z: return z["segments"].astype(np.int32)
-        except Exception as e: print(f"osteo_nb: discarding cached superpixels {f} ({type(e).__name__}); computing them again")
+    if (s := _read_cached(f, _load_segments, "superpixels")) is not None: return s
     s = segmenter(cfg)(lime_input(x)).astype(np.int32)
     with atomic_path(f) as tmp, open(tmp, "wb") as fh: np.savez_compressed(fh, segments=s.astype(np.uint16 if s.max() < 2**16 else np.int32))
     return s
@@ -233,7 +233,7 @@ def explain(images: np.ndarray, # canonical uint8 images (N, H, W)
     predict, out = None, {n: [] for n in names}
     for i, x in enumerate(tqdm(images, desc="LIME", disable=not progress)):
         files = [_cache_file(cfg, digests[n], x, target) for n in names]
-        got = [_load_entry(f) for f in files]
+        got = [_read_cached(f, Explanation.load, "explanation") for f in files]
         if any(g is None for g in got):
             predict = predict or compiled_predictor(tuple(models[n] for n in names), cfg.predict_batch, cfg.image_size, cfg.lime_engine)
             got = _explain_one(x, names, predict, cfg, target, None if y_true is None else y_true[i])
