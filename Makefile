@@ -9,7 +9,7 @@ OUT     ?= .
 # PROFILE and SEED default to osteo-reproduce's own defaults (config.DEFAULT_PROFILE, the profile's seed): one source
 LOCK    := requirements.lock
 
-.PHONY: help setup lock reproduce test test-slow sync docs readme clean-nbs bench
+.PHONY: help setup lab lock reproduce publish test test-slow sync docs bench
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -31,8 +31,16 @@ lock:  ## rewrite requirements.lock from .venv: only after `make test` passed in
 	rm -f $(LOCK).tmp
 	$(BIN)/python -m pytest -q tests/test_lock.py
 
-reproduce:  ## run the study notebooks: make reproduce DATA=dir [PROFILE=smoke|quick|paper|validity] [SEED=n] [SET=field=value,...]
-	$(BIN)/osteo-reproduce --data "$(DATA)" --out "$(OUT)" $(if $(PROFILE),--profile $(PROFILE)) $(if $(SEED),--seed $(SEED)) $(if $(SET),--set "$(SET)")
+lab:  ## open the study in JupyterLab: nbs/study (the notebooks, to run) and nbs/published (the published run, executed)
+	$(BIN)/jupyter lab --ServerApp.root_dir=. nbs/study
+
+REPRODUCE = $(BIN)/osteo-reproduce --data "$(DATA)" --out "$(OUT)" $(if $(PROFILE),--profile $(PROFILE)) $(if $(SEED),--seed $(SEED)) $(if $(SET),--set "$(SET)")
+
+reproduce:  ## run the study notebooks into runs/<id>/ only: make reproduce DATA=dir [PROFILE=smoke|quick|paper|validity] [SEED=n] [SET=field=value,...]
+	$(REPRODUCE)
+
+publish:  ## run (or resume) the study, then publish the run into results/, figures/ and nbs/published/ (refused for PROFILE=smoke)
+	$(REPRODUCE) --publish
 
 # nbdev_test runs two notebooks at once on two cores: each gets one BLAS / OpenMP / TensorFlow thread, as two
 # threads each made them wait for each other (benchmarks/README.md, "Test suite"); pytest runs one test at a time
