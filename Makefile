@@ -32,7 +32,7 @@ lock:  ## rewrite requirements.lock from .venv: only after `make test` passed in
 	$(BIN)/python -m pytest -q tests/test_lock.py
 
 lab:  ## open the study in JupyterLab: nbs/study (the notebooks, to run) and nbs/published (the published run, executed)
-	$(BIN)/jupyter lab --ServerApp.root_dir=. nbs/study
+	$(BIN)/jupyter lab --ServerApp.root_dir=.
 
 REPRODUCE = $(BIN)/osteo-reproduce --data "$(DATA)" --out "$(OUT)" $(if $(PROFILE),--profile $(PROFILE)) $(if $(SEED),--seed $(SEED)) $(if $(SET),--set "$(SET)")
 
