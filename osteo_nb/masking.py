@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .config import StudyConfig, out_path
+from .config import StudyConfig, at_root, out_path
 from .data import DataError
 from .provenance import atomic_path, sha256_file
 from .xai import Explanation
@@ -60,7 +60,7 @@ def feature_dataset(arrays: dict, # split -> (rows, canonical uint8 images), e.g
                    ) -> pd.DataFrame:
     "Write every image times its model's LIME mask under `data/feature/<model>/<split>/<label>/`; one table row per file."
     from tqdm.auto import tqdm
-    out, root = [], Path(cfg.out_dir)
+    out, root = [], at_root(cfg.out_dir)
     jobs = [(m, s) for s in arrays for m in explanations[s]]
     for model, split in tqdm(jobs, desc="feature images", disable=not progress):
         rows, x = arrays[split]; exps = explanations[split][model]
@@ -82,7 +82,7 @@ def load_feature_arrays(table: pd.DataFrame, # from `feature_dataset`
                         cfg: StudyConfig = StudyConfig() # out_dir
                        ) -> dict:
     "split -> (the original rows, that model's feature-focused images read back from disk), each file checked against its digest."
-    t, root = table[table.model == model].set_index(["split", "path"]), Path(cfg.out_dir)
+    t, root = table[table.model == model].set_index(["split", "path"]), at_root(cfg.out_dir)
     def read(split, path):
         f = t.loc[(split, path)]
         if sha256_file(root / f.feature_path) != f.feature_sha256:
@@ -109,7 +109,7 @@ def plot_feature_samples(table: pd.DataFrame, # from `feature_dataset`
         ax_row[0].imshow(x[i], cmap="gray", vmin=0, vmax=255); ax_row[0].set_title(f"{s}, {rows.label.iloc[i]}\n{Path(path).name}", fontsize=7)
         for ax, m in zip(ax_row[1:], models):
             f = t.loc[(m, s, path)]
-            ax.imshow(np.asarray(Image.open(Path(cfg.out_dir) / f.feature_path)), cmap="gray", vmin=0, vmax=255)
+            ax.imshow(np.asarray(Image.open(at_root(cfg.out_dir) / f.feature_path)), cmap="gray", vmin=0, vmax=255)
             ax.set_title(f"{m}: explains {f.explained}\nmask {f.mask_area:.0%}", fontsize=7)
     for ax in axs.ravel(): ax.axis("off")
     fig.tight_layout()

@@ -151,13 +151,14 @@ def plot_roc(curves: dict, # name -> (y_true, y_prob), e.g. one per model and da
             ):
     "ROC curves of several classifiers in one figure, AUC in the legend."
     from sklearn.metrics import roc_curve
-    fig, ax = plt.subplots(figsize=(4.2, 4))
+    fig, ax = plt.subplots(figsize=(4.2, 4 + 0.17 * (len(curves) + 1)))  # taller by the legend's rows below
     for name, (y, p) in curves.items():
         fpr, tpr, _ = roc_curve(*_check_binary(y, p))
         ax.plot(fpr, tpr, label=f"{name} (AUC {auc_rank(y, p):.3f})")
     ax.plot([0, 1], [0, 1], ":", color="grey", label="chance")
     ax.set_xlabel("false positive rate (1 - specificity)"); ax.set_ylabel("true positive rate (recall)")
-    ax.legend(fontsize=7, loc="lower right"); ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)  # below the axes
+    ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -4,14 +4,23 @@
 
 # %% ../nbs/17_protocol.ipynb #b5bebfa5
 from __future__ import annotations
+import re
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
-from .config import CLASSES
+from .config import CLASSES, StudyConfig
+from .controls import condition_rows, control_masks, masked_arrays, paired_rows
+from .data import split
+from .metrics import PAPER_TABLE2
+from .models import run_experiment, split_arrays, train_or_load
+from .xai import explain
 
 # %% auto #0
-__all__ = ['PAPER_FILES', 'paper_scale_sample']
+__all__ = ['PAPER_FILES', 'MODEL_NAMES', 'paper_scale_sample', 'resplit', 'mask_training_flags', 'lime_masked', 'train_pair',
+           'pair_rows', 'paper_gains', 'first_partitions', 'protocol_cells', 'protocol_study', 'factorial_table',
+           'decomposition', 'plot_factorial']
 
 # %% ../nbs/17_protocol.ipynb #89b0efaf
 PAPER_FILES = 774  # the paper's data set: 774 knee radiographs, equally split between the two classes
@@ -28,3 +37,192 @@ def paper_scale_sample(records: pd.DataFrame, # records with `path`, `label`, `r
     if short: raise ValueError(f"paper_scale_sample: {per} files per class asked, but only {short} are readable")
     picked = [task[task.label == c].iloc[np.sort(rng.choice(int((task.label == c).sum()), per, replace=False))] for c in classes]
     return pd.concat(picked).sort_values("path").reset_index(drop=True)
+
+# %% ../nbs/17_protocol.ipynb #9feb4e2d
+def resplit(records: pd.DataFrame, # records with a first split (`data.split`, `data.read_records`)
+            cfg: StudyConfig, # split_mode ("grouped" by exposure, "paper" by file), split_ratios
+            seed: int # the new split's seed
+           ) -> pd.DataFrame:
+    "The same files split afresh with `seed`, grouped by exposure or by file as `cfg.split_mode` says."
+    return split(records.drop(columns="split"), cfg.replace(seed=seed))
+
+# %% ../nbs/17_protocol.ipynb #e143dee9
+def mask_training_flags(test_rows: pd.DataFrame, # test images of a partition: path, group
+                        first: pd.DataFrame # the first partition's records (split, status, path, group)
+                       ) -> pd.DataFrame: # path, image_in_mask_training, exposure_in_mask_training
+    "Whether each test image, or a file of its exposure, was a training image of the first partition's models."
+    train = first[(first.split == "train") & (first.status == "used")]
+    return pd.DataFrame({"path": test_rows.path.to_numpy(),
+                         "image_in_mask_training": test_rows.path.isin(set(train.path)).to_numpy(),
+                         "exposure_in_mask_training": test_rows.group.isin(set(train.group)).to_numpy()})
+
+# %% ../nbs/17_protocol.ipynb #1b0fd0da
+def lime_masked(arrays: dict, # split -> (rows, canonical uint8 images), e.g. `models.split_arrays`
+                models: dict, # role -> the Keras classifier whose explanations make the masks
+                cfg: StudyConfig # LIME parameters, lime_top_k, cache_dir
+               ) -> dict: # role -> split -> (rows, masked images)
+    "Every image of `arrays` times its LIME mask (predicted label) by each model: one feature-focused data set per model."
+    exps = {s: explain(x, models, cfg, progress=False) for s, (_, x) in arrays.items()}
+    return {role: masked_arrays(arrays, {s: control_masks("lime", exps[s][role], cfg=cfg) for s in arrays}) for role in models}
+
+# %% ../nbs/17_protocol.ipynb #6e7f4732
+def train_pair(names: tuple, # model cache names of the (original, LIME-mask) conditions, e.g. ("original", "new")
+               spec, # the backbone (`weights.BackboneSpec`)
+               arrays: dict, # the partition's original images
+               masked: dict, # the same partition, masked
+               cfg: StudyConfig # training parameters; `seed` is the training seed
+              ) -> tuple: # (original, LIME-mask) `models.Experiment`
+    "The original and the LIME-mask classifier of one partition, trained (or loaded) and evaluated."
+    return tuple(run_experiment(n, spec, a, cfg, progress=False) for n, a in zip(names, (arrays, masked)))
+
+# %% ../nbs/17_protocol.ipynb #cb3fe73a
+def pair_rows(where: str, # the cell, e.g. "naive file split, re-split seed 43"
+              model: str, # e.g. "efficientnet (efficientnet_lite0)"
+              original: pd.DataFrame, # test predictions on original images (path, y_true, p_osteoporosis)
+              masked: pd.DataFrame, # test predictions on LIME-masked images, same images and order
+              flags: pd.DataFrame | None = None, # `mask_training_flags` of these test images, to score apart
+              seed: int = 0 # bootstrap seed
+             ) -> list[dict]:
+    "Accuracy and AUC of both conditions, and LIME masks vs original images (paired), for one factorial cell."
+    rows = [r for cond, p in (("original images", original), ("LIME masks", masked))
+            for r in condition_rows("protocol", f"{where}: {cond}", model, p, seed=seed)]
+    rows += paired_rows("protocol", "LIME masks", model, masked, original, "original images", seed, where=where)
+    for inside in ((True, False) if flags is not None else ()):
+        keep = (flags.image_in_mask_training == inside).to_numpy()
+        part = f"{where}, test images {'in' if inside else 'not in'} the mask models' training split"
+        if keep.any(): rows += paired_rows("protocol", "LIME masks", model, masked[keep], original[keep], "original images", seed, where=part)
+    return rows
+
+# %% ../nbs/17_protocol.ipynb #f605dfd3
+def paper_gains() -> pd.DataFrame: # model, backbone, original, new, gain (from the confusion matrices), stated_gain (Table 2)
+    "The paper's accuracy gain per model, from its confusion matrices, beside the gain its Table 2 states."
+    t = PAPER_TABLE2.assign(cm_accuracy=lambda d: (d.tn + d.tp) / (d.tn + d.fp + d.fn + d.tp)).set_index(["model", "dataset"])
+    rows = [{"model": m, "backbone": t.at[(m, "new"), "backbone"], "original": t.at[(m, "original"), "cm_accuracy"],
+             "new": t.at[(m, "new"), "cm_accuracy"]} for m in t.index.unique("model")]
+    g = pd.DataFrame(rows).assign(gain=lambda d: d.new - d.original)
+    return g.assign(stated_gain=[t.at[(m, "new"), "accuracy"] - t.at[(m, "original"), "accuracy"] for m in g.model])
+
+# %% ../nbs/17_protocol.ipynb #d1b4552e
+MODEL_NAMES = {("exposure-grouped", "same partition"): ("original", "new"),
+               ("naive file split", "same partition"): ("paper-scale-original", "paper-scale-lime"),
+               ("exposure-grouped", "re-split"): ("resplit-original", "resplit-lime"),
+               ("naive file split", "re-split"): ("paper-scale-resplit-original", "paper-scale-resplit-lime")}  # model cache names
+
+def first_partitions(records: pd.DataFrame, # the study's records and split (`data.read_records`)
+                     cfg: StudyConfig # seed, protocol_files, classes
+                    ) -> dict: # split name -> (first partition's records, its configuration)
+    "The study's exposure-grouped split, and the paper-scale naive file split, each with the configuration that made it."
+    naive = cfg.replace(split_mode="paper")
+    sample = paper_scale_sample(records, cfg.protocol_files, cfg.seed, cfg.classes)
+    return {"exposure-grouped": (records, cfg), "naive file split": (split(sample, naive), naive)}
+
+def protocol_cells(first: pd.DataFrame, cfg: StudyConfig) -> list[tuple]:
+    "(partition, seed, records) of every cell of one split: the same partition per training seed, then each re-split."
+    same = [("same partition", cfg.seed + i, first) for i in range(cfg.protocol_train_seeds)]
+    return same + [("re-split", cfg.seed + i, resplit(first, cfg, cfg.seed + i)) for i in range(1, cfg.protocol_resplits + 1)]
+
+# %% ../nbs/17_protocol.ipynb #7ffeeeba
+def protocol_study(records: pd.DataFrame, # the study's records and split
+                   root, # the class root of the images
+                   specs: dict, # role -> backbone (`weights.resolve_backbones`)
+                   cfg: StudyConfig, # the study configuration (its seed makes the masks)
+                   progress: bool = True # a bar over the cells
+                  ) -> tuple[list, pd.DataFrame, dict]: # rows, test predictions, (split, partition, seed, condition, role) -> Experiment
+    "Every cell of the protocol factorial, trained and scored on its test images."
+    rows, preds, trained = [], [], {}
+    for split_name, (first, scfg) in first_partitions(records, cfg).items():
+        first_arrays = split_arrays(first, root, scfg)
+        mask_models = {r: train_or_load(MODEL_NAMES[split_name, "same partition"][0], s, first_arrays, scfg, progress=False).model
+                       for r, s in specs.items()}
+        for partition, seed, part in tqdm(protocol_cells(first, scfg), desc=split_name, disable=not progress):
+            arrays = first_arrays if part is first else split_arrays(part, root, scfg)
+            masked, flags = lime_masked(arrays, mask_models, scfg), mask_training_flags(arrays["test"][0], first)
+            where = f"{split_name}, {partition}, {'training' if partition == 'same partition' else 'split'} seed {seed}"
+            tcfg = scfg.replace(seed=seed) if partition == "same partition" else scfg
+            for role, spec in specs.items():
+                o, m = train_pair(MODEL_NAMES[split_name, partition], spec, arrays, masked[role], tcfg)
+                name = f"{role} ({spec.arch})"
+                rows += pair_rows(where, name, o.predictions, m.predictions, flags if partition == "re-split" else None, cfg.seed)
+                for cond, e in (("original images", o), ("LIME masks", m)):
+                    trained[(split_name, partition, seed, cond, role)] = e
+                    preds.append(e.predictions.assign(split=split_name, partition=partition, seed=seed, condition=cond, model=name,
+                                                      **flags.drop(columns="path").reset_index(drop=True)))
+    return rows, pd.concat(preds, ignore_index=True) if preds else pd.DataFrame(), trained
+
+# %% ../nbs/17_protocol.ipynb #dcac8114
+def _cell_values(rows: pd.DataFrame, where: str, model: str) -> dict:
+    "Accuracies, gain and McNemar of one cell (`pair_rows` rows)."
+    r = rows[(rows.model == model)]
+    acc = lambda cond: r[(r.condition == f"{where}: {cond}") & (r.metric == "accuracy")].value
+    vs = r[r.condition == f"{where}: LIME masks vs original images"].set_index("metric")
+    b, c = map(int, re.findall(r": (\d+)", vs.at["mcnemar_p", "shows"])) if "mcnemar_p" in vs.index else (np.nan, np.nan)
+    return {"n": int(vs.at["accuracy_difference", "n"]), "original": float(acc("original images").iloc[0]),
+            "lime_masks": float(acc("LIME masks").iloc[0]), "gain": float(vs.at["accuracy_difference", "value"]),
+            "gain_lo": float(vs.at["accuracy_difference", "lo"]), "gain_hi": float(vs.at["accuracy_difference", "hi"]),
+            "only_masks_right": b, "only_original_right": c, "mcnemar_p": float(vs.at["mcnemar_p", "value"])}
+
+def factorial_table(rows: pd.DataFrame, # `protocol_study` rows
+                    cfg: StudyConfig # seed, protocol_train_seeds, protocol_resplits
+                   ) -> pd.DataFrame:
+    "One row per split, partition and model: the primary cell, the spread over seeds, and the re-split gain by training membership."
+    rows, out = rows[rows.experiment == "protocol"], []
+    for split_name, partition in MODEL_NAMES:
+        same = partition == "same partition"
+        seeds = range(cfg.seed, cfg.seed + cfg.protocol_train_seeds) if same else range(cfg.seed + 1, cfg.seed + cfg.protocol_resplits + 1)
+        wheres = [f"{split_name}, {partition}, {'training' if same else 'split'} seed {s}" for s in seeds]
+        for model in rows.model.unique():
+            if not (rows.condition == f"{wheres[0]}: LIME masks vs original images").any(): continue
+            cells = [_cell_values(rows, w, model) for w in wheres if (rows.condition == f"{w}: LIME masks vs original images").any()]
+            row = {"split": split_name, "partition": partition, "model": model, "primary_seed": seeds[0], **cells[0],
+                   "seeds": len(cells), "gain_mean": np.mean([c["gain"] for c in cells]),
+                   "gain_min": min(c["gain"] for c in cells), "gain_max": max(c["gain"] for c in cells)}
+            for inside in ("in", "not in"):
+                sub = rows[(rows.model == model) & rows.condition.isin([f"{w}, test images {inside} the mask models' training split: LIME masks vs original images" for w in wheres])
+                           & (rows.metric == "accuracy_difference")]
+                key = "in_training" if inside == "in" else "not_in_training"
+                row[f"gain_{key}"] = float(np.average(sub.value, weights=sub.n)) if len(sub) else np.nan
+                row[f"n_{key}"] = int(sub.n.sum()) if len(sub) else 0
+            out.append(row)
+    return pd.DataFrame(out)
+
+# %% ../nbs/17_protocol.ipynb #676f6c7d
+def decomposition(table: pd.DataFrame # `factorial_table`
+                 ) -> pd.DataFrame: # one row per model and step
+    "How much of the paper's gain (from its confusion matrices) each factor accounts for, and what is left."
+    gains, out = paper_gains().set_index("model"), []
+    for model, t in table.groupby("model", sort=False):
+        g = t.set_index(["split", "partition"]).gain_mean
+        role, paper = model.split(" ")[0], None
+        paper = float(gains.at[role, "gain"]) if role in gains.index else np.nan
+        steps = [("the study's protocol (exposure-grouped, same partition)", g.get(("exposure-grouped", "same partition"), np.nan)),
+                 ("+ the naive file split", g.get(("naive file split", "same partition"), np.nan) - g.get(("exposure-grouped", "same partition"), np.nan)),
+                 ("+ a fresh split of the masked set (the paper as written)", g.get(("naive file split", "re-split"), np.nan) - g.get(("naive file split", "same partition"), np.nan))]
+        total = np.nansum([v for _, v in steps])
+        out += [{"model": model, "step": s, "gain": v, "share_of_paper_gain": v / paper if paper else np.nan} for s, v in steps]
+        out.append({"model": model, "step": "left unexplained (the paper's gain minus the above)", "gain": paper - total,
+                    "share_of_paper_gain": (paper - total) / paper if paper else np.nan})
+    return pd.DataFrame(out)
+
+# %% ../nbs/17_protocol.ipynb #fb3eba57
+def plot_factorial(table: pd.DataFrame # `factorial_table`
+                  ):
+    "The gain of every factorial cell per model, with its interval and the spread over seeds, beside the paper's gains."
+    import matplotlib.pyplot as plt
+    cells = list(dict.fromkeys(zip(table.split, table.partition)))
+    fig, ax = plt.subplots(figsize=(7.5, 1.1 + 0.75 * len(cells)))
+    models = list(dict.fromkeys(table.model))
+    for k, model in enumerate(models):
+        t = table[table.model == model].set_index(["split", "partition"])
+        y = np.arange(len(cells)) + (k - (len(models) - 1) / 2) * 0.25
+        g = np.array([t.gain.get(c, np.nan) for c in cells])
+        lo, hi = np.array([t.gain_lo.get(c, np.nan) for c in cells]), np.array([t.gain_hi.get(c, np.nan) for c in cells])
+        ax.errorbar(g, y, xerr=[g - lo, hi - g], fmt="o", color=f"C{k}", capsize=3, label=f"{model} (primary seed, 95 % interval)")
+        ax.scatter([t.gain_min.get(c, np.nan) for c in cells] + [t.gain_max.get(c, np.nan) for c in cells], np.r_[y, y],
+                   marker="|", s=80, color=f"C{k}", label=f"{model}: lowest and highest seed")
+    for k, r in enumerate(paper_gains().itertuples()):
+        ax.axvline(r.gain, color="grey", ls=("--", ":")[k % 2], lw=1, label=f"paper's gain, {r.backbone} ({r.gain:+.3f}, confusion matrix)")
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(range(len(cells)), [f"{s},\n{p}" for s, p in cells], fontsize=8); ax.invert_yaxis()
+    ax.set_xlabel("test accuracy with LIME masks minus with original images (paired)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1)); fig.tight_layout()
+    return fig

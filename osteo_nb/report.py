@@ -13,6 +13,7 @@ import pandas as pd
 from .config import StudyConfig, pool_dir
 from .data import SPLITS, STATUSES, leakage, read_canonical
 from .dedup import is_verified, plot_pairs, threshold_of
+from .trace import short_paths
 
 # %% auto #0
 __all__ = ['counts_table', 'clusters_table', 'conflicts_table', 'exclusions_table', 'links_table', 'geometry_effect',
@@ -111,26 +112,34 @@ def data_report(df: pd.DataFrame, # records from `make_split`
             "data_exclusions": exclusions_table(df), "data_audit": audit_table(df, cfg.classes), "data_leakage": leakage(df), "data_leakage_exposures": leakage(df, "group")}
 
 # %% ../nbs/06_report.ipynb #3a3b8e46
-def _bars(ax, t: pd.DataFrame, title: str):
-    t.plot.bar(ax=ax, stacked=True, rot=0, width=0.7)
-    ax.set_title(title, fontsize=10); ax.set_xlabel(""); ax.legend(fontsize=7, frameon=False)
+def _bars(ax, t: pd.DataFrame, title: str, xlabel: str, ylabel: str, legend: str):
+    "Stacked bars of `t`'s columns per row, labelled, with the legend (titled `legend`) right of the axes."
+    t.plot.bar(ax=ax, stacked=True, rot=0, width=0.7, edgecolor="white", linewidth=0.8)
+    ax.set_title(title, fontsize=10); ax.set_xlabel(xlabel, fontsize=9); ax.set_ylabel(ylabel, fontsize=9)
+    h, l = ax.get_legend_handles_labels()  # listed top to bottom as the parts are stacked
+    ax.legend(h[::-1], l[::-1], title=legend, fontsize=7, title_fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1),
+              borderaxespad=0)
 
 def plot_data_report(df: pd.DataFrame, # records from `make_split`
                      classes: tuple = StudyConfig().classes, # the task classes
-                     title: str = "" # suptitle, e.g. the data set and split mode
+                     title: str = "" # suptitle, e.g. the data set and split mode; paths keep their last component
                     ):
     "A 2x3 figure summarising the data report."
-    fig, axs = plt.subplots(2, 3, figsize=(14, 7.5))
-    _bars(axs[0, 0], pd.crosstab(df.label, df.status).reindex(columns=[s for s in STATUSES if s in set(df.status)]), "files by class and status")
+    fig, axs = plt.subplots(2, 3, figsize=(16, 8))
+    by_status = pd.crosstab(df.label, df.status).reindex(columns=[s for s in STATUSES if s in set(df.status)])
+    _bars(axs[0, 0], by_status, "files by class and status", "folder label", "files", "status")
     u = df[df.status == "used"]
-    _bars(axs[0, 1], pd.crosstab(u.split, u.label).reindex(list(SPLITS)), "used images by split")
+    by_split = pd.crosstab(u.split, u.label).reindex(list(SPLITS))
+    _bars(axs[0, 1], by_split, "used images by split", "split", "used images", "class")
     ct = clusters_table(df)
     axs[0, 2].bar(ct.files_per_cluster.astype(str), ct.clusters); axs[0, 2].set_title("files per radiograph (cluster)", fontsize=10)
+    axs[0, 2].set_xlabel("files in the cluster", fontsize=9); axs[0, 2].set_ylabel("clusters (radiographs)", fontsize=9)
     au = audit_table(df, classes)
     for ax, feat in zip(axs[1], ("mode", "format", "border")):
         t = au[(au.subset == "all readable") & (au.feature == feat)].pivot(index="label", columns="value", values="share").fillna(0)
-        _bars(ax, t, f"{feat} by class (share of readable files)")
-    if title: fig.suptitle(title)
+        _bars(ax, t, f"{feat} by class (share of readable files)", "class", "share of the class's readable files",
+              {"mode": "colour mode", "border": "border fraction"}.get(feat, feat))
+    if title: fig.suptitle(short_paths(title))
     fig.tight_layout()
     return fig
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_reproduce.ipynb #3cb78e65
 from __future__ import annotations
-import json, os, shutil, subprocess, sys, tempfile, time
+import json, os, re, shutil, subprocess, sys, tempfile, time
 from dataclasses import fields
 from pathlib import Path
 
@@ -13,15 +13,16 @@ import papermill as pm
 from fastcore.script import call_parse, Param
 
 import osteo_nb
-from .config import (BACKBONES_TABLE, DEFAULT_PROFILE, PROFILES, SPLIT_FILE, StudyConfig, get_profile, out_path,
+from .config import (BACKBONES_TABLE, DEFAULT_PROFILE, PROFILES, SPLIT_FILE, StudyConfig, at_root, get_profile, out_path,
                              parse_settings, project_root, to_dict)
 from .provenance import atomic_write_bytes, environment, fingerprint, sha256_file
 from .data import KAGGLE_DATASET, DataError, download_paper_data, find_class_root, folder_fingerprint
 
 # %% auto #0
-__all__ = ['StudyError', 'study_notebooks', 'select_notebooks', 'notebook_parameters', 'run_id', 'run_notebook', 'render_html',
-           'library_digest', 'step_key', 'write_manifest', 'portable_path', 'anchored', 'check_out', 'publish',
-           'warn_offline', 'reproduce', 'drop_stale', 'ensure_data', 'main']
+__all__ = ['PUBLISHED_NOTEBOOKS', 'MAX_NOTEBOOK_BYTES', 'MACHINE_PATHS', 'StudyError', 'study_notebooks', 'select_notebooks',
+           'notebook_parameters', 'run_id', 'run_notebook', 'render_html', 'library_digest', 'step_key',
+           'write_manifest', 'portable_path', 'anchored', 'check_out', 'warn_offline', 'machine_paths',
+           'published_copy', 'publish_run', 'reproduce', 'where', 'drop_stale', 'ensure_data', 'main']
 
 # %% ../nbs/13_reproduce.ipynb #5e595a0e
 class StudyError(RuntimeError):
@@ -141,11 +142,10 @@ def portable_path(p # a path, relative to the current directory or absolute
 
 # %% ../nbs/13_reproduce.ipynb #73dfdcba
 def anchored(cfg: StudyConfig) -> StudyConfig:
-    "`cfg` with relative `data_dir` and `out_dir` taken from the project root."
-    root = project_root()
-    return cfg.replace(data_dir=str(root / cfg.data_dir), out_dir=str(root / cfg.out_dir))
+    "`cfg` with relative `data_dir` and `out_dir` taken from the project root (`config.at_root`)."
+    return cfg.replace(data_dir=str(at_root(cfg.data_dir)), out_dir=str(at_root(cfg.out_dir)))
 
-# %% ../nbs/13_reproduce.ipynb #e750554c
+# %% ../nbs/13_reproduce.ipynb #8d0b7483
 def check_out(out: Path # the output root
              ):
     "Fail early, before the data are scanned, if `out` cannot hold a run."
@@ -154,20 +154,6 @@ def check_out(out: Path # the output root
         out.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=out).close()
     except OSError as e: raise StudyError(f"{out}: cannot write the run there ({e.strerror or e})") from None
-
-def publish(run_dir: Path, # a complete run
-            out: Path # the output root
-           ) -> list[Path]:
-    "Replace `out/results` and `out/figures` by copies of the run's (each swapped in whole, at the end)."
-    done = []
-    for kind in ("results", "figures"):
-        dst, new, old = out / kind, out / f".{kind}.new", out / f".{kind}.old"
-        for p in (new, old): shutil.rmtree(p, ignore_errors=True)
-        shutil.copytree(run_dir / kind, new) if (run_dir / kind).is_dir() else new.mkdir()
-        if dst.exists(): os.replace(dst, old)
-        os.replace(new, dst); shutil.rmtree(old, ignore_errors=True)
-        done.append(dst)
-    return done
 
 def warn_offline(run_dir: Path):
     "Say on the console, not only in the notebook, when stand-in backbones were used."
@@ -178,6 +164,85 @@ def warn_offline(run_dir: Path):
                                "ImageNet backbones (their weights were neither cached nor downloadable); every table names them",
                                file=sys.stderr, flush=True)
 
+# %% ../nbs/13_reproduce.ipynb #5c3d7927
+PUBLISHED_NOTEBOOKS = "nbs/published"  # under the output root: the published run's executed study notebooks
+MAX_NOTEBOOK_BYTES = 5_000_000  # a published notebook larger than this is refused (GitHub renders up to about 10 MB)
+MACHINE_PATHS = ("/tmp/", "/work/", "/root/", "/home/", "/Users/", "/var/folders/")  # what a published notebook must not hold
+
+def _strip_root(x, root: str):
+    "`x` (a string or a list of strings, as nbformat stores text) without `root`."
+    return [s.replace(root, "") for s in x] if isinstance(x, list) else x.replace(root, "")
+
+def _reader_outputs(outputs: list, root: str) -> list:
+    "Outputs without standard error, with `root` removed from every text."
+    kept = [o for o in outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    for o in kept:
+        if "text" in o: o["text"] = _strip_root(o["text"], root)
+        if "traceback" in o: o["traceback"] = _strip_root(o["traceback"], root)
+        for k, v in o.get("data", {}).items():
+            if not k.startswith("image/"): o["data"][k] = _strip_root(v, root)
+    return kept
+
+# %% ../nbs/13_reproduce.ipynb #a1a6512b
+def _outside_paths(src: str) -> str:
+    "Papermill's injected parameters with each absolute path (outside the project) replaced by its last part."
+    return re.sub(r'"(/[^"]*)"', lambda m: json.dumps(f"<outside the project>/{Path(m[1]).name}"), src)
+
+def machine_paths(nb) -> list[str]:
+    "'cell N: path' for every machine path (`MACHINE_PATHS`) in a notebook's sources and text outputs."
+    found = []
+    for i, c in enumerate(nb.cells):
+        texts = [c.source] + [json.dumps({k: v for k, v in o.items() if k != "data"} | {"data": {k: v for k, v in o.get("data", {}).items()
+                                                                                            if not k.startswith("image/")}})
+                              for o in c.get("outputs", [])]
+        found += [f"cell {i}: {m}" for t in texts for m in MACHINE_PATHS if m in t]
+    return found
+
+def published_copy(executed: Path, # an executed study notebook in a run folder
+                   dest: Path # where the reader's copy goes
+                  ) -> Path:
+    "Write the reader's copy of `executed` to `dest`; an error naming the notebook if it holds machine paths or is too large."
+    import nbformat
+    nb, root = nbformat.read(executed, as_version=4), str(project_root()) + "/"
+    for c in nb.cells:
+        c.source = _strip_root(c.source, root)
+        if "injected-parameters" in c.metadata.get("tags", []): c.source = _outside_paths(c.source)
+        if c.cell_type == "code": c.outputs = _reader_outputs(c.outputs, root)
+    nb.metadata.pop("papermill", None)
+    if found := machine_paths(nb): raise StudyError(f"{executed.name}: machine paths would be published: {'; '.join(found[:5])}")
+    atomic_write_bytes(dest, (nbformat.writes(nb) + "\n").encode())
+    _nbdev_clean(dest)
+    if (size := dest.stat().st_size) > MAX_NOTEBOOK_BYTES:
+        dest.unlink(); raise StudyError(f"{executed.name}: {size / 1e6:.1f} MB is too large to publish (at most {MAX_NOTEBOOK_BYTES / 1e6:.0f} MB)")
+    return dest
+
+def _nbdev_clean(p: Path):
+    "Clean `p` as nbdev's `nbdev_clean` does (where nbdev is installed), so the repository's checks leave it unchanged."
+    try: from nbdev.clean import nbdev_clean
+    except ImportError: return
+    nbdev_clean.__wrapped__(fname=str(p))
+
+# %% ../nbs/13_reproduce.ipynb #0402c71c
+def publish_run(run_dir: Path, # a complete run
+                out: Path # the output root
+               ) -> list[Path]:
+    "Replace `out/results`, `out/figures` and the published notebooks by copies of the run's (each swapped in whole, at the end)."
+    staged = out / f".{Path(PUBLISHED_NOTEBOOKS).name}.new"
+    shutil.rmtree(staged, ignore_errors=True); staged.mkdir(parents=True)
+    for nb in sorted(run_dir.glob("[0-9][0-9]_*.ipynb")): published_copy(nb, staged / nb.name)  # fails before anything is replaced
+    swaps = [(run_dir / kind, out / kind) for kind in ("results", "figures")] + [(staged, out / PUBLISHED_NOTEBOOKS)]
+    for src, dst in swaps: _swap_in(src, dst)
+    shutil.rmtree(staged, ignore_errors=True)
+    return [dst for _, dst in swaps]
+
+def _swap_in(src: Path, dst: Path):
+    "Replace folder `dst` by a copy of `src` (an empty folder if `src` is missing), swapped in at the end."
+    new, old = dst.with_name(f".{dst.name}.swap"), dst.with_name(f".{dst.name}.old")
+    for p in (new, old): shutil.rmtree(p, ignore_errors=True)
+    shutil.copytree(src, new) if src.is_dir() else new.mkdir(parents=True)
+    if dst.exists(): os.replace(dst, old)
+    dst.parent.mkdir(parents=True, exist_ok=True); os.replace(new, dst); shutil.rmtree(old, ignore_errors=True)
+
 # %% ../nbs/13_reproduce.ipynb #13cde9f0
 def _done(run_dir: Path) -> dict:
     p = run_dir / "manifest.json"
@@ -187,9 +252,12 @@ def reproduce(cfg: StudyConfig, # the study configuration (see `config.get_profi
               notebooks: list | None = None, # default: `study_notebooks()`
               force: bool = False, # rerun notebooks that already completed in this run folder
               progress: bool = True, # progress bars
-              all_notebooks: list | None = None # the whole study (default: `study_notebooks()`): publish when all are done
+              all_notebooks: list | None = None, # the whole study (default: `study_notebooks()`)
+              publish: bool = False # copy the run, once complete, into `results/`, `figures/` and `PUBLISHED_NOTEBOOKS`
              ) -> Path:
-    "Execute the study notebooks for `cfg` in its own run folder; publish the run when complete. Returns the run folder."
+    "Execute the study notebooks for `cfg` in its own run folder, and publish it only if asked. Returns the run folder."
+    if publish and cfg.profile == "smoke":
+        raise StudyError("--publish: the smoke profile is never published (one epoch on a handful of images); run it without --publish")
     cfg = cfg.replace(data_dir=portable_path(cfg.data_dir), out_dir=portable_path(cfg.out_dir),
                       source_data=cfg.source_data and portable_path(cfg.source_data))  # the notebooks run in the project root
     out = Path(anchored(cfg).out_dir); check_out(out)
@@ -205,11 +273,25 @@ def reproduce(cfg: StudyConfig, # the study configuration (see `config.get_profi
         rerun = True  # what follows a rerun notebook may read what it writes: rerun it too
         steps[nb.name] = _run_step(nb, run_dir, run_cfg, params, key, steps, data_fp, progress)
     warn_offline(run_dir)
-    if all(_succeeded(steps.get(nb.name), step_key(nb, params)) for nb in all_notebooks):
-        if drop_stale(run_dir, steps): write_manifest(run_cfg, run_dir, data_fp, steps)
-        print(f"[osteo-reproduce] published {', '.join(str(p) for p in publish(run_dir, out))} from {run_dir.name}")
-    else: print(f"[osteo-reproduce] {run_dir.name} is not complete (not every study notebook ran): nothing published")
+    complete = all(_succeeded(steps.get(nb.name), step_key(nb, params)) for nb in all_notebooks)
+    if complete and drop_stale(run_dir, steps): write_manifest(run_cfg, run_dir, data_fp, steps)
+    if publish and complete:
+        print(f"[osteo-reproduce] published {', '.join(portable_path(p) for p in publish_run(run_dir, out))} from {run_dir.name}")
+    elif publish: print(f"[osteo-reproduce] {run_dir.name} is not complete (not every study notebook ran): nothing published")
+    print(where(run_dir, complete))
     return run_dir
+
+def where(run_dir: Path, # a run folder
+          complete: bool = True # whether every study notebook ran
+         ) -> str:
+    "Where a run's executed notebooks, figures, results and manifest are, for the console."
+    count = lambda d: sum(p.is_file() for p in (run_dir / d).rglob("*"))
+    rel = portable_path(run_dir)
+    return "\n".join([f"[osteo-reproduce] run {run_dir.name} ({'complete' if complete else 'not complete'}):",
+                      f"  notebooks: {rel}/NN_*.ipynb ({len(list(run_dir.glob('[0-9][0-9]_*.ipynb')))}, each with an .html beside it)",
+                      f"  figures:   {rel}/figures/ ({count('figures')} files)",
+                      f"  results:   {rel}/results/ ({count('results')} files)",
+                      f"  manifest:  {rel}/manifest.json"])
 
 def _stamps(run_dir: Path) -> dict:
     "(mtime, size) of every file under the run's results/ and figures/, by relative path."
@@ -260,13 +342,13 @@ def main(data: str = StudyConfig.data_dir, # folder of class sub-folders (the pa
          seed: int = None, # one seed for split, augmentation and training (default: the profile's)
          set: str = "", # any other StudyConfig field: field=value,field=value (e.g. backbones=offline,epochs=3)
          force: bool = False, # rerun notebooks that already completed for the same inputs
-         only: str = "" # run only the study notebooks whose name contains this
+         only: str = "", # run only the study notebooks whose name contains this
+         publish: bool = False # copy the complete run into results/, figures/ and nbs/published/ (never the smoke profile)
         ):
     "Reproduce the osteo_nb study: run the study notebooks and write figures, tables and a manifest."
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the kernels inherit it: TensorFlow's C++ start-up chatter stays out of the log
     try:
         cfg = get_profile(profile, data_dir=data, out_dir=out, **({} if seed is None else {"seed": seed}), **parse_settings(set))
         ensure_data(data)
-        run_dir = reproduce(cfg, select_notebooks(study_notebooks(), only), force=force)
+        reproduce(cfg, select_notebooks(study_notebooks(), only), force=force, publish=publish)
     except (DataError, StudyError, ValueError) as e: raise SystemExit(f"osteo-reproduce: {e}")
-    print(f"[osteo-reproduce] done: {run_dir}/manifest.json")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 import os
+import re
 from pathlib import Path
 
 import cv2
@@ -24,7 +25,7 @@ from .provenance import atomic_path, fingerprint, sha256_file
 __all__ = ['SOURCE_DIAGNOSES', 'WANI_ARORA_DOI', 'WANI_ARORA_URL', 'WHERE_TO_GET_SOURCE', 'TRACE_COLUMNS', 'TRACE_FILE',
            'TRACE_VERSION', 'AGREEMENT', 'read_source', 'download_source', 'trace_image', 'trace_key', 'read_trace',
            'trace', 'label_table', 'sources_of', 'trace_summary', 'source_leakage', 'label_agreement', 'label_audit',
-           'plot_tscores']
+           'short_paths', 'plot_tscores']
 
 # %% ../nbs/05_trace.ipynb #6e159b71
 SOURCE_DIAGNOSES = ("normal", "osteopenia", "osteoporosis")  # the source's folders (WHO categories of the T-score)
@@ -238,23 +239,38 @@ def label_audit(records: pd.DataFrame, # a split's records (`path`, `label`, `st
     out["contradicted_share"] = ((out.osteopenia + out.opposite) / traced_n).where(traced_n > 0)  # of the traced images; NaN if none
     return out.reset_index()
 
+# %% ../nbs/05_trace.ipynb #ca3d8ee7
+_PATH_WORD = re.compile(r"[^\s()\[\]{},;'\"]*[/\\][^\s()\[\]{},;'\"]*")  # a word with a / or \ in it
+
+def short_paths(text: str # e.g. a figure title naming a data folder
+               ) -> str:
+    "`text` with each path in it cut to its last component (`/home/me/data/raw` -> `raw`); fractions such as 1/5 stay."
+    def last(m):
+        tail = re.split(r"[/\\]", m.group().rstrip("/\\"))[-1]
+        return m.group() if not tail or tail.isdigit() else tail
+    return _PATH_WORD.sub(last, text)
+
 # %% ../nbs/05_trace.ipynb #8ee6ab40
+_CUTOFFS = ((-1.0, "normal\nT \u2265 -1"), (-2.5, "osteoporosis\nT \u2264 -2.5"))  # WHO cut-offs, margin labels
+
 def plot_tscores(traced: pd.DataFrame, # `trace`
-                 title: str = "" # figure title
+                 title: str = "" # figure title; paths in it are cut to their last component (`short_paths`)
                 ):
     "Strip and box plot of source T-scores per folder label, one point per (label, source radiograph), with the WHO cut-offs."
     import matplotlib.pyplot as plt
     d = traced[traced.source_file != ""].drop_duplicates(["label", "source_group"])
     d = d.assign(t=d.t_score.str.split(";").str[0].replace("", np.nan).astype(float)).dropna(subset=["t"])
     labels = sorted(d.label.unique())
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = plt.subplots(figsize=(7.2, 4))
     ax.boxplot([d.t[d.label == l] for l in labels], showfliers=False, widths=0.5)
     rng = np.random.default_rng(0)
     for i, l in enumerate(labels, 1):
         y = d.t[d.label == l]; ax.scatter(i + rng.uniform(-0.18, 0.18, len(y)), y, s=9, alpha=0.6)
-    for y, name in ((-1.0, "normal >= -1"), (-2.5, "osteoporosis <= -2.5")):
-        ax.axhline(y, color="grey", ls="--", lw=0.8); ax.text(len(labels) + 0.45, y, name, va="bottom", ha="right", fontsize=8, color="grey")
-    ax.set_xticks(range(1, len(labels) + 1), [f"{l}\n(n={int((d.label == l).sum())})" for l in labels])
-    ax.set_xlabel("folder label in the data set"); ax.set_ylabel("T-score of the source radiograph (QUS)")
-    ax.set_title(title or "Source T-score per folder label"); fig.tight_layout()
+    for y, name in _CUTOFFS:  # the names in the right margin (axes x, data y), off the points
+        ax.axhline(y, color="grey", ls="--", lw=0.8)
+        ax.text(1.02, y, name, transform=ax.get_yaxis_transform(), va="center", ha="left", fontsize=8, color="dimgrey")
+    ax.set_xticks(range(1, len(labels) + 1), [f"{l}\n(n = {int((d.label == l).sum())} radiographs)" for l in labels])
+    ax.set_xlabel("folder label in the data set (n: distinct source radiographs, one point each)")
+    ax.set_ylabel("T-score of the source radiograph (QUS)")
+    ax.set_title(short_paths(title) or "Source T-score per folder label"); fig.tight_layout()
     return fig

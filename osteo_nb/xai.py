@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from fastcore.basics import patch
 import pandas as pd
 from lime import lime_image
 from lime.wrappers.scikit_image import SegmentationAlgorithm
@@ -19,10 +20,11 @@ from .data import pixel_sha256
 from .provenance import atomic_path, fingerprint
 
 # %% auto #0
-__all__ = ['ENGINES', 'TARGETS', 'CAM_METHODS', 'lime_input', 'segmenter', 'perturbed', 'FastLimeImageExplainer',
-           'batch_predictor', 'compiled_predictor', 'segmentation_params', 'lime_params', 'model_digest', 'Explanation',
-           'superpixels', 'explain', 'jaccard', 'mask_agreement', 'last_conv_layer', 'gradcam', 'overlay',
-           'plot_explanation', 'plot_cams', 'sample_gallery', 'plot_gallery', 'LimeViewer', 'viewer_figure']
+__all__ = ['ENGINES', 'TARGETS', 'CAM_METHODS', 'CAM_CMAP', 'SIGN_COLOURS', 'lime_input', 'segmenter', 'perturbed',
+           'FastLimeImageExplainer', 'batch_predictor', 'compiled_predictor', 'segmentation_params', 'lime_params',
+           'model_digest', 'Explanation', 'superpixels', 'explain', 'jaccard', 'mask_agreement', 'last_conv_layer',
+           'gradcam', 'overlay', 'superpixel_anchors', 'plot_explanation', 'plot_cams', 'sample_gallery',
+           'plot_gallery', 'LimeViewer', 'viewer_figure']
 
 # %% ../nbs/11_xai.ipynb #1ceb4bd8
 def lime_input(x: np.ndarray # canonical uint8 luminance image (H, W), or a batch (N, H, W)
@@ -292,18 +294,77 @@ def gradcam(model, # Keras classifier taking float RGB 0..255
     cam = (Gradcam if method == "gradcam" else GradcamPlusPlus)(model, model_modifier=ReplaceToLinear(), clone=True)
     return np.asarray(cam(CategoricalScore(labels), x, penultimate_layer=layer, seek_penultimate_conv_layer=False), np.float32)
 
+CAM_CMAP = "jet"  # colour map of `overlay`, and of the Grad-CAM colorbars
+
 def overlay(x: np.ndarray, # uint8 luminance image (H, W)
             cam: np.ndarray, # map in 0..1 (H, W)
             alpha: float = 0.4 # weight of the coloured map
            ) -> np.ndarray:
-    "RGB 0..1: the radiograph under the map in the `jet` colour map."
+    "RGB 0..1: the radiograph under the map in the `CAM_CMAP` (jet) colour map."
     import matplotlib
-    return (1 - alpha) * np.repeat(x[..., None] / 255, 3, -1) + alpha * matplotlib.colormaps["jet"](cam)[..., :3]
+    return (1 - alpha) * np.repeat(x[..., None] / 255, 3, -1) + alpha * matplotlib.colormaps[CAM_CMAP](cam)[..., :3]
+
+# %% ../nbs/11_xai.ipynb #7c6318d6
+def superpixel_anchors(segments: np.ndarray, # superpixel index of each pixel (H, W)
+                       ids # the superpixels to place
+                      ) -> np.ndarray: # (len(ids), 2): row and column of each
+    "A pixel inside each superpixel, as far from its border (or the image's edge) as possible: where its id is written."
+    from scipy.ndimage import distance_transform_edt
+    depth = lambda i: distance_transform_edt(np.pad(segments == i, 1))[1:-1, 1:-1]  # padded: the image edge is a border
+    return np.array([np.unravel_index(np.argmax(depth(i)), segments.shape) for i in ids], int).reshape(-1, 2)
 
 # %% ../nbs/11_xai.ipynb #716da8c3
+SIGN_COLOURS = {1: "limegreen", -1: "red", 0: "tab:gray"}  # shown and raising the class, shown and lowering it, neither
+
 def _caption(name, exp, classes, truth=None):
     t = f"{name}: predicted {classes[int(np.argmax(exp.probs))]} (p={float(np.max(exp.probs)):.2f}), explained {classes[exp.label]}"
     return t + (f", true {classes[truth]}" if truth is not None else "")
+
+def _signed(exp, mask):
+    "+1 on shown superpixels that raise the class, -1 on those that lower it (lime's negative-only mask is 1), else 0."
+    return np.sign(exp.weights).astype(int)[exp.segments] * (mask != 0)
+
+def _draw_shown(ax, x, exp, mask, tint: float = 0.25):
+    "The shown superpixels bright, tinted and outlined in their `SIGN_COLOURS`, the rest dimmed."
+    from matplotlib.colors import to_rgb
+    from skimage.segmentation import mark_boundaries
+    rgb, signed = np.repeat(x[..., None] / 255, 3, -1), _signed(exp, mask)
+    img = rgb * (signed != 0)[..., None] + 0.15 * rgb * (signed == 0)[..., None]
+    for s in (1, -1):
+        on = (signed == s)[..., None]
+        img = np.where(on, (1 - tint) * img + tint * np.array(to_rgb(SIGN_COLOURS[s])), img)
+        img = mark_boundaries(img, on[..., 0].astype(int), color=to_rgb(SIGN_COLOURS[s]))
+    ax.imshow(img)
+
+def _mark_ids(ax, segments, ids):
+    "Each superpixel's id at its `superpixel_anchors` pixel (kept off the image's edge): white, outlined dark."
+    import matplotlib.patheffects as pe
+    (h, w), at = segments.shape, superpixel_anchors(segments, ids)
+    for i, r, c in zip(ids, np.clip(at[:, 0], 5, h - 6), np.clip(at[:, 1], 7, w - 8)):  # the text stays on the image
+        ax.text(c, r, str(i), color="white", fontsize=6, ha="center", va="center",
+                path_effects=[pe.withStroke(linewidth=1.5, foreground="black")])
+
+def _weight_bars(ax, exp, mask, order, k, sign):
+    "Horizontal bars of the weights of `order`, coloured by `SIGN_COLOURS`, with axis labels and a legend below."
+    from matplotlib.patches import Patch
+    shown = {int(i): int(np.sign(exp.weights[i])) for i in np.unique(exp.segments[mask != 0])}
+    ax.barh(range(len(order)), exp.weights[order], color=[SIGN_COLOURS[shown.get(int(i), 0)] for i in order])
+    ax.axvline(0, color="black", lw=0.6); ax.invert_yaxis()
+    ax.set_yticks(range(len(order)), [str(i) for i in order]); ax.tick_params(labelsize=6)
+    ax.set_xlabel("LIME weight (towards the explained class)", fontsize=7); ax.set_ylabel("superpixel id", fontsize=7)
+    kinds = {"positive": (1, 0), "negative": (-1, 0), "both": (1, -1, 0)}[sign]
+    names = {1: f"top {k} shown, raises the class", -1: f"top {k} shown, lowers the class", 0: "not shown"}
+    ax.legend(handles=[Patch(color=SIGN_COLOURS[s], label=names[s]) for s in kinds], fontsize=6, frameon=False,
+              loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    ax.set_title("superpixel weights", fontsize=8)
+
+def _cam_colorbar(ax):
+    "A colorbar of the Grad-CAM scale (0..1, `CAM_CMAP`) right of an `overlay` panel, in an inset axes."
+    import matplotlib as mpl
+    scale = mpl.cm.ScalarMappable(mpl.colors.Normalize(0, 1), CAM_CMAP)
+    cb = ax.figure.colorbar(scale, cax=ax.inset_axes([1.04, 0, 0.05, 1]))
+    cb.set_label("Grad-CAM (0 to 1)", fontsize=7); cb.ax.tick_params(labelsize=6)
+    return cb
 
 def plot_explanation(x: np.ndarray, # uint8 luminance image (H, W)
                      exp: Explanation, # its LIME explanation
@@ -315,24 +376,22 @@ def plot_explanation(x: np.ndarray, # uint8 luminance image (H, W)
                      truth: int | None = None, # true class, shown in the caption if given
                      axs = None # 3 or 4 matplotlib axes to draw into; default: a new figure
                     ):
-    "One explanation in a row: superpixel boundaries, the top-k superpixels, the weights, and the Grad-CAM overlay."
+    "One explanation in a row: superpixel boundaries and ids, the top-k superpixels, the weights, the Grad-CAM overlay."
     import matplotlib.pyplot as plt
     from skimage.segmentation import mark_boundaries
-    n = 3 + (cam is not None)
-    if axs is None: fig, axs = plt.subplots(1, n, figsize=(3.2 * n, 3.3))
-    fig, rgb, mask = axs[0].figure, np.repeat(x[..., None] / 255, 3, -1), exp.mask(k, sign)
-    axs[0].imshow(mark_boundaries(rgb, exp.segments, color=(1, 1, 0))); axs[0].set_title(f"{len(exp.weights)} superpixels", fontsize=8)
-    shown = rgb * (mask != 0)[..., None] + 0.15 * rgb * (mask == 0)[..., None]
-    axs[1].imshow(mark_boundaries(shown, mask, color=(0, 1, 0))); axs[1].set_title(f"top {k} ({sign})", fontsize=8)
-    chosen = set(np.unique(exp.segments[mask != 0]).tolist())
-    order = np.argsort(-np.abs(exp.weights))[:max(12, k)]
-    axs[2].barh(range(len(order)), exp.weights[order], color=["tab:green" if i in chosen else "tab:gray" for i in order])
-    axs[2].set_yticks(range(len(order)), [str(i) for i in order], fontsize=6); axs[2].invert_yaxis()
-    axs[2].set_title("superpixel weights", fontsize=8); axs[2].tick_params(labelsize=6)
-    if cam is not None: axs[3].imshow(overlay(x, cam)); axs[3].set_title("Grad-CAM", fontsize=8)
-    for ax in axs[:2]: ax.axis("off")
-    if cam is not None: axs[3].axis("off")
-    axs[0].figure.suptitle(_caption(name, exp, classes, truth), fontsize=9)
+    n, new = 3 + (cam is not None), axs is None
+    if new: fig, axs = plt.subplots(1, n, figsize=(3.4 * n, 4.2))
+    fig, mask = axs[0].figure, exp.mask(k, sign)
+    order = np.argsort(-np.abs(exp.weights))[:max(12, k)]  # the superpixels in the bar chart
+    axs[0].imshow(mark_boundaries(np.repeat(x[..., None] / 255, 3, -1), exp.segments, color=(1, 1, 0)))
+    _mark_ids(axs[0], exp.segments, order)
+    axs[0].set_title(f"{len(exp.weights)} superpixels, ids as in the bars", fontsize=8)
+    _draw_shown(axs[1], x, exp, mask); axs[1].set_title(f"top {k} ({sign})", fontsize=8)
+    _weight_bars(axs[2], exp, mask, order, k, sign)
+    if cam is not None: axs[3].imshow(overlay(x, cam)); axs[3].set_title("Grad-CAM", fontsize=8); _cam_colorbar(axs[3])
+    for ax in [*axs[:2], *axs[3:n]]: ax.axis("off")
+    fig.suptitle(_caption(name, exp, classes, truth), fontsize=9)
+    if new: fig.tight_layout()
     return fig
 
 def plot_cams(x: np.ndarray, # uint8 luminance image (H, W)
@@ -340,13 +399,14 @@ def plot_cams(x: np.ndarray, # uint8 luminance image (H, W)
               exps: dict, # model name -> its `Explanation` (for the predicted class in the caption)
               classes: tuple = StudyConfig().classes
              ):
-    "Grad-CAM of several models on the same image, side by side (the paper's Fig. 7)."
+    "Grad-CAM of several models on the same image, side by side (the paper's Fig. 7), with the maps' colorbar."
     import matplotlib.pyplot as plt
-    fig, axs = plt.subplots(1, len(cams) + 1, figsize=(3.2 * (len(cams) + 1), 3.5))
+    fig, axs = plt.subplots(1, len(cams) + 1, figsize=(3.2 * (len(cams) + 1) + 0.6, 3.5))
     axs[0].imshow(x, cmap="gray", vmin=0, vmax=255); axs[0].set_title("radiograph", fontsize=8)
     for ax, (n, c) in zip(axs[1:], cams.items()):
         ax.imshow(overlay(x, c)); ax.set_title(_caption(n, exps[n], classes).replace(": ", ":\n", 1).replace(", explained", "\nexplained"), fontsize=7)
     for ax in axs: ax.axis("off")
+    _cam_colorbar(axs[-1])  # one scale for the row: every map is 0..1 in the same colour map
     fig.tight_layout()
     return fig
 
@@ -379,16 +439,16 @@ def plot_gallery(images: np.ndarray, # uint8 images (N, H, W), indexed by `rows.
     fig.tight_layout()
     return fig
 
-# %% ../nbs/11_xai.ipynb #2e82652a
+# %% ../nbs/11_xai.ipynb #9c157c0f
 class LimeViewer:
     "Interactive view of cached LIME explanations (and Grad-CAM maps) per image; `widget()` shows it."
     def __init__(self, table: pd.DataFrame, # one row per image: `split`, `label`, `pred_<model>`; its index indexes the rest
                  images: np.ndarray, # uint8 images (N, H, W)
                  exps: dict, # model name -> list of `Explanation`
                  cams: dict | None = None, # model name -> Grad-CAM maps (N, H, W)
-                 classes: tuple = StudyConfig().classes):
+                 classes: tuple = StudyConfig().classes): # class names, negative first
         import ipywidgets as w
-        self.table, self.images, self.exps, self.cams, self.classes, self.figure = table, images, exps, cams or {}, classes, None
+        self.table, self.images, self.exps, self.cams, self.classes, self.png = table, images, exps, cams or {}, classes, b""
         opt = lambda vals: ["all"] + sorted(map(str, vals))
         self.split = w.Dropdown(options=opt(table.split.unique()), description="split")
         self.label = w.Dropdown(options=["all"] + list(classes), description="class")
@@ -397,50 +457,64 @@ class LimeViewer:
         self.image = w.Dropdown(description="image")
         self.k = w.IntSlider(value=5, min=1, max=20, description="superpixels")
         self.sign = w.ToggleButtons(options=["positive", "negative", "both"], description="show")
-        self.out = w.Output()
+        self.drawing = w.Image(format="png", layout=w.Layout(width="100%", max_width="1100px"))
         for c in (self.split, self.label, self.outcome, self.model): c.observe(self._refilter, names="value")
         for c in (self.image, self.k, self.sign): c.observe(self._redraw, names="value")
         self._refilter()
 
-    def matching(self) -> pd.DataFrame:
-        "The rows that pass the filters."
-        t, m = self.table, self.model.value
-        keep = np.ones(len(t), bool)
-        if self.split.value != "all": keep &= (t.split.astype(str) == self.split.value).to_numpy()
-        if self.label.value != "all": keep &= (t.label == self.classes.index(self.label.value)).to_numpy()
-        if self.outcome.value != "all": keep &= ((t[f"pred_{m}"] == t.label) == (self.outcome.value == "correct")).to_numpy()
-        return t[keep]
+# %% ../nbs/11_xai.ipynb #086183ad
+@patch
+def matching(self: LimeViewer) -> pd.DataFrame:
+    "The rows that pass the filters."
+    t, m = self.table, self.model.value
+    keep = np.ones(len(t), bool)
+    if self.split.value != "all": keep &= (t.split.astype(str) == self.split.value).to_numpy()
+    if self.label.value != "all": keep &= (t.label == self.classes.index(self.label.value)).to_numpy()
+    if self.outcome.value != "all": keep &= ((t[f"pred_{m}"] == t.label) == (self.outcome.value == "correct")).to_numpy()
+    return t[keep]
 
-    def _refilter(self, *_):
-        self._quiet = True  # one drawing per change, not one for the options and one for the value
-        try:
-            self.image.options = opts = [(str(r.get("name", i)), i) for i, r in self.matching().iterrows()]
-            if opts and self.image.value is None: self.image.value = opts[0][1]  # ipywidgets 8 leaves it unset: show the first
-        finally: self._quiet = False
-        self._redraw()
+# %% ../nbs/11_xai.ipynb #2f55b75e
+@patch
+def render(self: LimeViewer) -> bytes:
+    "The drawing of the chosen image and model with the chosen superpixels, as PNG bytes (b'' when no image matches)."
+    import io, matplotlib.pyplot as plt
+    if self.image.value is None: return b""
+    i, m = self.image.value, self.model.value
+    e, cam = self.exps[m][i], (self.cams[m][i] if m in self.cams else None)
+    self.k.max = max(1, len(e.weights))
+    fig = plot_explanation(self.images[i], e, cam, self.k.value, self.sign.value, m, self.classes, int(self.table.at[i, "label"]))
+    buf = io.BytesIO(); fig.savefig(buf, format="png", dpi=90, bbox_inches="tight"); plt.close(fig)
+    return buf.getvalue()
 
-    def _redraw(self, *_):
-        import matplotlib.pyplot as plt
-        if getattr(self, "_quiet", False): return
-        self.out.clear_output(wait=True)
-        if self.image.value is None: self.figure = None; return
-        i, m = self.image.value, self.model.value
-        e = self.exps[m][i]
-        self.k.max = max(1, len(e.weights))
-        cam = self.cams[m][i] if m in self.cams else None
-        with self.out:
-            self.figure = plot_explanation(self.images[i], e, cam, self.k.value, self.sign.value, m, self.classes, int(self.table.at[i, "label"]))
-            plt.show()
+# %% ../nbs/11_xai.ipynb #1c3cc3ff
+@patch
+def _refilter(self: LimeViewer, *_):
+    "New image options after a filter changed, then one drawing."
+    self._quiet = True  # one drawing per change, not one for the options and one for the value
+    try:
+        self.image.options = opts = [(str(r.get("name", i)), i) for i, r in self.matching().iterrows()]
+        if opts and self.image.value is None: self.image.value = opts[0][1]  # ipywidgets 8 leaves it unset: show the first
+    finally: self._quiet = False
+    self._redraw()
 
-    def widget(self):
-        "The controls above the drawing."
-        import ipywidgets as w
-        return w.VBox([w.HBox([self.split, self.label, self.outcome]), w.HBox([self.model, self.image]),
-                       w.HBox([self.k, self.sign]), self.out])
+@patch
+def _redraw(self: LimeViewer, *_):
+    "Draw again after a control changed."
+    if getattr(self, "_quiet", False): return
+    self.png = self.drawing.value = self.render()
 
+@patch
+def widget(self: LimeViewer):
+    "The controls above the drawing."
+    import ipywidgets as w
+    return w.VBox([w.HBox([self.split, self.label, self.outcome]), w.HBox([self.model, self.image]),
+                   w.HBox([self.k, self.sign]), self.drawing])
+
+# %% ../nbs/11_xai.ipynb #681c463c
 def viewer_figure(viewer: LimeViewer, # a viewer
                   indices: list, # images to draw (table index)
-                  k: int = 5, sign: str = "positive"):
+                  k: int = 5, # superpixels
+                  sign: str = "positive"): # "positive", "negative" or "both"
     "The viewer's drawing for several images and every model, one row each: a static copy for executed notebooks."
     import matplotlib.pyplot as plt
     rows = [(i, m) for i in indices for m in viewer.exps]

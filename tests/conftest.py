@@ -54,3 +54,19 @@ def make_messy(tmp_path):
     src.convert("RGB").save(n / "copy_rgb.jpg", quality=80)
     src.convert("RGB").save(n / "copy_rgb.png")
     return d
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """One `osteo-reproduce --profile smoke` run of every study notebook on a synthetic data set and source
+    database (with a pool file cut from a source radiograph), shared by the tests that read it:
+    (data folder, source folder, output root, the CompletedProcess)."""
+    import cv2
+    from osteo_nb.synthetic import one_knee_crop, synthetic_source
+    tmp = tmp_path_factory.mktemp("smoke")
+    data = synthetic_dataset(tmp / "data", n_per_class=16, n_copies=3, n_osteopenia=2)
+    source = synthetic_source(tmp / "source", n=12)  # 4 per diagnosis (3 folds in notebook 8); a pool file from it: a left-knee crop of OP2, filed as normal
+    two_knee = cv2.resize(np.asarray(Image.open(source / "osteopenia/OP2.png")), (224, 224), interpolation=cv2.INTER_AREA)
+    Image.fromarray(one_knee_crop(two_knee, "left")).save(data / "Normal/from source.png")
+    r = cli("osteo-reproduce", "--data", data, "--profile", "smoke", "--out", tmp / "out", "--set", f"source_data={source}")
+    return data, source, tmp / "out", r

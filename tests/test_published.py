@@ -1,12 +1,12 @@
 """The published study outputs (`results/`, `figures/`) are one run's, and their numbers recompute from its raw files.
 
-These tests read the committed outputs of the latest published run, not a new run: a hand-edited table, a
-file left from another run, or a number of the README's Table 2 or cross-validation table that no longer matches
-would fail here (the README's other numbers are not parsed). Each recomputation is
+These tests read the committed outputs of the latest published run, not a new run: a hand-edited table or a
+file left from another run would fail here (the README's numbers, all filled from these files, are checked in
+tests/test_readme.py, its Table 2 and cross-validation against the CSVs). Each recomputation is
 written independently of the library function that made the table (plain pandas on the raw CSVs), so a bug in
 that function shows up as a mismatch. A test whose inputs were not published skips.
 """
-import json, re
+import json
 from pathlib import Path
 
 import numpy as np
@@ -194,56 +194,3 @@ def test_validity_cv_recomputes_from_the_predictions():
         assert float(row(study, role, "accuracy_difference_mean", f"mean over {len(d)} runs").value) == pytest.approx(d.mean(), abs=1e-9)
     assert checked >= 2 * 2 * 5, checked  # both conditions and models, every fold of the pool at least
 
-
-def readme_table(heading):
-    "The body rows of the first Markdown table after `heading` in the README, each a list of its cells."
-    text = (ROOT / "README.md").read_text()
-    assert heading in text, f"the README has no {heading!r}"
-    lines = text[text.index(heading):].splitlines()
-    start = next(i for i, l in enumerate(lines) if l.startswith("|"))
-    rows = []
-    for l in lines[start + 2:]:  # after the header and its separator
-        if not l.startswith("|"): break
-        rows.append([c.strip() for c in l.strip("|").split("|")])
-    return rows
-
-
-def numbers(cell):
-    "Every number printed in a README cell, in order."
-    return [float(x) for x in re.findall(r"-?\d+\.\d+|-?\d+", cell)]
-
-
-def printed(cell, *values):
-    "A README cell shows `values`, each rounded as printed (to 3 decimals: a tie may round either way)."
-    got = numbers(cell)
-    return len(got) == len(values) and all(abs(g - float(v)) <= 5e-4 + 1e-9 for g, v in zip(got, values))
-
-
-def test_readme_table2_is_the_published_table():
-    "The README's Table 2 shows `results/table2.csv`'s numbers."
-    (t2,) = published("table2")
-    rows = readme_table("## Table 2 (measured)")
-    assert len(rows) == len(t2)
-    for cells, r in zip(rows, t2.itertuples()):
-        assert [cells[0], cells[1].lower(), cells[2]] == [r.dataset, r.model, r.backbone]
-        for cell, values in zip(cells[3:8], [(r.accuracy, r.accuracy_lo, r.accuracy_hi), (r.precision,), (r.recall,),
-                                             (r.f1, r.f1_lo, r.f1_hi), (r.auc, r.auc_lo, r.auc_hi)]):
-            assert printed(cell, *values), (r.dataset, r.model, cell, values)
-
-
-def test_readme_cross_validation_table_is_the_published_one():
-    "The README's pool cross-validation table: per-fold accuracies, out-of-fold accuracies and McNemar counts, from `results/validity_cv.csv`."
-    (cv,) = published("validity_cv")
-    pool = cv[cv.condition.str.startswith("pool, ")]
-    rows = {cells[0]: cells[1:] for cells in readme_table("### Cross-validation (study notebook 11)")}
-    for k, role in enumerate(("efficientnet", "mobilenet")):
-        mine = pool[pool.model.str.startswith(f"{role} ")]
-        acc = lambda cond, part: mine[(mine.metric == "accuracy") & mine.condition.str.contains(part) & mine.condition.str.endswith(f": {cond}")]
-        for cond in ("original images", "LIME masks"):
-            assert printed(rows[f"{cond}, per fold"][k], *acc(cond, ", fold ").value), (role, cond)
-        o, l = acc("original images", "out-of-fold").iloc[0], acc("LIME masks", "out-of-fold").iloc[0]
-        assert printed(rows["out-of-fold accuracy (306 images) [95 % Wilson]: original"][k], o.value, o.lo, o.hi), role
-        assert printed(rows["out-of-fold accuracy: LIME masks"][k], l.value, l.lo, l.hi), role
-        m = mine[(mine.metric == "mcnemar_p") & mine.condition.str.contains("out-of-fold")].iloc[0]
-        a, b = (int(s.rsplit(": ", 1)[1]) for s in m.shows.split(", "))
-        assert printed(rows["McNemar: right only with LIME / only with original"][k], a, b, m.value), role
