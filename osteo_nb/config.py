@@ -153,28 +153,37 @@ def get_profile(name: str, # one of `PROFILES`
                ) -> StudyConfig:
     "The named profile, with `changes` applied."
     if name not in PROFILES: raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
+    if changes.get("profile") not in (None, name):  # the name would say one profile and the fields another
+        raise ValueError(f"profile={changes['profile']!r}: a profile is chosen by its name ({name!r} here), not changed; choose one of {sorted(PROFILES)}")
     return PROFILES[name].replace(**{k: v for k, v in changes.items() if v is not None})
 
 # %% ../nbs/00_config.ipynb #c0c75101
-def _parse_value(name: str, text: str, default):
-    "`text` as the type of a field's default."
-    if isinstance(default, bool):
-        if text.lower() not in ("true", "false", "1", "0", "yes", "no"): raise ValueError(f"--set {name}: expected true or false, got {text!r}")
-        return text.lower() in ("true", "1", "yes")
-    if isinstance(default, tuple): return tuple(type(default[0])(v) for v in text.split("/"))
-    if default is None: return None if text.lower() == "none" else int(text)
-    return type(default)(text)
+_KINDS = {int: "an integer", float: "a number", str: "text"}
 
-def parse_settings(text: str # "field=value,field=value" (tuples as a/b/c)
+def _parse_value(text: str, default):
+    "`text` as the type of a field's default; the error says what was expected."
+    if isinstance(default, bool):
+        if text.lower() not in ("true", "false", "1", "0", "yes", "no"): raise ValueError(f"expected true or false, got {text!r}")
+        return text.lower() in ("true", "1", "yes")
+    kind = type(default[0]) if isinstance(default, tuple) else int if default is None else type(default)
+    try:
+        if isinstance(default, tuple): return tuple(kind(v) for v in text.split("/"))
+        return None if default is None and text.lower() == "none" else kind(text)
+    except ValueError: raise ValueError(f"expected {_KINDS.get(kind, kind.__name__)}" + (" per part, as a/b/c" if isinstance(default, tuple) else "")
+                                        + (" or none" if default is None else "") + f", got {text!r}") from None
+
+def parse_settings(text: str, # "field=value,field=value" (tuples as a/b/c)
+                   options: dict | None = None # fields the command line sets with an option of its own: field -> option, e.g. {"seed": "--seed"}
                   ) -> dict:
-    "Field overrides for `StudyConfig` from a command line's `--set`."
+    "Field overrides for `StudyConfig` from a command line's `--set`; a bad item is one line naming it."
     defaults = {f.name: f.default for f in dataclasses.fields(StudyConfig)}
     out = {}
     for item in filter(None, (t.strip() for t in text.split(","))):
-        name, sep, value = item.partition("=")
+        name, sep, value = (s.strip() for s in item.partition("="))
         if not sep or name not in defaults: raise ValueError(f"--set {item!r}: expected field=value with a StudyConfig field ({', '.join(defaults)})")
-        try: out[name] = _parse_value(name, value, defaults[name])
-        except (TypeError, ValueError) as e: raise ValueError(f"--set {name}={value}: {e}") from None
+        if name in (options or {}): raise ValueError(f"--set {item}: {name} has its own option: use {options[name]} instead of --set")
+        try: out[name] = _parse_value(value, defaults[name])
+        except ValueError as e: raise ValueError(f"--set {item}: {e}") from None
     return out
 
 # %% ../nbs/00_config.ipynb #dc9cf0ce

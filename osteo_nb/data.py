@@ -20,12 +20,12 @@ from .config import KNOWN_CLASSES, SPLIT_FILE, StudyConfig, parse_settings, pool
 from .provenance import atomic_path, fingerprint, sha256_file
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'IMAGE_FORMATS', 'WHERE_TO_GET_DATA', 'KAGGLE_DATASET', 'RECORD_COLUMNS', 'PAIR_COLUMNS', 'STATUSES',
-           'SPLITS', 'SPLIT_COLUMNS', 'DataError', 'find_class_root', 'download_paper_data', 'open_image',
-           'to_luminance', 'resize_canonical', 'read_canonical', 'pixel_sha256', 'perceptual_hash', 'hamming',
-           'content_box', 'border_fraction', 'scan', 'data_fingerprint', 'folder_fingerprint', 'duplicate_distance',
-           'find_pairs', 'cluster', 'split', 'cv_folds', 'fold_split', 'leakage', 'make_split', 'write_split',
-           'pairs_path', 'records_path', 'read_records', 'summary', 'main']
+__all__ = ['IMAGE_EXTS', 'IMAGE_FORMATS', 'WHERE_TO_GET_DATA', 'KAGGLE_DATASET', 'MIN_SIDE', 'NO_CONTENT', 'RECORD_COLUMNS',
+           'PAIR_COLUMNS', 'STATUSES', 'SPLITS', 'SPLIT_COLUMNS', 'DataError', 'find_class_root', 'download_paper_data',
+           'open_image', 'to_luminance', 'resize_canonical', 'read_canonical', 'pixel_sha256', 'perceptual_hash',
+           'hamming', 'content_box', 'border_fraction', 'no_content', 'scan', 'data_fingerprint', 'folder_fingerprint',
+           'duplicate_distance', 'find_pairs', 'cluster', 'split', 'cv_folds', 'fold_split', 'leakage', 'split_counts',
+           'check_split', 'make_split', 'write_split', 'pairs_path', 'records_path', 'read_records', 'summary', 'main']
 
 # %% ../nbs/03_data.ipynb #68248018
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")  # compared lower-case
@@ -92,10 +92,11 @@ def open_image(path, # image file
             im = Image.open(path, formats=IMAGE_FORMATS)
     except UnidentifiedImageError: raise DataError(f"{path}: not an image of a supported format {IMAGE_FORMATS}") from None
     except Image.DecompressionBombError as e: raise DataError(f"{path}: too large ({e})") from None
+    except Exception as e: raise DataError(f"{path}: corrupt or truncated image ({type(e).__name__}: {e})") from None  # a header cut short
     if im.width * im.height > max_pixels:
         raise DataError(f"{path}: too large ({im.width}x{im.height} px > max_pixels={max_pixels})")
     try: im.load()
-    except (OSError, SyntaxError, ValueError) as e: raise DataError(f"{path}: corrupt or truncated image ({e})") from None
+    except Exception as e: raise DataError(f"{path}: corrupt or truncated image ({e})") from None  # whatever the decoder raises
     return im
 
 # %% ../nbs/03_data.ipynb #1b7b2a50
@@ -173,6 +174,20 @@ def border_fraction(a: np.ndarray, # 8-bit luminance (H, W)
     top, bottom, left, right = content_box(a, tol)
     return round(1 - (bottom - top) * (right - left) / a.size, 4)
 
+# %% ../nbs/03_data.ipynb #d0987b7e
+MIN_SIDE = 32  # px: an image with a shorter side holds no radiograph (the shared pool's smallest side is 224)
+NO_CONTENT = "no image content"  # how the reason of an image without content begins
+
+def no_content(lum: np.ndarray, # 8-bit luminance (H, W)
+               min_side: int = MIN_SIDE, # shortest side a radiograph can have
+               tol: int = 8 # an image whose max - min <= tol is uniform (as in `content_box`)
+              ) -> str:
+    "Why `lum` cannot be a radiograph (too small, or uniform); \"\" if it can."
+    h, w = lum.shape
+    if min(h, w) < min_side: return f"{NO_CONTENT}: {w}x{h} px (a radiograph needs at least {min_side} px per side)"
+    if int(lum.max()) - int(lum.min()) <= tol: return f"{NO_CONTENT}: uniform (every pixel {lum.min()}..{lum.max()})"
+    return ""
+
 # %% ../nbs/03_data.ipynb #ee644772
 RECORD_COLUMNS = ["path", "label", "readable", "reason", "format", "mode", "width", "height", "bytes",
                   "file_sha256", "pixel_sha256", "phash", "phash_mirror", "border_fraction"]
@@ -196,6 +211,10 @@ def _unusable(root: Path, rel: str) -> str:
     if not os.access(p, os.R_OK): return "no permission to read the file"
     return ""
 
+def _luminance(im: Image.Image, p: Path) -> np.ndarray:
+    try: return to_luminance(im)
+    except Exception as e: raise DataError(f"{p}: cannot be converted to luminance ({type(e).__name__}: {e})") from None
+
 def _scan_file(root: Path, rel: str, label, folder: str, cfg: StudyConfig) -> dict:
     p = root / rel
     if why := _unusable(root, rel):
@@ -208,14 +227,14 @@ def _scan_file(root: Path, rel: str, label, folder: str, cfg: StudyConfig) -> di
     if p.suffix.lower() not in IMAGE_EXTS:
         r["reason"] = f"extension {p.suffix or '(none)'!r} is not an image type {IMAGE_EXTS}"
         return r
-    try: im = open_image(p, cfg.max_pixels)
+    try: im = open_image(p, cfg.max_pixels); lum = _luminance(im, p)
     except DataError as e:
         r["reason"] = str(e).removeprefix(f"{p}: ")
         return r
-    lum = to_luminance(im)
+    r |= dict(format=im.format, mode=im.mode, width=im.width, height=im.height)
+    if why := no_content(lum): return r | dict(reason=why)
     can = resize_canonical(lum, cfg.image_size, cfg.resize)
-    return r | dict(readable=True, format=im.format, mode=im.mode, width=im.width, height=im.height,
-                    pixel_sha256=pixel_sha256(lum), phash=perceptual_hash(lum, cfg.hash_size),
+    return r | dict(readable=True, pixel_sha256=pixel_sha256(lum), phash=perceptual_hash(lum, cfg.hash_size),
                     phash_mirror=perceptual_hash(np.ascontiguousarray(lum[:, ::-1]), cfg.hash_size),
                     border_fraction=border_fraction(can))
 
@@ -315,6 +334,7 @@ def cluster(records: pd.DataFrame, # output of `scan`
     df.loc[df.readable, "reason"] = ""  # what an earlier clustering of these records said is redecided below
     not_image = ~df.path.str.lower().str.endswith(IMAGE_EXTS)
     df.loc[~df.readable & (~df.label.isin(KNOWN_CLASSES) | not_image), "status"] = "excluded"  # outside the task, not undecodable
+    df.loc[~df.readable & df.reason.fillna("").astype(str).str.startswith(NO_CONTENT), "status"] = "excluded"  # decoded, but no radiograph
     ok = df[df.readable & df.label.isin(KNOWN_CLASSES)]
     if len(ok) == 0: return df
     hashed = components(len(ok), np.argwhere(duplicate_distance(ok, cfg.mirror_duplicates) <= cfg.dup_threshold))
@@ -425,6 +445,26 @@ def leakage(df: pd.DataFrame, # output of `split`
     bad = s[s[by].isin(n[n > 1].index)]
     return bad.groupby(by).agg(splits=("split", lambda x: ",".join(sorted(set(x)))), paths=("path", list)).reset_index()
 
+# %% ../nbs/03_data.ipynb #6e7b0a92
+def split_counts(df: pd.DataFrame, # records with `status`, `label` and `split`
+                 classes: tuple = StudyConfig().classes # the task classes
+                ) -> str:
+    "Used images per split and class, in one line: `train: normal 21, osteoporosis 21; val: ...`."
+    n = df[df.status == "used"].groupby(["split", "label"]).size()
+    return "; ".join(f"{s}: " + ", ".join(f"{c} {n.get((s, c), 0)}" for c in classes) for s in SPLITS)
+
+def check_split(df: pd.DataFrame, # output of `split`
+                cfg: StudyConfig = StudyConfig() # classes, split_mode
+               ):
+    "Raise `DataError` unless every split (train, val, test) holds a used image of every task class."
+    n = df[df.status == "used"].groupby(["split", "label"]).size()
+    missing = [f"{s} without {c}" for s in SPLITS for c in cfg.classes if not n.get((s, c), 0)]
+    if missing:
+        st = df.status.value_counts()
+        raise DataError(f"{df.attrs.get('root', 'the data')}: the {cfg.split_mode} split leaves {', '.join(missing)} (used images per split and "
+                        f"class: {split_counts(df, cfg.classes)}; of {len(df)} files {st.get('duplicate', 0)} are duplicates, "
+                        f"{st.get('conflict', 0)} in conflicts). Every split needs both classes: add radiographs, or change split_ratios")
+
 # %% ../nbs/03_data.ipynb #5b659894
 SPLIT_COLUMNS = ["path", "label", "split", "cluster", "status"]
 
@@ -437,6 +477,7 @@ def make_split(data_dir, # a data folder (see `find_class_root`)
     scanned = scan(data_dir, cfg, progress)
     df = split(cluster(scanned, cfg, progress, sources), cfg)
     _check_task(df, cfg)
+    check_split(df, cfg)
     return df
 
 def _check_task(df: pd.DataFrame, cfg: StudyConfig):
@@ -485,7 +526,7 @@ def _sources(data, source, cfg, quiet):
     "path -> source radiographs, where `source` is given and `cfg.group_by_source`, else None."
     if not (source and cfg.group_by_source): return None
     from osteo_nb.trace import sources_of, trace
-    return sources_of(trace(data, source, cfg, progress=not quiet))
+    return sources_of(trace(data, source, cfg, progress=not quiet, require_t_scores=False))  # the join needs no T-score
 
 def _trace_main(data, source, out, cfg, quiet):
     from osteo_nb.config import source_dir
@@ -493,10 +534,13 @@ def _trace_main(data, source, out, cfg, quiet):
     source = source or source_dir()
     if source is None: raise SystemExit("osteo-data trace: give --source (the Wani & Arora database; see data/README.md)")
     out = Path(out).with_name(TRACE_FILE) if Path(out).name == SPLIT_FILE else Path(out)  # the default --out names the split file
-    try: t = trace(data, source, cfg, progress=not quiet)
+    try: t = trace(data, source, cfg, progress=not quiet, require_t_scores=False)  # without patients.csv: a warning, no T-scores
     except DataError as e: raise SystemExit(f"osteo-data: {e}")
     with atomic_path(out) as tmp: t.to_csv(tmp, index=False)
     print(f"wrote {out}\n{trace_summary(t)}")
+
+_OPTIONS = {"data_dir": "--data", "seed": "--seed", "split_mode": "--mode", "dup_threshold": "--dup_threshold", "mirror_duplicates": "--no_mirror",
+            "geometric_duplicates": "--no_geometric", "keypoint_links": "--no_keypoints", "conflict_scope": "--conflict_scope"}  # fields with an option
 
 @call_parse
 def main(command: Param("split: write a split file; trace: trace every file to the --source database; download: fetch the paper's Kaggle set into --data", str, choices=["split", "trace", "download"], opt=False),
@@ -524,7 +568,7 @@ def main(command: Param("split: write a split file; trace: trace every file to t
         except DataError as e: raise SystemExit(f"osteo-data: {e}")
     try: cfg = StudyConfig(data_dir=data, seed=seed, split_mode=mode, dup_threshold=dup_threshold, conflict_scope=conflict_scope,
                            mirror_duplicates=not no_mirror, geometric_duplicates=not no_geometric, keypoint_links=not no_keypoints,
-                           **parse_settings(set))
+                           **parse_settings(set, _OPTIONS))
     except ValueError as e: raise SystemExit(f"osteo-data: {e}")
     if command == "trace": return _trace_main(data, source, out, cfg, quiet)
     try: df = make_split(data, cfg, progress=not quiet, sources=_sources(data, source, cfg, quiet))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_dataset.ipynb #120820d9
 from __future__ import annotations
-import io, math
+import hashlib, io, json, math, os
 from pathlib import Path
 
 import keras
@@ -18,7 +18,8 @@ from .provenance import atomic_write_bytes, fingerprint
 from .data import read_canonical
 
 # %% auto #0
-__all__ = ['select', 'load_images', 'augment', 'labels_of', 'from_arrays', 'make_dataset']
+__all__ = ['select', 'CacheError', 'safe_entry', 'refuse_link', 'cache_path', 'load_images', 'augment', 'labels_of',
+           'from_arrays', 'make_dataset']
 
 # %% ../nbs/07_dataset.ipynb #e773978f
 def select(df: pd.DataFrame, # records from `data.make_split` (or a split CSV read back)
@@ -32,24 +33,86 @@ def select(df: pd.DataFrame, # records from `data.make_split` (or a split CSV re
         d = d.loc[[i for _, g in d.groupby("label") for i in g.sample(min(len(g), k), random_state=cfg.seed).index]]
     return d.sort_values("path").reset_index(drop=True)
 
+# %% ../nbs/07_dataset.ipynb #a471e4a2
+class CacheError(ValueError):
+    "A cache path osteo_nb refuses: it leaves its cache root, or passes through a symbolic link."
+
+def _shown(p: Path) -> str: return f"{p} -> {os.readlink(p)}" if p.is_symlink() else str(p)
+
+def safe_entry(root, # a cache root (itself possibly a link: where the user put the cache)
+               *parts: str # names below it, e.g. "models", "x.keras"
+              ) -> Path: # `root/parts`, safe to read, write and delete
+    "`root/parts`, after refusing a link on the way below `root`; an entry that is a link is removed as a link, with a notice."
+    root, rel = Path(root), Path(*parts)
+    if not rel.parts or rel.is_absolute() or ".." in rel.parts: raise CacheError(f"{rel}: not a name inside the cache {root}")
+    for q in (root.joinpath(*rel.parts[:i]) for i in range(1, len(rel.parts))):
+        if q.is_symlink(): raise CacheError(f"{_shown(q)} is a symbolic link inside the cache {root}: osteo_nb never writes or deletes "
+                                            "through one; remove the link (the cache root itself may be a link)")
+    if (p := root / rel).is_symlink(): print(f"osteo_nb: removing the symbolic link {_shown(p)} from the cache (an entry is never followed)"); p.unlink()
+    return p
+
+# %% ../nbs/07_dataset.ipynb #8a1d8120
+def refuse_link(p, # a folder (or file) osteo_nb is about to write or delete in
+                what: str = "folder" # how the message names it
+               ) -> Path:
+    "`p`, unless it is a symbolic link: then `CacheError`, since osteo_nb never writes or deletes through a link."
+    if Path(p).is_symlink(): raise CacheError(f"{what} {_shown(Path(p))} is a symbolic link: osteo_nb never writes or deletes through one; "
+                                              "remove the link, or name the real folder")
+    return Path(p)
+
+# %% ../nbs/07_dataset.ipynb #1e1e1f69
+def cache_path(cfg: StudyConfig, # its `cache_dir` (else `<out_dir>/.cache`) is the root
+               *parts: str # names below the root, e.g. "images", "<key>.npy"
+              ) -> Path:
+    "`out_path(cfg, 'cache', *parts)`, checked by `safe_entry`, its folder created."
+    p = safe_entry(out_path(cfg, "cache"), *parts); p.parent.mkdir(parents=True, exist_ok=True)
+    return p
+
 # %% ../nbs/07_dataset.ipynb #92e197fb
-def _cache_key(df: pd.DataFrame, cfg: StudyConfig) -> str:
-    return fingerprint({"files": ",".join(df.file_sha256), "size": cfg.image_size, "resize": cfg.resize})[:20]
+def _made_from(df: pd.DataFrame, cfg: StudyConfig) -> str:
+    "Fingerprint of what an image cache entry is made from: the files' digests and the decoding parameters."
+    return fingerprint({"files": ",".join(df.file_sha256), "size": cfg.image_size, "resize": cfg.resize})
+
+def _cache_key(df: pd.DataFrame, cfg: StudyConfig) -> str: return _made_from(df, cfg)[:20]
 
 def _decode_all(df: pd.DataFrame, root, cfg: StudyConfig) -> np.ndarray:
     it = tqdm(df.path, desc="decode", disable=len(df) < 200)
     return np.stack([read_canonical(Path(root) / p, cfg) for p in it])
 
+# %% ../nbs/07_dataset.ipynb #5e37242c
+def _record(x: np.ndarray, made_from: str) -> dict:
+    "What an image cache entry holds and was made from: the fingerprint of its inputs, its shape, dtype and pixels' sha256."
+    return {"made_from": made_from, "shape": list(x.shape), "dtype": str(x.dtype), "pixels_sha256": hashlib.sha256(x.tobytes()).hexdigest()}
+
+def _entry_problem(x: np.ndarray, record: dict | None, made_from: str) -> str | None:
+    "Why a cached array cannot serve, or None."
+    if not isinstance(record, dict): return "has no record of what it was made from (an older entry)"
+    if record.get("made_from") != made_from: return "was made from other files or settings"
+    if record != _record(x, made_from): return "is damaged: its shape or pixels differ from its record"
+
+def _read_images(p: Path, made_from: str) -> np.ndarray | None:
+    "The array cached at `p` if it reads and matches its record and `made_from`; else None, with a notice naming the file."
+    if not p.exists(): return None
+    r = p.with_suffix(".json")  # the record, written last
+    try: x, record = np.load(p, allow_pickle=False), (json.loads(r.read_text()) if r.exists() else None)
+    except Exception as e: why = f"cannot be read ({type(e).__name__}: {e})"
+    else: why = _entry_problem(x, record, made_from)
+    if why is None: return x
+    print(f"osteo_nb: cached images {p} {why}; decoding them again"); return None
+
+# %% ../nbs/07_dataset.ipynb #596c4abe
 def load_images(df: pd.DataFrame, # rows to load (e.g. from `select`), with `path` and `file_sha256`
                 root, # the class root the paths are relative to
                 cfg: StudyConfig = StudyConfig() # image_size, resize, out_dir (for the cache)
                ) -> np.ndarray:
-    "Canonical uint8 images `(N, size, size)`, from the on-disk cache when present."
+    "Canonical uint8 images `(N, size, size)`, from the on-disk cache when it holds them, checked against its record."
     if len(df) == 0: return np.zeros((0, cfg.image_size, cfg.image_size), np.uint8)
-    p = out_path(cfg, "cache", "images", f"{_cache_key(df, cfg)}.npy")
-    if p.exists(): return np.load(p)
+    made_from, key = _made_from(df, cfg), _cache_key(df, cfg)
+    p, r = cache_path(cfg, "images", f"{key}.npy"), cache_path(cfg, "images", f"{key}.json")
+    if (x := _read_images(p, made_from)) is not None: return x
     x = _decode_all(df, root, cfg)
     buf = io.BytesIO(); np.save(buf, x); atomic_write_bytes(p, buf.getvalue())
+    atomic_write_bytes(r, json.dumps(_record(x, made_from)).encode())  # last: an entry with its record is complete
     return x
 
 # %% ../nbs/07_dataset.ipynb #6450f3d6

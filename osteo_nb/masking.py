@@ -4,6 +4,7 @@
 
 # %% ../nbs/12_masking.ipynb #f3ab3a5e
 from __future__ import annotations
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from PIL import Image
 
 from .config import StudyConfig, at_root, out_path
 from .data import DataError
+from .dataset import safe_entry
 from .provenance import atomic_path, sha256_file
 from .xai import Explanation
 
@@ -37,16 +39,16 @@ def feature_image(x: np.ndarray, # canonical uint8 image (H, W)
 FEATURE_COLUMNS = ["model", "split", "path", "label", "feature_path", "feature_sha256", "explained", "p_osteoporosis",
                    "mask_area", "superpixels_kept", "lime_r2", "explanation"]
 
-def feature_names(rows: pd.DataFrame # images with `path` and `label`
+def feature_names(rows: pd.DataFrame # images with `path`
                  ) -> list[str]:
-    "PNG file name of each image: its stem, or stem and suffix where two images of one label share a stem."
-    p = rows.path.map(Path)
-    stem, suffix = p.map(lambda q: q.stem), p.map(lambda q: q.suffix.lstrip(".").lower())
-    clash = pd.Series(list(zip(rows.label, stem)), index=rows.index).duplicated(keep=False)
-    return [f"{s}_{x}.png" if c else f"{s}.png" for s, x, c in zip(stem, suffix, clash)]
+    "PNG file name of each image, from its path alone: the stem, then 12 hex digits of the path's sha256 (one name per path, on every run)."
+    return [f"{Path(p).stem}-{hashlib.sha256(str(p).encode()).hexdigest()[:12]}.png" for p in rows.path]
 
 def _write_png(path: Path, a: np.ndarray):
     with atomic_path(path) as tmp: Image.fromarray(a).save(tmp, format="PNG")
+
+def _check_names(model: str, split: str, rows: pd.DataFrame, names: list):
+    if len(set(zip(rows.label, names))) < len(names): raise ValueError(f"{model}/{split}: two rows would share a file (a path listed twice?)")
 
 def _check_predicted(model: str, split: str, rows: pd.DataFrame, exps: list):
     if len(exps) != len(rows): raise ValueError(f"{model}/{split}: {len(exps)} explanations for {len(rows)} images")
@@ -64,10 +66,10 @@ def feature_dataset(arrays: dict, # split -> (rows, canonical uint8 images), e.g
     jobs = [(m, s) for s in arrays for m in explanations[s]]
     for model, split in tqdm(jobs, desc="feature images", disable=not progress):
         rows, x = arrays[split]; exps = explanations[split][model]
-        _check_predicted(model, split, rows, exps)
-        for r, name, img, e in zip(rows.itertuples(), feature_names(rows), x, exps):
+        _check_predicted(model, split, rows, exps); _check_names(model, split, rows, names := feature_names(rows))
+        for r, name, img, e in zip(rows.itertuples(), names, x, exps):
             mask = lime_mask(e, cfg.lime_top_k)
-            p = out_path(cfg, "data", "feature", model, split, r.label, name)
+            p = safe_entry(out_path(cfg, "data"), "feature", model, split, r.label, name); p.parent.mkdir(parents=True, exist_ok=True)
             _write_png(p, img * mask)
             out.append({"model": model, "split": split, "path": r.path, "label": r.label, "feature_path": p.relative_to(root).as_posix(),
                         "feature_sha256": sha256_file(p), "explained": cfg.classes[e.label], "p_osteoporosis": round(float(e.probs[1]), 4),

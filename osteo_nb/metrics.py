@@ -18,8 +18,8 @@ from .provenance import save_table
 
 # %% auto #0
 __all__ = ['PAPER_TABLE2', 'TABLE2_COLUMNS', 'PREDICTION_COLUMNS', 'wilson_interval', 'binary_metrics', 'from_confusion', 'f1_at',
-           'auc_rank', 'bootstrap_ci', 'bootstrap_stat', 'mcnemar_exact', 'correct', 'plot_confusion', 'confusion',
-           'plot_roc', 'paper_consistency', 'table2_row', 'write_table2', 'save_predictions']
+           'auc_rank', 'bootstrap_ci', 'bootstrap_stat', 'mcnemar_exact', 'correct', 'holm', 'plot_confusion',
+           'confusion', 'plot_roc', 'paper_consistency', 'table2_row', 'write_table2', 'save_predictions']
 
 # %% ../nbs/09_metrics.ipynb #66df63c5
 def wilson_interval(k: int, # successes, e.g. correctly classified images
@@ -96,16 +96,20 @@ def bootstrap_ci(y_true, # 0 normal, 1 osteoporosis
     if np.isnan(stats).all(): return (float("nan"), float("nan"))
     return tuple(float(v) for v in np.nanpercentile(stats, [100 * alpha / 2, 100 * (1 - alpha / 2)]))
 
-# %% ../nbs/09_metrics.ipynb #9119b3a3
+# %% ../nbs/09_metrics.ipynb #e51fc9e7
 def bootstrap_stat(stat, # callable(*arrays) -> float, over the items of `arrays`
-                   arrays: tuple, # equal-length arrays, one item per patient
+                   arrays: tuple, # equal-length arrays, one item per patient or image
                    n_boot: int = 2000, # resamples
                    seed: int = 0, # seed of the resampling
-                   alpha: float = 0.05 # 1 - confidence level
+                   alpha: float = 0.05, # 1 - confidence level
+                   groups = None # the group of each item (e.g. its exposure): resample groups, not items
                   ) -> tuple[float, float]: # percentile interval; NaN resamples are dropped
-    "Seeded percentile-bootstrap interval of `stat` over items drawn with replacement."
-    arrays = [np.asarray(a, dtype=float) for a in arrays]
-    idx = np.random.default_rng(seed).integers(0, len(arrays[0]), (n_boot, len(arrays[0])))
+    "Seeded percentile-bootstrap interval of `stat` over items, or over groups of items, drawn with replacement."
+    arrays, rng = [np.asarray(a, dtype=float) for a in arrays], np.random.default_rng(seed)
+    if groups is None: idx = list(rng.integers(0, len(arrays[0]), (n_boot, len(arrays[0]))))
+    else:
+        members = list(pd.Series(np.arange(len(arrays[0]))).groupby(np.asarray(groups), sort=True).apply(np.asarray))
+        idx = [np.concatenate([members[g] for g in draw]) for draw in rng.integers(0, len(members), (n_boot, len(members)))]
     stats = np.array([stat(*(a[i] for a in arrays)) for i in idx], dtype=float)
     if np.isnan(stats).all(): return (float("nan"), float("nan"))
     return tuple(float(v) for v in np.nanpercentile(stats, [100 * alpha / 2, 100 * (1 - alpha / 2)]))
@@ -125,6 +129,18 @@ def correct(pred: pd.DataFrame, # test predictions: y_true (0/1), p_osteoporosis
            ) -> np.ndarray:
     "Per image: the prediction at `threshold` is the true class (bool), the input of `mcnemar_exact`."
     return ((pred.p_osteoporosis >= threshold).astype(int) == pred.y_true).to_numpy()
+
+# %% ../nbs/09_metrics.ipynb #1e0797b4
+def holm(p_values # the family's p-values (NaN is not part of the family and stays NaN)
+        ) -> np.ndarray: # adjusted p-values, in the input order
+    "Holm's step-down adjustment of a family of p-values."
+    p = np.asarray(p_values, dtype=float)
+    out, ok = np.full(p.shape, np.nan), ~np.isnan(p)
+    order = np.argsort(p[ok], kind="stable")
+    m = ok.sum()
+    adj = np.minimum(1, np.maximum.accumulate(p[ok][order] * (m - np.arange(m))))
+    out[np.flatnonzero(ok)[order]] = adj
+    return out
 
 # %% ../nbs/09_metrics.ipynb #88b135e0
 def plot_confusion(cm, # [[tn, fp], [fn, tp]], e.g. from `confusion`

@@ -18,7 +18,7 @@ from tqdm.keras import TqdmCallback
 
 from .config import StudyConfig, out_path, to_dict
 from .provenance import atomic_path, atomic_write_bytes, environment, fingerprint, save_figure, save_table, sha256_file
-from .dataset import from_arrays, labels_of, load_images, select
+from .dataset import cache_path, from_arrays, labels_of, load_images, refuse_link, safe_entry, select
 from .metrics import binary_metrics, confusion, correct, mcnemar_exact, plot_confusion, save_predictions, table2_row
 from .weights import FEATURE_LAYER, BackboneSpec, build_backbone, ensure_weights, resolve_backbones
 
@@ -60,10 +60,11 @@ def _freeze(backbone: keras.Model, fine_tune: bool):
 
 def build_classifier(spec: BackboneSpec, # from `weights.resolve_backbones`
                      cfg: StudyConfig = StudyConfig(), # classes, fine_tune
-                     target: str = "class" # a key of `TARGETS`: "class" (softmax over `cfg.classes`) or "t_score" (one linear unit)
+                     target: str = "class", # a key of `TARGETS`: "class" (softmax over `cfg.classes`) or "t_score" (one linear unit)
+                     weights: str | None = "imagenet" # the backbone's: "imagenet", or None (randomly initialised: checks that need no download)
                     ) -> keras.Model:
-    "Backbone `spec` with ImageNet weights plus the paper's head for its role, ending in `target`'s output layer."
-    backbone = build_backbone(spec)
+    "Backbone `spec` with ImageNet weights (or none) plus the paper's head for its role, ending in `target`'s output layer."
+    backbone = build_backbone(spec, weights=weights)
     _freeze(backbone, cfg.fine_tune)
     x = keras.layers.GlobalAveragePooling2D(name="gap")(backbone.output)
     for units in HEADS[spec.role]: x = keras.layers.Dense(units, activation="relu", name=f"dense_{units}")(x)
@@ -119,11 +120,13 @@ def _targets_digest(arrays: dict, cfg: StudyConfig, target: str) -> dict:
 def training_key(spec: BackboneSpec, # the backbone
                  arrays: dict, # from `split_arrays` (train and val count)
                  cfg: StudyConfig, # the training fields count
-                 target: str = "class" # a key of `TARGETS`
+                 target: str = "class", # a key of `TARGETS`
+                 weights: str | None = "imagenet" # the backbone's initial weights; only a non-default value enters the key
                 ) -> str:
     "sha256 over everything a trained model depends on."
     return fingerprint({"arch": spec.arch, "weights": spec.sha256, "data": arrays_digest(arrays), "training": _TRAINING,
-                        **{f: str(getattr(cfg, f)) for f in _TRAIN_FIELDS}, **_targets_digest(arrays, cfg, target)})
+                        **{f: str(getattr(cfg, f)) for f in _TRAIN_FIELDS}, **_targets_digest(arrays, cfg, target),
+                        **({} if weights == "imagenet" else {"initial_weights": str(weights)})})
 
 # %% ../nbs/10_models.ipynb #a8669385
 @dataclass
@@ -134,6 +137,7 @@ class TrainState:
     best_epoch: int = 0  # the completed epoch with the lowest val_loss (0: none yet)
     best_val_loss: float = math.inf  # its val_loss
     best_weights: list | None = None  # the model's variables after `best_epoch`
+    seconds: float = 0.0  # wall time of the training so far, over every run that resumed it (NaN: unknown)
 
 def _values(variables) -> list[np.ndarray]: return [v.numpy() for v in variables]
 
@@ -169,10 +173,10 @@ def write_backup(backup, # the backup folder of one training
                 ) -> Path:
     "Save `state` and the model's and optimizer's variables as `backup/epoch-NNNN`, atomically; older backups go."
     files = {"state.npz": _npz(_values(_state_variables(model))), "best.npz": _npz(state.best_weights or [])}
-    backup = Path(backup); backup.mkdir(parents=True, exist_ok=True)
+    backup = refuse_link(backup, "backup folder"); backup.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=backup, prefix=".tmp-"))
     for name, data in files.items(): (tmp / name).write_bytes(data)
-    meta = {"key": key, **{k: getattr(state, k) for k in ("epoch", "history", "best_epoch", "best_val_loss")},
+    meta = {"key": key, **{k: getattr(state, k) for k in ("epoch", "history", "best_epoch", "best_val_loss", "seconds")},
             "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}}
     (tmp / "manifest.json").write_text(json.dumps(meta))  # last: a folder with a manifest is complete
     dest = backup / f"epoch-{state.epoch:04d}"; _remove(dest); os.replace(tmp, dest)
@@ -183,6 +187,7 @@ def write_backup(backup, # the backup folder of one training
 # %% ../nbs/10_models.ipynb #8cd4fa2a
 def _backup_problem(d: Path, key: str) -> str | None:
     "Why `d` is not a complete backup for `key`, or None."
+    if d.is_symlink(): return "a symbolic link: removed as a link, never followed"
     if not (d.is_dir() and _BACKUP.fullmatch(d.name)): return "an interrupted write or an older format"
     try: meta = json.loads((d / "manifest.json").read_text()); digests = dict(meta["sha256"])
     except (OSError, ValueError, KeyError, TypeError): return "no readable manifest: its write was interrupted"
@@ -194,8 +199,8 @@ def read_backup(backup, # the backup folder of one training
                 key: str # `training_key` of the training
                ) -> Path | None:
     "The newest complete backup for `key` in `backup`; anything partial, corrupt or foreign there is deleted, with a notice."
-    found = None
-    for d in sorted(Path(backup).iterdir(), key=lambda d: (len(d.name), d.name), reverse=True) if Path(backup).is_dir() else []:
+    found, backup = None, refuse_link(backup, "backup folder")
+    for d in sorted(backup.iterdir(), key=lambda d: (len(d.name), d.name), reverse=True) if backup.is_dir() else []:
         if why := _backup_problem(d, key): print(f"osteo_nb: discarding training backup {d} ({why})")
         if why or found: _remove(d)  # bad, or superseded by a newer complete one
         else: found = d
@@ -216,7 +221,8 @@ def restore_backup(backup, # the backup folder of one training
     if [a.shape for a in values] != [tuple(v.shape) for v in variables]:
         print(f"osteo_nb: discarding training backup {d} (its variables do not fit this model)"); _remove(d); return TrainState()
     for v, a in zip(variables, values): v.assign(a)
-    return TrainState(meta["epoch"], meta["history"], meta["best_epoch"], meta["best_val_loss"], _load_npz(d / "best.npz") or None)
+    return TrainState(meta["epoch"], meta["history"], meta["best_epoch"], meta["best_val_loss"], _load_npz(d / "best.npz") or None,
+                      meta.get("seconds", math.nan))  # NaN: a backup written before the time was recorded
 
 # %% ../nbs/10_models.ipynb #d91035c0
 class TrainingBar(TqdmCallback):
@@ -237,27 +243,31 @@ def fit(spec: BackboneSpec, # the backbone
         backup_dir = None, # where to keep the state for resuming; None: a temporary folder, deleted at the end
         progress: bool = True, # `TrainingBar`: epochs, and the batches of each
         callbacks = (), # extra Keras callbacks
-        target: str = "class" # a key of `TARGETS`: what the model learns
+        target: str = "class", # a key of `TARGETS`: what the model learns
+        weights: str | None = "imagenet" # the backbone's initial weights: "imagenet", or None (randomly initialised)
        ) -> tuple[keras.Model, pd.DataFrame]:
     "Train `spec`'s model for `target`, resuming from `backup_dir`; returns it (best validation epoch restored) and the history."
     if backup_dir is None:
-        with tempfile.TemporaryDirectory(prefix="osteo-fit-") as d: return fit(spec, arrays, cfg, d, progress, callbacks, target)
-    ensure_weights(spec)  # before seeding: converting a stand-in's weights builds a model, which would shift every draw below
+        with tempfile.TemporaryDirectory(prefix="osteo-fit-") as d: return fit(spec, arrays, cfg, d, progress, callbacks, target, weights)
+    t0 = time.time()
+    if weights == "imagenet": ensure_weights(spec)  # before seeding: converting a stand-in's weights builds a model, which would shift every draw below
     seed_everything(cfg.seed)
     t, (tr, xtr), (va, xva) = TARGETS[target], arrays["train"], arrays["val"]
-    model, ytr = build_classifier(spec, cfg, target), t.values(tr, cfg)
+    model, ytr = build_classifier(spec, cfg, target, weights), t.values(tr, cfg)
     if t.initial_bias: model.get_layer(t.layer).bias.assign(t.initial_bias(ytr))
     model.compile(keras.optimizers.Adam(cfg.learning_rate), t.loss, metrics=[t.metric], jit_compile=False)
-    backup, key = Path(backup_dir), training_key(spec, arrays, cfg, target)
-    state = restore_backup(backup, model, key)
+    backup, key = Path(backup_dir), training_key(spec, arrays, cfg, target, weights)
+    state = restore_backup(backup, model, key); before = state.seconds  # the time of the epochs before an interruption
     val, bar = from_arrays(xva, t.values(va, cfg), cfg), TrainingBar(cfg.epochs, state.epoch, desc=f"train {model.name}", disable=not progress)
     for epoch in range(state.epoch, cfg.epochs):
         h = model.fit(epoch_dataset(xtr, ytr, cfg, epoch), validation_data=val, initial_epoch=epoch, epochs=epoch + 1,
                       verbose=0, callbacks=[*callbacks, bar])
+        state.seconds = before + time.time() - t0
         write_backup(backup, record_epoch(state, h.history, model), model, key)
     bar.close()
     for v, a in zip(model.variables, state.best_weights or []): v.assign(a)
-    return model, history_frame(state)
+    hist = history_frame(state); hist.attrs["train_seconds"] = before + time.time() - t0
+    return model, hist
 
 # %% ../nbs/10_models.ipynb #23d22f7c
 def save_classifier(model: keras.Model, # a trained classifier
@@ -283,18 +293,33 @@ def clean_temporaries(folder, # e.g. the models cache
                       max_age: float = 3600 # seconds unchanged after which a temporary is stale
                      ) -> list[Path]:
     "Delete the temporaries (`tmp*`, `.*`) in `folder` that were left by killed writes; returns them."
-    now, gone = time.time(), []
-    for p in sorted(Path(folder).iterdir()) if Path(folder).is_dir() else []:
+    now, gone, folder = time.time(), [], refuse_link(folder)
+    for p in sorted(folder.iterdir()) if folder.is_dir() else []:
         if p.name.startswith(("tmp", ".")) and now - p.lstat().st_mtime > max_age:
             print(f"osteo_nb: removing stale temporary {p}"); _remove(p); gone.append(p)
     return gone
 
 # %% ../nbs/10_models.ipynb #5d5d6151
+def _model_file(cfg: StudyConfig, dataset: str, spec: BackboneSpec, key: str) -> Path:
+    return cache_path(cfg, "models", f"{dataset}_{spec.arch}-{fingerprint({'dataset': dataset, 'training': key})[:16]}.keras")
+
 def model_path(dataset: str, # "original" or "new"
                spec: BackboneSpec, arrays: dict, cfg: StudyConfig, target: str = "class") -> Path:
     "Where the model trained on these inputs lives: `.cache/models/<dataset>_<arch>-<key>.keras`."
-    key = fingerprint({"dataset": dataset, "training": training_key(spec, arrays, cfg, target)})[:16]
-    return out_path(cfg, "cache", "models", f"{dataset}_{spec.arch}-{key}.keras")
+    return _model_file(cfg, dataset, spec, training_key(spec, arrays, cfg, target))
+
+def _model_record(dataset: str, spec: BackboneSpec, arrays: dict, cfg: StudyConfig, target: str, key: str) -> dict:
+    "What a cached model must have been made from, as its metadata records it."
+    return {"training_key": key, "dataset": dataset, "target": target, "arch": spec.arch, "weights_sha256": spec.sha256,
+            "data_digest": arrays_digest(arrays), **{f: to_dict(cfg)[f] for f in _TRAIN_FIELDS}}
+
+def _model_problem(meta: dict, want: dict) -> str | None:
+    "Why a cached model's metadata shows it was not made from `want` (`_model_record`), or None."
+    if "training_key" in meta: return None if meta["training_key"] == want["training_key"] else "made for other inputs or settings: its training key differs"
+    have = {"dataset": meta.get("dataset"), "target": meta.get("target", "class"), "arch": meta.get("backbone", {}).get("arch"),
+            "weights_sha256": meta.get("backbone", {}).get("sha256"), "data_digest": meta.get("data_digest"),
+            **{f: meta.get("config", {}).get(f) for f in _TRAIN_FIELDS}}
+    if bad := [k for k in have if have[k] != want[k]]: return f"an older entry made for other {', '.join(bad)}"
 
 @dataclass
 class Trained:
@@ -304,16 +329,22 @@ class Trained:
     history: pd.DataFrame
     path: Path
 
-def _load_cached(path: Path) -> Trained | None:
-    "The model cached at `path`, or None; an entry that cannot be loaded is deleted, with a notice."
-    files = (path, path.with_suffix(".json"))
+def _load_cached(path: Path, # from `model_path`
+                 want: dict # `_model_record` of the inputs
+                ) -> Trained | None:
+    "The model cached at `path`, or None; an entry that cannot be loaded, or was made from other inputs, is deleted, with a notice."
+    files = (path, safe_entry(path.parent, path.with_suffix(".json").name))
     if not any(p.exists() for p in files): return None
-    try: model, meta = load_classifier(path)
-    except Exception as e:
-        print(f"osteo_nb: discarding cached model {path} ({type(e).__name__}: {str(e)[:200]}); training it again")
+    try: why = _model_problem(json.loads(files[1].read_text()), want)
+    except Exception as e: why = f"{type(e).__name__}: {str(e)[:200]}"
+    if why is None:
+        try: model, meta = load_classifier(path)
+        except Exception as e: why = f"{type(e).__name__}: {str(e)[:200]}"
+    if why is not None:
+        print(f"osteo_nb: discarding cached model {path} ({why}); training it again")
         for p in files: p.unlink(missing_ok=True)
         return None
-    shutil.rmtree(path.with_suffix(".backup"), ignore_errors=True)  # left by a run killed just after saving
+    _remove(safe_entry(path.parent, path.with_suffix(".backup").name))  # left by a run killed just after saving
     return Trained(model, meta, pd.DataFrame(meta["history"]), path)
 
 def train_or_load(dataset: str, # "original" or "new": names the data set in tables and files
@@ -324,16 +355,18 @@ def train_or_load(dataset: str, # "original" or "new": names the data set in tab
                   target: str = "class" # a key of `TARGETS`: what the model learns
                  ) -> Trained:
     "The model for these inputs: loaded if it was trained before, else trained (or resumed) and saved."
-    path = model_path(dataset, spec, arrays, cfg, target)
+    key = training_key(spec, arrays, cfg, target)
+    path, want = _model_file(cfg, dataset, spec, key), _model_record(dataset, spec, arrays, cfg, target, key)
     clean_temporaries(path.parent)
-    if (cached := _load_cached(path)) is not None: return cached
-    t0 = time.time()
-    model, hist = fit(spec, arrays, cfg, backup_dir=path.with_suffix(".backup"), progress=progress, target=target)
-    meta = {"dataset": dataset, "target": target, "backbone": asdict(spec), "config": to_dict(cfg), "data_digest": arrays_digest(arrays),
-            "n": {s: len(arrays[s][0]) for s in arrays}, "best_epoch": int(hist.val_loss.idxmin()) + 1,
-            "train_seconds": round(time.time() - t0, 1), "environment": environment(), "history": hist.to_dict("list")}
+    if (cached := _load_cached(path, want)) is not None: return cached
+    backup = safe_entry(path.parent, path.with_suffix(".backup").name)  # a link there is removed as a link, never followed
+    model, hist = fit(spec, arrays, cfg, backup_dir=backup, progress=progress, target=target)
+    seconds = hist.attrs["train_seconds"]  # every epoch's, across interruptions; NaN where a backup predates the record
+    meta = {"dataset": dataset, "target": target, "training_key": key, "backbone": asdict(spec), "config": to_dict(cfg),
+            "data_digest": arrays_digest(arrays), "n": {s: len(arrays[s][0]) for s in arrays}, "best_epoch": int(hist.val_loss.idxmin()) + 1,
+            "train_seconds": None if math.isnan(seconds) else round(seconds, 1), "environment": environment(), "history": hist.to_dict("list")}
     save_classifier(model, path, meta)
-    shutil.rmtree(path.with_suffix(".backup"), ignore_errors=True)
+    _remove(safe_entry(path.parent, backup.name))
     return Trained(model, meta, hist, path)
 
 # %% ../nbs/10_models.ipynb #6f47b518

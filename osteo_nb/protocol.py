@@ -81,16 +81,19 @@ def pair_rows(where: str, # the cell, e.g. "naive file split, re-split seed 43"
               original: pd.DataFrame, # test predictions on original images (path, y_true, p_osteoporosis)
               masked: pd.DataFrame, # test predictions on LIME-masked images, same images and order
               flags: pd.DataFrame | None = None, # `mask_training_flags` of these test images, to score apart
-              seed: int = 0 # bootstrap seed
+              seed: int = 0, # bootstrap seed
+              groups = None # each test image's exposure: intervals resample exposures (else images)
              ) -> list[dict]:
     "Accuracy and AUC of both conditions, and LIME masks vs original images (paired), for one factorial cell."
     rows = [r for cond, p in (("original images", original), ("LIME masks", masked))
             for r in condition_rows("protocol", f"{where}: {cond}", model, p, seed=seed)]
-    rows += paired_rows("protocol", "LIME masks", model, masked, original, "original images", seed, where=where)
+    g = None if groups is None else np.asarray(groups)
+    rows += paired_rows("protocol", "LIME masks", model, masked, original, "original images", seed, where=where, groups=g)
     for inside in ((True, False) if flags is not None else ()):
         keep = (flags.image_in_mask_training == inside).to_numpy()
         part = f"{where}, test images {'in' if inside else 'not in'} the mask models' training split"
-        if keep.any(): rows += paired_rows("protocol", "LIME masks", model, masked[keep], original[keep], "original images", seed, where=part)
+        if keep.any(): rows += paired_rows("protocol", "LIME masks", model, masked[keep], original[keep], "original images", seed, where=part,
+                                           groups=None if g is None else g[keep])
     return rows
 
 # %% ../nbs/17_protocol.ipynb #f605dfd3
@@ -142,7 +145,8 @@ def protocol_study(records: pd.DataFrame, # the study's records and split
             for role, spec in specs.items():
                 o, m = train_pair(MODEL_NAMES[split_name, partition], spec, arrays, masked[role], tcfg)
                 name = f"{role} ({spec.arch})"
-                rows += pair_rows(where, name, o.predictions, m.predictions, flags if partition == "re-split" else None, cfg.seed)
+                rows += pair_rows(where, name, o.predictions, m.predictions, flags if partition == "re-split" else None, cfg.seed,
+                                  arrays["test"][0].group.to_numpy())
                 for cond, e in (("original images", o), ("LIME masks", m)):
                     trained[(split_name, partition, seed, cond, role)] = e
                     preds.append(e.predictions.assign(split=split_name, partition=partition, seed=seed, condition=cond, model=name,

@@ -4,7 +4,9 @@
 
 # %% ../nbs/13_reproduce.ipynb #3cb78e65
 from __future__ import annotations
-import json, os, re, shutil, subprocess, sys, tempfile, time
+import fcntl, json, os, platform, re, shutil, signal, subprocess, sys, tempfile, threading, time
+from collections import Counter
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 
@@ -16,13 +18,15 @@ import osteo_nb
 from .config import (BACKBONES_TABLE, DEFAULT_PROFILE, PROFILES, SPLIT_FILE, StudyConfig, at_root, get_profile, out_path,
                              parse_settings, project_root, to_dict)
 from .provenance import atomic_write_bytes, environment, fingerprint, sha256_file
-from .data import KAGGLE_DATASET, DataError, download_paper_data, find_class_root, folder_fingerprint
+from .data import IMAGE_EXTS, KAGGLE_DATASET, DataError, _list_files, download_paper_data, find_class_root, folder_fingerprint
 
 # %% auto #0
-__all__ = ['PUBLISHED_NOTEBOOKS', 'MAX_NOTEBOOK_BYTES', 'MACHINE_PATHS', 'StudyError', 'study_notebooks', 'select_notebooks',
-           'notebook_parameters', 'run_id', 'run_notebook', 'render_html', 'library_digest', 'step_key',
-           'write_manifest', 'portable_path', 'anchored', 'check_out', 'warn_offline', 'machine_paths',
-           'published_copy', 'publish_run', 'reproduce', 'where', 'drop_stale', 'ensure_data', 'main']
+__all__ = ['PROGRESS_ENV', 'PUBLISHED_NOTEBOOKS', 'MAX_NOTEBOOK_BYTES', 'MACHINE_PATHS', 'LOCK_FILE', 'StudyError',
+           'study_notebooks', 'select_notebooks', 'notebook_parameters', 'run_id', 'bar_states', 'watch_progress',
+           'progress_line', 'progress_forwarded', 'run_notebook', 'render_html', 'library_digest', 'step_key',
+           'write_manifest', 'portable_path', 'anchored', 'check_out', 'warn_offline', 'class_files', 'check_inputs',
+           'machine_paths', 'published_copy', 'publish_run', 'run_lock', 'Interrupted', 'reproduce', 'where',
+           'drop_stale', 'ensure_data', 'main']
 
 # %% ../nbs/13_reproduce.ipynb #5e595a0e
 class StudyError(RuntimeError):
@@ -59,17 +63,84 @@ def run_id(cfg: StudyConfig, data_fp: str) -> str:
     ov = notebook_parameters(cfg)["overrides"]
     return f"{cfg.profile}-seed{cfg.seed}-{data_fp[:10]}" + (f"-{fingerprint({k: json.dumps(v) for k, v in ov.items()})[:6]}" if ov else "")
 
+# %% ../nbs/13_reproduce.ipynb #00c03649
+PROGRESS_ENV = "OSTEO_PROGRESS"  # names the file where a study notebook's kernel writes the state of its progress bars
+
+def bar_states() -> list[dict]:
+    "Description, count, total, rate (per second) and unit of every live `tqdm` bar of this process, oldest first."
+    from tqdm.std import tqdm as _tqdm
+    with _tqdm.get_lock(): bars = sorted(_tqdm._instances, key=lambda b: b.start_t)
+    return [{"desc": b.desc.rstrip(": "), "n": b.n, "total": b.total, "rate": b.format_dict.get("rate"), "unit": b.unit} for b in bars]
+
+# %% ../nbs/13_reproduce.ipynb #46c359b6
+def watch_progress(every: float = 1.0 # seconds between writes
+                  ) -> threading.Thread | None:
+    "In a study notebook's kernel: write `bar_states()` as JSON to the file `$OSTEO_PROGRESS` names, from a daemon thread (None without it)."
+    path = os.environ.get(PROGRESS_ENV)
+    if not path: return None
+    def loop():
+        while True:
+            try: Path(path).write_text(json.dumps(bar_states()))  # not atomic: a killed kernel leaves no temporary file; the reader skips half a file
+            except Exception: pass  # progress is a courtesy: it never stops a notebook
+            time.sleep(every)
+    t = threading.Thread(target=loop, daemon=True, name="osteo-progress"); t.start()
+    return t
+
+_KERNEL_PROGRESS = "--IPKernelApp.exec_lines=__import__('osteo_nb.reproduce', fromlist=['_']).watch_progress()"  # how a kernel starts it
+
+# %% ../nbs/13_reproduce.ipynb #fa6499d0
+def progress_line(states: list[dict] # `bar_states()`
+                 ) -> str:
+    "One console line for the live bars: stage, count, rate and time left (\"\" when no bar is live)."
+    from tqdm.std import tqdm as _tqdm
+    def one(s):
+        n, total, rate = s["n"], s["total"], s["rate"]
+        done = f"{n}/{total} ({n / total:.0%})" if total else f"{n}"
+        speed = (f", {rate:.3g} {s['unit']}/s" if rate >= 1 else f", {1 / rate:.3g} s/{s['unit']}") if rate else ""
+        left = f", {_tqdm.format_interval((total - n) / rate)} left" if rate and total else ""
+        return f"{s['desc'] or 'working'}: {done}{speed}{left}"
+    return " | ".join(one(s) for s in states)
+
+# %% ../nbs/13_reproduce.ipynb #b5ad038b
+def _forward_progress(path: Path, name: str, every: float, stop: threading.Event):
+    "Print `progress_line` of the kernel's file at `path` when it changed, at most every `every` seconds, until `stop`."
+    from tqdm.std import tqdm as _tqdm
+    last = ""
+    while not stop.wait(every):
+        try: line = progress_line(json.loads(path.read_text()))
+        except (OSError, ValueError, KeyError, TypeError): continue  # not written yet, or half a file
+        if line and line != last: _tqdm.write(f"[osteo-reproduce] {name}: {line}", file=sys.stdout); sys.stdout.flush(); last = line
+
+@contextmanager
+def progress_forwarded(out: Path, # the executed notebook
+                       every: float = 10.0 # seconds between console lines at most; 0: none
+                      ):
+    "Within the body, a kernel started by this process reports its bars to a file beside `out`, and the console shows them."
+    if not every: yield; return
+    path, stop, before = out.with_name(f".{out.stem}.progress"), threading.Event(), os.environ.get(PROGRESS_ENV)
+    os.environ[PROGRESS_ENV] = str(path)
+    t = threading.Thread(target=_forward_progress, args=(path, out.name, every, stop), daemon=True); t.start()
+    try: yield
+    finally:
+        stop.set(); t.join()
+        if before is None: os.environ.pop(PROGRESS_ENV, None)
+        else: os.environ[PROGRESS_ENV] = before
+        path.unlink(missing_ok=True)
+
 # %% ../nbs/13_reproduce.ipynb #8ebd1bd3
 def run_notebook(nb: Path, # a study notebook
                  out: Path, # where the executed copy goes
                  params: dict, # papermill parameters
-                 progress: bool = True # papermill's per-cell progress bar
+                 progress: bool = True, # papermill's per-cell progress bar
+                 every: float = 0 # seconds between console lines with the kernel's progress (`progress_forwarded`); 0: none
                 ) -> float:
     "Execute `nb` into `out` with `params`; returns the wall time in seconds."
     t0 = time.time()
     try:
-        pm.execute_notebook(str(nb), str(out), parameters=params, kernel_name="python3", progress_bar=progress,
-                            cwd=str(project_root()), log_output=False)
+        with progress_forwarded(out, every):
+            pm.execute_notebook(str(nb), str(out), parameters=params, kernel_name="python3", progress_bar=progress,
+                                cwd=str(project_root()), log_output=False, extra_arguments=[_KERNEL_PROGRESS] if every else [],
+                                shutdown_kernel="immediate")  # killed with its process group: a stopped run leaves no kernel, and no kernel traceback
     except pm.PapermillExecutionError as e:
         raise StudyError(f"{nb.name} failed in cell {e.cell_index} (execution count {e.exec_count}): {e.ename}: {e.evalue}"
                          f"\n  executed copy with the traceback: {out}") from None
@@ -164,6 +235,41 @@ def warn_offline(run_dir: Path):
                                "ImageNet backbones (their weights were neither cached nor downloadable); every table names them",
                                file=sys.stderr, flush=True)
 
+# %% ../nbs/13_reproduce.ipynb #cb16a05e
+def class_files(data_dir, # a data folder (see `data.find_class_root`)
+                classes: tuple # the task classes
+               ) -> dict:
+    "Image files per task class in `data_dir`: an upper bound of the images a split can use."
+    n = Counter(lab for rel, lab, _ in _list_files(find_class_root(data_dir)) if Path(rel).suffix.lower() in IMAGE_EXTS)
+    return {c: n.get(c, 0) for c in classes}
+
+def _check_folds(k: int, counts: dict, what: str):
+    "A `StudyError` if a class with images has fewer than `k` (a class with none is notebook 1's error, with the counts)."
+    few = {c: n for c, n in counts.items() if 0 < n < k}
+    if few: raise StudyError(f"cv_folds={k}: more folds than {what} of class " + ", ".join(f"{c} ({n})" for c, n in few.items())
+                             + f"; every fold needs an image of each class: --set cv_folds=N with N <= {min(few.values())}")
+
+def _check_writable(folder: Path, what: str):
+    "A `StudyError` naming `what` if `folder` cannot be created and written."
+    if folder.exists() and not folder.is_dir(): raise StudyError(f"{what}: {folder} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as e: raise StudyError(f"{what}: cannot write there ({e.strerror or e})") from None
+
+# %% ../nbs/13_reproduce.ipynb #54b7041e
+def check_inputs(cfg: StudyConfig # the run's configuration (relative paths from the project root)
+                ):
+    "Fail before the first notebook on what would fail late: data and source folders, `patients.csv`, `cache_dir`, `cv_folds`."
+    from osteo_nb.trace import read_source
+    _check_folds(cfg.cv_folds, class_files(at_root(cfg.data_dir), cfg.classes), f"image files in data_dir={cfg.data_dir!r}")
+    if cfg.source_data:
+        try: src = read_source(at_root(cfg.source_data))
+        except DataError as e: raise StudyError(f"source_data={cfg.source_data!r}: {e}") from None
+        radiographs = {c: src.group[src.diagnosis == c].nunique() for c in cfg.classes}
+        _check_folds(cfg.cv_folds, radiographs, f"radiographs in source_data={cfg.source_data!r}")
+    if cfg.cache_dir: _check_writable(at_root(cfg.cache_dir), f"cache_dir={cfg.cache_dir!r}")
+
 # %% ../nbs/13_reproduce.ipynb #5c3d7927
 PUBLISHED_NOTEBOOKS = "nbs/published"  # under the output root: the published run's executed study notebooks
 MAX_NOTEBOOK_BYTES = 5_000_000  # a published notebook larger than this is refused (GitHub renders up to about 10 MB)
@@ -243,6 +349,35 @@ def _swap_in(src: Path, dst: Path):
     if dst.exists(): os.replace(dst, old)
     dst.parent.mkdir(parents=True, exist_ok=True); os.replace(new, dst); shutil.rmtree(old, ignore_errors=True)
 
+# %% ../nbs/13_reproduce.ipynb #9d029d28
+LOCK_FILE = ".lock"  # in a run folder: locked (`fcntl.flock`) by the run writing it, which writes who it is there
+
+@contextmanager
+def run_lock(run_dir: Path # a run folder
+            ):
+    "Hold `run_dir`'s lock while the body runs; a `StudyError` naming the holder if another run holds it."
+    with open(run_dir / LOCK_FILE, "a+") as f:
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            raise StudyError(f"{portable_path(run_dir)} is in use by another osteo-reproduce ({f.read().strip() or 'a process'}): "
+                             "wait for it to finish, or stop it, then run again") from None
+        f.seek(0); f.truncate(); f.write(f"pid {os.getpid()} on {platform.node()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n"); f.flush()
+        yield  # closing the file releases the lock
+
+# %% ../nbs/13_reproduce.ipynb #72342ba5
+class Interrupted(KeyboardInterrupt):
+    "The run was stopped from outside (Ctrl-C or SIGTERM); the message says how and in which notebook."
+
+@contextmanager
+def _sigterm_interrupts():
+    "Within the body (in the main thread), SIGTERM raises `Interrupted`, as Ctrl-C raises `KeyboardInterrupt`."
+    if threading.current_thread() is not threading.main_thread(): yield; return
+    def stop(signum, frame): raise Interrupted(f"stopped by {signal.Signals(signum).name}")
+    before = signal.signal(signal.SIGTERM, stop)
+    try: yield
+    finally: signal.signal(signal.SIGTERM, before)
+
 # %% ../nbs/13_reproduce.ipynb #13cde9f0
 def _done(run_dir: Path) -> dict:
     p = run_dir / "manifest.json"
@@ -253,31 +388,33 @@ def reproduce(cfg: StudyConfig, # the study configuration (see `config.get_profi
               force: bool = False, # rerun notebooks that already completed in this run folder
               progress: bool = True, # progress bars
               all_notebooks: list | None = None, # the whole study (default: `study_notebooks()`)
-              publish: bool = False # copy the run, once complete, into `results/`, `figures/` and `PUBLISHED_NOTEBOOKS`
+              publish: bool = False, # copy the run, once complete, into `results/`, `figures/` and `PUBLISHED_NOTEBOOKS`
+              every: float = 10.0 # with `progress`: seconds between console lines with a notebook's own progress (`progress_forwarded`)
              ) -> Path:
     "Execute the study notebooks for `cfg` in its own run folder, and publish it only if asked. Returns the run folder."
     if publish and cfg.profile == "smoke":
         raise StudyError("--publish: the smoke profile is never published (one epoch on a handful of images); run it without --publish")
     cfg = cfg.replace(data_dir=portable_path(cfg.data_dir), out_dir=portable_path(cfg.out_dir),
                       source_data=cfg.source_data and portable_path(cfg.source_data))  # the notebooks run in the project root
-    out = Path(anchored(cfg).out_dir); check_out(out)
+    out = Path(anchored(cfg).out_dir); check_out(out); check_inputs(cfg)
     all_notebooks = all_notebooks or study_notebooks()
     data_fp = folder_fingerprint(anchored(cfg).data_dir)
     run_dir = out / "runs" / run_id(cfg, data_fp); run_dir.mkdir(parents=True, exist_ok=True)
     run_cfg = cfg.replace(out_dir=portable_path(run_dir), cache_dir=cfg.cache_dir or portable_path(out / ".cache"))
-    params, steps, rerun = notebook_parameters(run_cfg), _done(run_dir), force
-    for nb in notebooks or all_notebooks:
-        key = step_key(nb, params)
-        if not rerun and _succeeded(steps.get(nb.name), key) and (run_dir / nb.name).exists():
-            print(f"[osteo-reproduce] {nb.name}: done earlier in {run_dir.name}, skipped (use --force to rerun)"); continue
-        rerun = True  # what follows a rerun notebook may read what it writes: rerun it too
-        steps[nb.name] = _run_step(nb, run_dir, run_cfg, params, key, steps, data_fp, progress)
-    warn_offline(run_dir)
-    complete = all(_succeeded(steps.get(nb.name), step_key(nb, params)) for nb in all_notebooks)
-    if complete and drop_stale(run_dir, steps): write_manifest(run_cfg, run_dir, data_fp, steps)
-    if publish and complete:
-        print(f"[osteo-reproduce] published {', '.join(portable_path(p) for p in publish_run(run_dir, out))} from {run_dir.name}")
-    elif publish: print(f"[osteo-reproduce] {run_dir.name} is not complete (not every study notebook ran): nothing published")
+    with run_lock(run_dir), _sigterm_interrupts():
+        params, steps, rerun = notebook_parameters(run_cfg), _done(run_dir), force
+        for nb in notebooks or all_notebooks:
+            key = step_key(nb, params)
+            if not rerun and _succeeded(steps.get(nb.name), key) and (run_dir / nb.name).exists():
+                print(f"[osteo-reproduce] {nb.name}: done earlier in {run_dir.name}, skipped (use --force to rerun)"); continue
+            rerun = True  # what follows a rerun notebook may read what it writes: rerun it too
+            steps[nb.name] = _run_step(nb, run_dir, run_cfg, params, key, steps, data_fp, progress, every if progress else 0)
+        warn_offline(run_dir)
+        complete = all(_succeeded(steps.get(nb.name), step_key(nb, params)) for nb in all_notebooks)
+        if complete and drop_stale(run_dir, steps): write_manifest(run_cfg, run_dir, data_fp, steps)
+        if publish and complete:
+            print(f"[osteo-reproduce] published {', '.join(portable_path(p) for p in publish_run(run_dir, out))} from {run_dir.name}")
+        elif publish: print(f"[osteo-reproduce] {run_dir.name} is not complete (not every study notebook ran): nothing published")
     print(where(run_dir, complete))
     return run_dir
 
@@ -308,14 +445,17 @@ def drop_stale(run_dir: Path, # a run folder
     for f in stale: (run_dir / f).unlink(); print(f"[osteo-reproduce] removed {run_dir.name}/{f}: no notebook of this run writes it", flush=True)
     return stale
 
-def _run_step(nb, run_dir, run_cfg, params, key, steps, data_fp, progress) -> dict:
-    "Run one notebook, recording it as running, then ok or failed, in the manifest."
+def _run_step(nb, run_dir, run_cfg, params, key, steps, data_fp, progress, every=0) -> dict:
+    "Run one notebook, recording it as running, then ok, failed or interrupted (Ctrl-C, SIGTERM), in the manifest."
     print(f"[osteo-reproduce] {nb.name} ...", flush=True)
     steps[nb.name] = {"status": "running", "key": key, "params": params}
     write_manifest(run_cfg, run_dir, data_fp, steps)
     before = _stamps(run_dir)
-    try: seconds = run_notebook(nb, run_dir / nb.name, params, progress); render_html(run_dir / nb.name)
-    except BaseException:  # a failing cell, Ctrl-C: never counts as done
+    try: seconds = run_notebook(nb, run_dir / nb.name, params, progress, every); render_html(run_dir / nb.name)
+    except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM (`Interrupted`): never counts as done
+        steps[nb.name]["status"] = "interrupted"; write_manifest(run_cfg, run_dir, data_fp, steps)
+        raise Interrupted(f"{str(e) or 'Ctrl-C'} during {nb.name}") from None
+    except BaseException:  # a failing cell: never counts as done
         steps[nb.name]["status"] = "failed"; write_manifest(run_cfg, run_dir, data_fp, steps); raise
     after = _stamps(run_dir)
     wrote = sorted(f for f, st in after.items() if before.get(f) != st and f != "results/manifest.json")
@@ -335,6 +475,8 @@ def ensure_data(data: str # the --data folder
     return data
 
 # %% ../nbs/13_reproduce.ipynb #b408e6bc
+_OPTIONS = {"profile": "--profile", "data_dir": "--data", "out_dir": "--out", "seed": "--seed"}  # fields with an option of their own
+
 @call_parse
 def main(data: str = StudyConfig.data_dir, # folder of class sub-folders (the paper's Kaggle set or the shared pool)
          profile: Param("named study configuration", str, choices=list(PROFILES)) = DEFAULT_PROFILE,
@@ -348,7 +490,11 @@ def main(data: str = StudyConfig.data_dir, # folder of class sub-folders (the pa
     "Reproduce the osteo_nb study: run the study notebooks and write figures, tables and a manifest."
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the kernels inherit it: TensorFlow's C++ start-up chatter stays out of the log
     try:
-        cfg = get_profile(profile, data_dir=data, out_dir=out, **({} if seed is None else {"seed": seed}), **parse_settings(set))
+        cfg = get_profile(profile, data_dir=data, out_dir=out, **({} if seed is None else {"seed": seed}), **parse_settings(set, _OPTIONS))
         ensure_data(data)
         reproduce(cfg, select_notebooks(study_notebooks(), only), force=force, publish=publish)
     except (DataError, StudyError, ValueError) as e: raise SystemExit(f"osteo-reproduce: {e}")
+    except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: one line, not a traceback
+        print(f"osteo-reproduce: interrupted ({str(e) or 'Ctrl-C'}); the manifest marks it interrupted: run the same command again to resume",
+              file=sys.stderr, flush=True)
+        raise SystemExit(130) from None

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_trace.ipynb #4d2d067a
 from __future__ import annotations
-import json
+import csv, json, math, warnings
 from concurrent.futures import ThreadPoolExecutor
 import os
 import re
@@ -22,28 +22,91 @@ from .dedup import (COPY_COVER, MAX_KEYPOINTS, RATIO, REPROJ, SOURCE_VIEWS, _sin
 from .provenance import atomic_path, fingerprint, sha256_file
 
 # %% auto #0
-__all__ = ['SOURCE_DIAGNOSES', 'WANI_ARORA_DOI', 'WANI_ARORA_URL', 'WHERE_TO_GET_SOURCE', 'TRACE_COLUMNS', 'TRACE_FILE',
-           'TRACE_VERSION', 'AGREEMENT', 'read_source', 'download_source', 'trace_image', 'trace_key', 'read_trace',
-           'trace', 'label_table', 'sources_of', 'trace_summary', 'source_leakage', 'label_agreement', 'label_audit',
-           'short_paths', 'plot_tscores']
+__all__ = ['SOURCE_DIAGNOSES', 'WANI_ARORA_DOI', 'PATIENT_COLUMNS', 'MAX_PROBLEMS', 'WANI_ARORA_URL', 'WHERE_TO_GET_SOURCE',
+           'TRACE_COLUMNS', 'TRACE_FILE', 'TRACE_VERSION', 'AGREEMENT', 'read_patients', 'read_source',
+           'download_source', 'trace_image', 'trace_key', 'read_trace', 'cache_problem', 'trace', 'label_table',
+           'sources_of', 'trace_summary', 'source_leakage', 'label_agreement', 'label_audit', 'short_paths',
+           'plot_tscores']
 
 # %% ../nbs/05_trace.ipynb #6e159b71
 SOURCE_DIAGNOSES = ("normal", "osteopenia", "osteoporosis")  # the source's folders (WHO categories of the T-score)
 WANI_ARORA_DOI = "10.17632/fxjm8fb6mw.2"  # Knee X-ray Osteoporosis Database, Wani & Arora, Mendeley Data
+PATIENT_COLUMNS = ("patient_id", "t_score")  # what the source's patients.csv must have (more columns are fine)
+MAX_PROBLEMS = 20  # lines of problems one `DataError` lists at most
 
-def read_source(source: str | Path # the source database: diagnosis folders and optionally patients.csv
+# %% ../nbs/05_trace.ipynb #a65f3597
+def _number_problem(text: str) -> str:
+    "Why `text` is not a T-score (\"\" if it is one, or empty)."
+    if not text.strip(): return ""
+    try: ok = math.isfinite(float(text))
+    except ValueError: ok = False
+    if ok: return ""
+    comma = text.replace(",", ".", 1)
+    try: hint = f" (a decimal comma? write {float(comma)})" if "," in text else ""
+    except ValueError: hint = ""
+    return f"{text!r} is not a number{hint}"
+
+def _patient_problems(table: Path, header: list, rows: list) -> list[str]:
+    "One line per problem of the patient table's rows: field counts, empty or repeated ids, T-scores that are not numbers."
+    out, first = [], {}
+    ids, ts = header.index("patient_id"), header.index("t_score")
+    for line, row in rows:
+        if len(row) != len(header):
+            out.append(f"{table}, line {line}: {len(row)} fields, but the header has {len(header)} (a value with an unquoted comma, such as a decimal comma?)")
+            continue
+        pid, where = row[ids].strip(), f"{table}, line {line}"
+        if not pid: out.append(f"{where}, column patient_id: empty")
+        elif pid in first: out.append(f"{where}, column patient_id: {pid!r} again (first on line {first[pid]}): one row per patient")
+        else: first[pid] = line
+        if why := _number_problem(row[ts]): out.append(f"{where} (patient {pid!r}), column t_score: {why}")
+    return out
+
+# %% ../nbs/05_trace.ipynb #a245de96
+def read_patients(table: str | Path # the source database's patients.csv
+                 ) -> pd.Series:
+    "T-score by patient id (NaN where empty); a `DataError` with one line per problem (file, line, column) if the table cannot be trusted."
+    table = Path(table)
+    try:
+        with open(table, newline="", encoding="utf-8-sig") as f: lines = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as e: raise DataError(f"{table}: cannot be read as a CSV file ({type(e).__name__}: {e})") from None
+    numbered = [(i, [v.strip() for v in row]) for i, row in enumerate(lines, 1) if any(v.strip() for v in row)]
+    if not numbered: raise DataError(f"{table}: empty (expected a header with the columns {', '.join(PATIENT_COLUMNS)}, then one row per patient)")
+    (_, header), rows = numbered[0], numbered[1:]
+    problems = [f"{table}, line 1: no column {c!r} (its columns: {', '.join(header)})" for c in PATIENT_COLUMNS if c not in header]
+    problems = problems or _patient_problems(table, header, rows)
+    if problems:
+        more = f"\n... and {len(problems) - MAX_PROBLEMS} more" if len(problems) > MAX_PROBLEMS else ""
+        raise DataError("\n".join(problems[:MAX_PROBLEMS]) + more)
+    ids, ts = header.index("patient_id"), header.index("t_score")
+    return pd.Series({r[ids]: float(r[ts]) if r[ts] else np.nan for _, r in rows}, dtype=float, name="t_score")
+
+# %% ../nbs/05_trace.ipynb #301e549a
+def _source_files(root: Path) -> list[Path]:
+    "Image files in the diagnosis folders of `root` (names in any case: `Normal/` too), by diagnosis, then by path."
+    dirs = sorted((SOURCE_DIAGNOSES.index(d.name.lower()), d.name, d) for d in root.iterdir() if d.is_dir() and d.name.lower() in SOURCE_DIAGNOSES)
+    return [p for *_, d in dirs for p in sorted(d.iterdir()) if p.is_file() and p.suffix.lower() in IMAGE_EXTS]
+
+def read_source(source: str | Path, # the source database: diagnosis folders and patients.csv
+                require_t_scores: bool = True # a missing patients.csv is an error; False: a warning, and no T-scores
                ) -> pd.DataFrame:
     "One row per source radiograph: `file` (relative), `diagnosis`, `patient`, `t_score`, `group` (sha256 of the bytes)."
     root = Path(source)
     if not root.is_dir(): raise DataError(f"{root}: source database not found or not a folder (see `osteo-data download --dataset wani-arora`)")
-    files = [p for d in SOURCE_DIAGNOSES for p in sorted((root / d).glob("*")) if p.suffix.lower() in IMAGE_EXTS]
-    if not files: raise DataError(f"{root}: no images in {', '.join(d + '/' for d in SOURCE_DIAGNOSES)}")
-    df = pd.DataFrame({"file": [p.relative_to(root).as_posix() for p in files], "diagnosis": [p.parent.name for p in files],
+    files = _source_files(root)
+    if not files: raise DataError(f"{root}: no images in {', '.join(d + '/' for d in SOURCE_DIAGNOSES)} (any case)")
+    df = pd.DataFrame({"file": [p.relative_to(root).as_posix() for p in files], "diagnosis": [p.parent.name.lower() for p in files],
                        "patient": [p.stem for p in files], "group": [sha256_file(p) for p in files]})
-    table = root / "patients.csv"
-    t = pd.read_csv(table).set_index("patient_id").t_score if table.exists() else pd.Series(dtype=float)
-    df["t_score"] = df.patient.map(t)
+    df["t_score"] = df.patient.map(_t_scores(root / "patients.csv", require_t_scores)).astype(float)
     return df
+
+def _t_scores(table: Path, required: bool) -> pd.Series:
+    "`read_patients(table)`; where `table` is missing, a `DataError` if `required`, else a warning and no T-scores."
+    if table.exists(): return read_patients(table)
+    msg = (f"{table}: missing: the source database's T-scores come from it (export the database's patient table there, "
+           f"with the columns {', '.join(PATIENT_COLUMNS)})")
+    if required: raise DataError(msg + "; the study needs them (the label audit's T-scores, the source-label study)")
+    warnings.warn(msg + "; the trace goes on without T-scores", stacklevel=3)
+    return pd.Series(dtype=float)
 
 # %% ../nbs/05_trace.ipynb #331b4544
 WANI_ARORA_URL = "https://prod-dcd-datasets-cache-zipfiles.s3.eu-west-1.amazonaws.com/fxjm8fb6mw-2.zip"  # Mendeley's "Download All" of version 2
@@ -140,19 +203,43 @@ def read_trace(path) -> pd.DataFrame:
     "A trace written by `trace` or `osteo-data trace` (strings stay strings)."
     return pd.read_csv(path, keep_default_na=False, dtype={c: str for c in TRACE_COLUMNS if c not in ("score", "runner_up")})
 
+def cache_problem(cached: pd.DataFrame, # a trace read from the cache (`read_trace`)
+                  files: list, # (relative path, label) of every file of the data folder, in `data._list_files` order
+                  source: pd.DataFrame # `read_source`
+                 ) -> str:
+    "Why `cached` is not the trace of `files` against `source` (\"\" if it can be): columns, rows, labels, source files."
+    if list(cached.columns) != TRACE_COLUMNS: return f"columns {list(cached.columns)}, not {TRACE_COLUMNS}"
+    paths, have = [f for f, _ in files], cached.path.tolist()
+    if have != paths:
+        return (f"{len(have)} rows for the data folder's {len(paths)} files ({len(set(paths) - set(have))} files missing, "
+                f"{len(set(have) - set(paths))} rows of other files)")
+    if cached.label.tolist() != [l for _, l in files]: return "labels that are not the class folders' names"
+    if not all(pd.api.types.is_integer_dtype(cached[c]) for c in ("score", "runner_up")): return "scores that are not whole numbers"
+    unknown = {f for s in cached.source_file for f in s.split(";") if f} - set(source.file)
+    if unknown: return f"source files that are not in the source database ({', '.join(sorted(unknown)[:3])})"
+    if ((cached.source_file == "") & (cached.flag == "")).any(): return "rows with neither a source nor the reason for none"
+    return ""
+
+def _from_cache(cached: Path, files: list, source: pd.DataFrame) -> pd.DataFrame | None:
+    "The cached trace if it passes `cache_problem`; else None, with a notice."
+    try: t = read_trace(cached); why = cache_problem(t, files, source)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e: why = f"unreadable ({type(e).__name__}: {e})"
+    if not why: print(f"trace: loaded from {cached}"); return t
+    print(f"trace: the cached trace {cached} does not fit the data folder: {why}; traced again")
+
 def trace(data: str | Path, # a data folder (see `data.find_class_root`)
           source: str | Path, # the source database (`read_source`)
           cfg: StudyConfig = StudyConfig(), # image_size, trace_contrast, trace_min_inliers, trace_margin; out_dir/cache_dir for the cache
           progress: bool = True, # show progress bars
           workers: int | None = None, # threads (default: the CPU count)
-          cache: bool = True # keep the result in `.cache/trace/<trace_key>.csv` and reuse it
+          cache: bool = True, # keep the result in `.cache/trace/<trace_key>.csv` and reuse it (checked by `cache_problem`)
+          require_t_scores: bool = True # see `read_source`
          ) -> pd.DataFrame:
     "One row per file of `data` (`TRACE_COLUMNS`): the source radiograph it was made from, or why none."
-    root, src = find_class_root(data), read_source(source)
-    cached = out_path(cfg, "cache", "trace", f"{trace_key(root, src, cfg)}.csv")
-    if cache and cached.exists():
-        print(f"trace: loaded from {cached}"); return read_trace(cached)
+    root, src = find_class_root(data), read_source(source, require_t_scores)
     files = [(rel, lab or "") for rel, lab, _ in _list_files(root)]
+    cached = out_path(cfg, "cache", "trace", f"{trace_key(root, src, cfg)}.csv")
+    if cache and cached.exists() and (t := _from_cache(cached, files, src)) is not None: return t
     with _single_threaded_cv2(), ThreadPoolExecutor(workers or os.cpu_count() or 1) as ex:
         views = list(tqdm(ex.map(lambda f: source_views(to_luminance(open_image(Path(source) / f, cfg.max_pixels)), cfg), src.file),
                           total=len(src), desc="source keypoints", disable=not progress))

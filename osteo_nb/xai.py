@@ -18,13 +18,14 @@ from tqdm.auto import tqdm
 from .config import LIME_ENGINES, StudyConfig, out_path
 from .data import pixel_sha256
 from .provenance import atomic_path, fingerprint
+from .dataset import cache_path
 
 # %% auto #0
 __all__ = ['ENGINES', 'TARGETS', 'CAM_METHODS', 'CAM_CMAP', 'SIGN_COLOURS', 'lime_input', 'segmenter', 'perturbed',
            'FastLimeImageExplainer', 'batch_predictor', 'compiled_predictor', 'segmentation_params', 'lime_params',
            'model_digest', 'Explanation', 'superpixels', 'explain', 'jaccard', 'mask_agreement', 'last_conv_layer',
            'gradcam', 'overlay', 'superpixel_anchors', 'plot_explanation', 'plot_cams', 'sample_gallery',
-           'plot_gallery', 'LimeViewer', 'viewer_figure']
+           'plot_gallery', 'LimeViewer', 'viewer_figure', 'static_viewer']
 
 # %% ../nbs/11_xai.ipynb #1ceb4bd8
 def lime_input(x: np.ndarray # canonical uint8 luminance image (H, W), or a batch (N, H, W)
@@ -148,6 +149,7 @@ class Explanation:
     score: float # lime's R^2 of the local linear model
     local_pred: float # the local model's prediction for the whole image
     key: str = "" # its cache entry, `<model digest[:16]>/<key>` (set by `explain`; not stored in the entry)
+    made_from: dict | None = None # what its cache entry records it was made from (image, model, LIME parameters, target); None: older
 
     def lime(self) -> lime_image.ImageExplanation:
         "As lime's `ImageExplanation`, so lime's own `get_image_and_mask` applies."
@@ -165,44 +167,78 @@ class Explanation:
                                               num_features=k, hide_rest=False)[1]
 
     def save(self, path):
+        "Write the explanation, and what it was made from where that is known, atomically to `path`."
+        made = {} if self.made_from is None else {"made_from": np.array(json.dumps(self.made_from, sort_keys=True))}
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez_compressed(f, label=self.label, probs=self.probs, segments=self.segments.astype(np.int32), weights=self.weights,
-                                lime=np.array([self.intercept, self.score, self.local_pred], np.float64))
+                                lime=np.array([self.intercept, self.score, self.local_pred], np.float64), **made)
 
     @classmethod
     def load(cls, path) -> Explanation:
+        "The explanation saved at `path`, with its record of what it was made from (None in entries older than the record)."
         with np.load(path) as z:
             i, s, p = z["lime"].tolist()
-            return cls(int(z["label"]), z["probs"], z["segments"], z["weights"], i, s, p)
+            made = json.loads(str(z["made_from"])) if "made_from" in z.files else None
+            return cls(int(z["label"]), z["probs"], z["segments"], z["weights"], i, s, p, made_from=made)
 
 # %% ../nbs/11_xai.ipynb #c974d773
+class _Mismatch(ValueError):
+    "A cache entry that reads, but does not hold what it should; the message says why."
+
 def _explained(target, probs, y_true):
     return int(np.argmax(probs)) if target == "predicted" else int(y_true)
 
+def _json(d: dict) -> dict: return json.loads(json.dumps(d, sort_keys=True))  # as a record reads back
+
+def _differ(have: dict, want: dict) -> str: return ", ".join(k for k in sorted(set(have) | set(want)) if have.get(k) != want.get(k))
+
+def _made_from(cfg, digest, x, target) -> dict:
+    "What an explanation entry is made from: the image's pixels, the model's weights, every LIME parameter, the target."
+    return _json({"image": pixel_sha256(x), "model": digest, "lime": lime_params(cfg), "target": target})
+
 def _cache_file(cfg, digest, x, target) -> Path:
     key = fingerprint({"image": pixel_sha256(x), "model": digest, "lime": json.dumps(lime_params(cfg), sort_keys=True), "target": target})
-    return out_path(cfg, "cache", "explanations", digest[:16], f"{key[:32]}.npz")
+    return cache_path(cfg, "explanations", digest[:16], f"{key[:32]}.npz")
 
 def _read_cached(path: Path, load, what: str):
-    "`load(path)`, or None when there is no entry; an unreadable entry is deleted with a notice naming `what` it held."
+    "`load(path)`, or None when there is no entry; an entry that cannot be read, or does not hold what it should, is deleted with a notice naming it and why."
     if not path.exists(): return None
     try: return load(path)
     except Exception as e:
-        print(f"osteo_nb: discarding cached {what} {path} ({type(e).__name__}); computing again"); path.unlink(missing_ok=True)
+        why = str(e) if isinstance(e, _Mismatch) else type(e).__name__
+        print(f"osteo_nb: discarding cached {what} {path} ({why}); computing again"); path.unlink(missing_ok=True)
         return None
 
-def _load_segments(path: Path) -> np.ndarray:
-    with np.load(path) as z: return z["segments"].astype(np.int32)
+def _load_segments(path: Path, want: dict, shape: tuple) -> tuple[np.ndarray, bool]:
+    "The superpixels of a cache entry, and whether it records that they were made from `want` (False: an older entry, without a record)."
+    with np.load(path) as z: s, made = z["segments"].astype(np.int32), (json.loads(str(z["made_from"])) if "made_from" in z.files else None)
+    if made is not None and made != want: raise _Mismatch(f"made from another {_differ(made, want)}")
+    if s.shape != tuple(shape): raise _Mismatch(f"damaged: superpixels of shape {s.shape} for an image of shape {tuple(shape)}")
+    return s, made is not None
 
 def superpixels(x: np.ndarray, # canonical uint8 luminance image (H, W)
                 cfg: StudyConfig = StudyConfig() # segmentation, its parameters, seed, cache_dir
                ) -> np.ndarray: # superpixel index of each pixel (H, W), int32
-    "`segmenter(cfg)` of the image, computed once per image, parameters and seed, and read from the cache after that."
-    f = out_path(cfg, "cache", "segments", f"{fingerprint({'image': pixel_sha256(x), **segmentation_params(cfg)})[:32]}.npz")
-    if (s := _read_cached(f, _load_segments, "superpixels")) is not None: return s
+    "`segmenter(cfg)` of the image, computed once per image, parameters and seed, and read from the cache (checked) after that."
+    want = _json({"image": pixel_sha256(x), **segmentation_params(cfg)})
+    f = cache_path(cfg, "segments", f"{fingerprint({'image': pixel_sha256(x), **segmentation_params(cfg)})[:32]}.npz")
+    got = _read_cached(f, lambda p: _load_segments(p, want, x.shape), "superpixels")
+    if got is not None and got[1]: return got[0]
     s = segmenter(cfg)(lime_input(x)).astype(np.int32)
-    with atomic_path(f) as tmp, open(tmp, "wb") as fh: np.savez_compressed(fh, segments=s.astype(np.uint16 if s.max() < 2**16 else np.int32))
+    if got is not None and not np.array_equal(got[0], s): print(f"osteo_nb: cached superpixels {f} are not this image's (an older entry, without a record); replaced")
+    with atomic_path(f) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, segments=s.astype(np.uint16 if s.max() < 2**16 else np.int32), made_from=np.array(json.dumps(want, sort_keys=True)))
     return s
+
+def _load_checked(path: Path, want: dict, x: np.ndarray, cfg, target: str, y) -> Explanation:
+    "The explanation cached at `path`, once it shows it was made from `want` for image `x` and explains its target; else `_Mismatch`."
+    e = Explanation.load(path)
+    if e.made_from is not None and e.made_from != want: raise _Mismatch(f"made from another {_differ(e.made_from, want)}")
+    if e.segments.shape != x.shape or len(e.weights) != int(e.segments.max()) + 1: raise _Mismatch("damaged: its superpixels or weights do not fit the image")
+    if e.made_from is None and not np.array_equal(e.segments, superpixels(x, cfg)):
+        raise _Mismatch("an older entry, without a record, whose superpixels are not this image's")
+    if e.label != _explained(target, e.probs, y): raise _Mismatch(f"it explains label {e.label}, not its target's")
+    return e
 
 def _explain_one(x, models, predict, cfg, target, y) -> list[Explanation]:
     "One image, every model: one segmentation, one sample matrix, one set of perturbed images."
@@ -227,19 +263,20 @@ def explain(images: np.ndarray, # canonical uint8 images (N, H, W)
             y_true: np.ndarray | None = None, # class indices, needed for the true-label target only
             progress: bool = True # one bar over the images
            ) -> dict[str, list[Explanation]]:
-    "LIME explanation of every image for every model, from the cache where possible."
+    "LIME explanation of every image for every model, from the cache where it holds them (checked), computed where not."
     if target not in TARGETS: raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
     if target != "predicted" and (y_true is None or len(y_true) != len(images)):
         raise ValueError("target='true_label_leaks_label' needs y_true, one class index per image")
     names, digests = list(models), {n: model_digest(m) for n, m in models.items()}
     predict, out = None, {n: [] for n in names}
     for i, x in enumerate(tqdm(images, desc="LIME", disable=not progress)):
-        files = [_cache_file(cfg, digests[n], x, target) for n in names]
-        got = [_read_cached(f, Explanation.load, "explanation") for f in files]
+        y = None if y_true is None else y_true[i]
+        files, wants = [_cache_file(cfg, digests[n], x, target) for n in names], [_made_from(cfg, digests[n], x, target) for n in names]
+        got = [_read_cached(f, lambda p, w=w: _load_checked(p, w, x, cfg, target, y), "explanation") for f, w in zip(files, wants)]
         if any(g is None for g in got):
             predict = predict or compiled_predictor(tuple(models[n] for n in names), cfg.predict_batch, cfg.image_size, cfg.lime_engine)
-            got = _explain_one(x, names, predict, cfg, target, None if y_true is None else y_true[i])
-            for f, g in zip(files, got): g.save(f)
+            got = _explain_one(x, names, predict, cfg, target, y)
+            for f, g, w in zip(files, got, wants): g.made_from = w; g.save(f)
         for n, g, f in zip(names, got, files): g.key = f"{f.parent.name}/{f.stem}"; out[n].append(g)
     return out
 
@@ -526,3 +563,82 @@ def viewer_figure(viewer: LimeViewer, # a viewer
         ax_row[0].set_title(_caption(m, viewer.exps[m][i], viewer.classes, int(viewer.table.at[i, "label"])), fontsize=7)
     fig.suptitle(""); fig.tight_layout()
     return fig
+
+# %% ../nbs/11_xai.ipynb #308cf33a
+def _png_data_url(a: np.ndarray # uint8 image (H, W)
+                 ) -> str:
+    "`a` as a PNG data URL."
+    import base64, io
+    from PIL import Image
+    buf = io.BytesIO(); Image.fromarray(a).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+def _viewer_data(viewer: LimeViewer, indices: list) -> list[dict]:
+    "Per image: name, class, the image and its superpixels as PNG data, and each model's explanation."
+    out = []
+    for i in indices:
+        segs = viewer.exps[next(iter(viewer.exps))][i].segments
+        if segs.max() > 255: raise ValueError(f"image {i}: {segs.max() + 1} superpixels; the kernel-free viewer stores at most 256")
+        models = {m: {"weights": [round(float(w), 5) for w in e[i].weights], "explained": viewer.classes[e[i].label],
+                      "p": round(float(e[i].probs[e[i].label]), 4)} for m, e in viewer.exps.items()}
+        out.append({"name": str(viewer.table.at[i, "name"]) if "name" in viewer.table else str(i),
+                    "label": viewer.classes[int(viewer.table.at[i, "label"])], "image": _png_data_url(viewer.images[i]),
+                    "segments": _png_data_url(segs.astype(np.uint8)), "models": models})
+    return out
+
+# %% ../nbs/11_xai.ipynb #9237eb93
+_STATIC_JS = """
+(function(root, data) {
+  const q = s => root.querySelector(s), canvas = q("canvas"), ctx = canvas.getContext("2d");
+  const load = src => new Promise(r => { const im = new Image(); im.onload = () => r(im); im.src = src; });
+  const pixels = im => { const c = document.createElement("canvas"); c.width = im.width; c.height = im.height;
+    const x = c.getContext("2d"); x.drawImage(im, 0, 0); return x.getImageData(0, 0, im.width, im.height).data; };
+  data.forEach((d, i) => q("select.image").add(new Option(d.name + " (" + d.label + ")", i)));
+  Object.keys(data[0].models).forEach(m => q("select.model").add(new Option(m, m)));
+  let sign = "positive";
+  function chosen(w, k) {  // lime's get_image_and_mask: ids sorted by |weight|, then filtered by sign
+    const ids = w.map((v, j) => j).sort((a, b) => Math.abs(w[b]) - Math.abs(w[a]));
+    const pick = sign === "positive" ? ids.filter(j => w[j] > 0) : sign === "negative" ? ids.filter(j => w[j] < 0) : ids;
+    return new Map(pick.slice(0, k).map(j => [j, w[j] > 0 ? 1 : -1]));
+  }
+  async function draw() {
+    const d = data[+q("select.image").value], m = d.models[q("select.model").value], k = +q("input.k").value;
+    q("span.k").textContent = k;
+    const [im, sg] = await Promise.all([load(d.image), load(d.segments)]);
+    const g = pixels(im), s = pixels(sg), pick = chosen(m.weights, k);
+    canvas.width = im.width; canvas.height = im.height;
+    const out = ctx.createImageData(im.width, im.height);
+    for (let p = 0; p < g.length; p += 4) {
+      const v = g[p], c = pick.get(s[p]);
+      const rgb = c === undefined ? [0.3 * v, 0.3 * v, 0.3 * v] : c > 0 ? [0.6 * v, 0.6 * v + 102, 0.6 * v] : [0.6 * v + 102, 0.6 * v, 0.6 * v];
+      out.data.set([...rgb, 255], p);
+    }
+    ctx.putImageData(out, 0, 0);
+    q("span.caption").textContent = d.name + ": class " + d.label + "; explained " + m.explained + " (p = " + m.p + "); top " + k + " (" + sign + ")";
+    root.dataset.drawn = (+root.dataset.drawn || 0) + 1;
+  }
+  root.querySelectorAll("button").forEach(b => b.onclick = () => {
+    sign = b.dataset.sign; root.querySelectorAll("button").forEach(x => x.style.fontWeight = x === b ? "bold" : "normal"); draw(); });
+  ["select.image", "select.model", "input.k"].forEach(s => q(s).addEventListener("input", draw));
+  draw();
+})(document.getElementById("%(id)s"), %(data)s);
+"""
+
+def static_viewer(viewer: LimeViewer, # a viewer: its images, explanations and classes
+                  indices: list | None = None, # the images to include (table index); default: all
+                  k_max: int = 20 # the slider's largest number of superpixels
+                 ) -> str: # an HTML snippet with its own script
+    "The viewer as HTML that draws without a kernel: image, model, number of superpixels, positive/negative/both."
+    import hashlib, html, json
+    data = _viewer_data(viewer, list(viewer.table.index if indices is None else indices))
+    uid = f"osteo-viewer-{hashlib.sha256(json.dumps(data).encode()).hexdigest()[:8]}"  # the same data, the same page
+    buttons = "".join(f'<button data-sign="{s}" style="font-weight:{"bold" if s == "positive" else "normal"}">{s}</button>'
+                      for s in ("positive", "negative", "both"))
+    return (f'<div id="{uid}" class="osteo-viewer" style="font:13px sans-serif">'
+            f'<div>image <select class="image"></select> model <select class="model"></select> '
+            f'superpixels <input class="k" type="range" min="1" max="{k_max}" value="5"> <span class="k">5</span> {buttons}</div>'
+            f'<canvas width="224" height="224" style="width:448px;image-rendering:pixelated"></canvas>'
+            f'<div><span class="caption"></span></div>'
+            f'<div style="color:#555">green: shown superpixels that raise the explained class; red: those that lower it '
+            f'(LIME, {html.escape(", ".join(viewer.exps))}); drawn in the page, no kernel needed</div></div>'
+            f'<script>{_STATIC_JS % {"id": uid, "data": json.dumps(data)}}</script>')

@@ -70,3 +70,16 @@ def smoke_run(tmp_path_factory):
     Image.fromarray(one_knee_crop(two_knee, "left")).save(data / "Normal/from source.png")
     r = cli("osteo-reproduce", "--data", data, "--profile", "smoke", "--out", tmp / "out", "--set", f"source_data={source}")
     return data, source, tmp / "out", r
+
+
+def threshold_disagreements(results: Path, threshold: float = 0.5) -> dict:
+    """CSV name -> (rows whose `y_pred` is not `p_osteoporosis >= threshold`, rows without a `y_pred`), for every CSV under
+    `results` that has both columns."""
+    import pandas as pd
+    bad = {}
+    for p in sorted(Path(results).glob("*.csv")):
+        t = pd.read_csv(p)
+        if {"y_pred", "p_osteoporosis"} <= set(t.columns):
+            given = t.y_pred.notna()
+            bad[p.name] = (int((t.y_pred[given] != (t.p_osteoporosis[given] >= threshold).astype(int)).sum()), int((~given).sum()))
+    return bad

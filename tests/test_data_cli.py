@@ -167,7 +167,7 @@ def test_mirrored_copy_under_another_class_is_a_conflict(messy, tmp_path):
 
 
 def _geometric_dataset(d):
-    "Normal/: a synthetic knee, its look-alike and a two-knee image; Osteoporosis/: geometric copies and a crop."
+    "Normal/: a synthetic knee, its look-alike, a two-knee image and 5 others; Osteoporosis/: geometric copies, a crop and 6 others."
     (d / "Normal").mkdir(parents=True); (d / "Osteoporosis").mkdir()
     knee, bi = synthetic_knee(1), synthetic_bilateral(5)
     cv2.imwrite(str(d / "Normal/knee.png"), knee)
@@ -175,8 +175,9 @@ def _geometric_dataset(d):
     cv2.imwrite(str(d / "Normal/bilateral.png"), bi)
     for name, c in synthetic_copies(knee).items(): cv2.imwrite(str(d / f"Osteoporosis/{name}.jpg"), c)
     cv2.imwrite(str(d / "Osteoporosis/crop.jpg"), one_knee_crop(bi, "left"))
-    for i in range(4): cv2.imwrite(str(d / f"Osteoporosis/other{i}.png"), synthetic_knee(100 + i, outline_seed=i))
-    return d
+    for i in range(6): cv2.imwrite(str(d / f"Osteoporosis/other{i}.png"), synthetic_knee(100 + i, outline_seed=i))
+    for i in range(5): cv2.imwrite(str(d / f"Normal/other{i}.png"), synthetic_knee(200 + i, outline_seed=10 + i))  # with lookalike.png: 6 used
+    return d  # per class, the fewest a 7:2:1 split can give train, val and test each an image of both classes (`data.check_split`)
 
 
 def test_geometric_copies_are_one_radiograph_and_conflicts(tmp_path):

@@ -141,3 +141,36 @@ def test_study_notebook_3_runs_where_it_sits_and_its_viewer_draws_and_redraws(la
         page.wait_for_timeout(1500)
         seen[sign] = state(sign)
     assert len(set(seen.values())) == len(seen), f"the drawing did not change on every control: {list(seen)}"
+
+
+def test_the_viewer_draws_without_a_kernel(browser, tmp_path, shots):
+    "`xai.static_viewer` in a plain page (as on the docs site): its canvas redraws on the slider and on every button."
+    import numpy as np, pandas as pd
+    from osteo_nb.synthetic import synthetic_knee
+    from osteo_nb.xai import Explanation, LimeViewer, static_viewer
+    seg = np.repeat(np.repeat(np.arange(16).reshape(4, 4), 56, 0), 56, 1)
+    rng = np.random.default_rng(0)
+    images = np.stack([synthetic_knee(s) for s in range(2)])
+    exps = {"m": [Explanation(1, np.array([0.3, 0.7]), seg, rng.normal(size=16), 0.0, 0.5, 0.6) for _ in images]}
+    table = pd.DataFrame({"split": ["test", "test"], "label": [0, 1], "pred_m": [1, 1], "name": ["a", "b"]})
+    html = tmp_path / "viewer.html"
+    html.write_text(f"<!doctype html><html><body>{static_viewer(LimeViewer(table, images, exps))}</body></html>")
+    page = browser.new_page()
+    page.goto(html.as_uri())
+    root = page.locator(".osteo-viewer")
+
+    def drawn(n, name):
+        page.wait_for_function("n => +document.querySelector('.osteo-viewer').dataset.drawn >= n", arg=n, timeout=30_000)
+        root.screenshot(path=str(shots / f"static_viewer_{name}.png"))
+        return page.evaluate("document.querySelector('.osteo-viewer canvas').toDataURL()")
+
+    seen = [drawn(1, "start")]
+    page.locator("input.k").focus()
+    for _ in range(3): page.keyboard.press("ArrowRight")
+    assert page.locator("span.k").inner_text() == "8"
+    seen.append(drawn(4, "slider"))  # one drawing per arrow press
+    for n, sign in enumerate(("negative", "both"), 5):
+        page.locator("button", has_text=sign).click()
+        seen.append(drawn(n, sign))
+    assert len(set(seen)) == len(seen), "the canvas did not change on every control"
+    assert "top 8 (both)" in page.locator("span.caption").inner_text()

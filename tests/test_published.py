@@ -194,3 +194,18 @@ def test_validity_cv_recomputes_from_the_predictions():
         assert float(row(study, role, "accuracy_difference_mean", f"mean over {len(d)} runs").value) == pytest.approx(d.mean(), abs=1e-9)
     assert checked >= 2 * 2 * 5, checked  # both conditions and models, every fold of the pool at least
 
+
+
+KNOWN_WRONG = {"validity_predictions.csv": (7, 660)}  # published before notebook 10's fix: (wrong, missing) y_pred; until the republish
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in RESULTS.glob("*.csv") if {"y_pred", "p_osteoporosis"} <= set(pd.read_csv(p, nrows=0).columns)))
+def test_every_prediction_agrees_with_the_threshold(name):
+    "In every published predictions file, y_pred is p_osteoporosis >= 0.5 (the threshold of every table)."
+    from conftest import threshold_disagreements
+    wrong = threshold_disagreements(RESULTS)[name]
+    if name in KNOWN_WRONG:  # fails as soon as the republish fixes it (then remove the entry), or if it gets worse
+        assert wrong == KNOWN_WRONG[name], f"{name}: (wrong, missing) y_pred {wrong}, known {KNOWN_WRONG[name]}: update KNOWN_WRONG"
+        pytest.xfail(f"{name}: {wrong[0]} rows keep the y_pred of notebook 5's model and {wrong[1]} have none (fixed in notebook 10; "
+                     "the republish is pending)")
+    assert wrong == (0, 0), f"{name}: (wrong, missing) y_pred {wrong}: y_pred must be p_osteoporosis >= 0.5 on every row"

@@ -46,7 +46,8 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(smoke_run):
     n_used = int(pd.read_csv(run_dir / "results/models_original.csv")[["n_train", "n_val", "n_test"]].iloc[0].sum())
     assert len(feat) == 2 * n_used and feat.mask_area.between(0, 1).all() and set(feat.split) == {"train", "val", "test"}
     original_models = {k.split("/")[0] for k in feat.explanation}  # the cache folders of the two original models' explanations
-    assert len(original_models) == 2 and sum(len(list((out / ".cache/explanations" / d).glob("*.npz"))) for d in original_models) == 2 * n_used  # the test images' explanations were reused
+    assert len(original_models) == 2 and feat.explanation.nunique() == 2 * n_used  # one explanation per image and model
+    assert all((out / ".cache/explanations" / f"{k}.npz").exists() for k in feat.explanation)  # in the cache (notebook 12 adds the re-splits' images)
     assert all((run_dir / f).exists() for f in feat.feature_path)
     assert {n for n in pd.read_csv(run_dir / "results/models_new.csv").dataset} == {"new"}
     pairs = pd.read_csv(run_dir / "results/mcnemar_original_vs_new.csv")
@@ -75,9 +76,11 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(smoke_run):
     assert (run_dir / "figures/source_tscore.png").stat().st_size > 0 and (run_dir / "figures/source_roc.png").stat().st_size > 0
     v = pd.read_csv(run_dir / "results/validity.csv")  # notebook 12: every part of notebooks 9-11, row for row
     parts = {f: pd.read_csv(run_dir / "results" / f) for f in ("validity_no_retraining.csv", "validity_retrained.csv", "validity_cv.csv", "validity_protocol.csv")}
-    assert v.part.value_counts().to_dict() == {f: len(t) for f, t in parts.items()} and all(list(t.columns) + ["part"] == list(v.columns) for t in parts.values())
+    assert v.part.value_counts().to_dict() == {f: len(t) for f, t in parts.items()} and all(list(t.columns) + ["part", "family", "p_holm", "verdict"] == list(v.columns) for t in parts.values())
     assert {"shortcuts", "mask leakage", "threshold", "calibration"} <= set(parts["validity_no_retraining.csv"].experiment) and v.n.gt(0).all()
     assert v.experiment.iloc[0] == "reference" and v.experiment.iloc[-1] == "protocol"  # the issues' order
+    conf = v[v.family == "confirmatory"]  # the declared family: the CV's out-of-fold test and the factorial's four primary cells, per model
+    assert len(conf) == 2 + 4 * 2 and (conf.metric == "mcnemar_p").all() and (conf.p_holm >= conf.value - 1e-12).all()
     factorial = pd.read_csv(run_dir / "results/protocol_factorial.csv")  # notebook 12: every cell of the factorial, both models
     assert len(factorial) == 2 * 2 * 2 and set(factorial.partition) == {"same partition", "re-split"}
     assert set(factorial.split) == {"exposure-grouped", "naive file split"} and factorial.mcnemar_p.between(0, 1).all()
@@ -195,3 +198,13 @@ def test_fresh_machine_without_network_says_where_to_get_the_data(tmp_path):
                        cwd=ROOT, capture_output=True, text=True, env=env)
     assert r.returncode != 0 and "downloading the paper's data set" in r.stdout
     assert "could not download mrmann007/osteoporosis" in r.stderr and "kaggle.com/datasets/mrmann007/osteoporosis" in r.stderr
+
+
+def test_every_prediction_of_a_run_agrees_with_the_threshold(smoke_run):
+    "Every predictions file a run writes has y_pred = p_osteoporosis >= 0.5 (notebook 10's true-label rows once kept notebook 5's)."
+    from conftest import threshold_disagreements
+    data, source, out, r = smoke_run
+    (run_dir,) = (out / "runs").iterdir()
+    found = threshold_disagreements(run_dir / "results")
+    assert "validity_predictions.csv" in found and len(found) >= 5, found
+    assert all(v == (0, 0) for v in found.values()), found
