@@ -275,8 +275,8 @@ def trace_summary(traced: pd.DataFrame # `trace`
     ok = traced[traced.source_file != ""]
     why = traced.flag[traced.source_file == ""].str.split(":").str[0].value_counts()
     table = label_table(traced)
-    return "\n".join([f"{len(traced)} files: {len(ok)} traced to a source radiograph ({ok.source_group.nunique()} distinct), "
-                      + ", ".join(f"{v} {k}" for k, v in why.items()),
+    return "\n".join([f"{len(traced)} files: {len(ok)} traced to a source radiograph ({ok.source_group.nunique()} distinct)"
+                      + "".join(f", {v} {k}" for k, v in why.items()),
                       f"flagged: {(ok.flag != '').sum()} ({ok.flag.str.contains('ambiguous').sum()} ambiguous, "
                       f"{ok.flag.str.contains('different diagnoses').sum()} source copies under different diagnoses)",
                       "folder label (rows) x source diagnosis (columns), files:", table.to_string()])
