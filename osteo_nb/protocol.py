@@ -14,6 +14,7 @@ from .config import CLASSES, StudyConfig
 from .controls import condition_rows, control_masks, masked_arrays, paired_rows
 from .data import split
 from .metrics import PAPER_TABLE2
+from .validity import cell_name
 from .models import run_experiment, split_arrays, train_or_load
 from .xai import explain
 
@@ -137,10 +138,12 @@ def protocol_study(records: pd.DataFrame, # the study's records and split
         first_arrays = split_arrays(first, root, scfg)
         mask_models = {r: train_or_load(MODEL_NAMES[split_name, "same partition"][0], s, first_arrays, scfg, progress=False).model
                        for r, s in specs.items()}
+        first_masked = lime_masked(first_arrays, mask_models, scfg)  # once for every training seed of the same partition
         for partition, seed, part in tqdm(protocol_cells(first, scfg), desc=split_name, disable=not progress):
             arrays = first_arrays if part is first else split_arrays(part, root, scfg)
-            masked, flags = lime_masked(arrays, mask_models, scfg), mask_training_flags(arrays["test"][0], first)
-            where = f"{split_name}, {partition}, {'training' if partition == 'same partition' else 'split'} seed {seed}"
+            masked = first_masked if part is first else lime_masked(arrays, mask_models, scfg)
+            flags = mask_training_flags(arrays["test"][0], first)
+            where = cell_name(split_name, partition, seed)
             tcfg = scfg.replace(seed=seed) if partition == "same partition" else scfg
             for role, spec in specs.items():
                 o, m = train_pair(MODEL_NAMES[split_name, partition], spec, arrays, masked[role], tcfg)
@@ -173,7 +176,7 @@ def factorial_table(rows: pd.DataFrame, # `protocol_study` rows
     for split_name, partition in MODEL_NAMES:
         same = partition == "same partition"
         seeds = range(cfg.seed, cfg.seed + cfg.protocol_train_seeds) if same else range(cfg.seed + 1, cfg.seed + cfg.protocol_resplits + 1)
-        wheres = [f"{split_name}, {partition}, {'training' if same else 'split'} seed {s}" for s in seeds]
+        wheres = [cell_name(split_name, partition, s) for s in seeds]
         for model in rows.model.unique():
             if not (rows.condition == f"{wheres[0]}: LIME masks vs original images").any(): continue
             cells = [_cell_values(rows, w, model) for w in wheres if (rows.condition == f"{w}: LIME masks vs original images").any()]

@@ -217,14 +217,18 @@ def anchored(cfg: StudyConfig) -> StudyConfig:
     return cfg.replace(data_dir=str(at_root(cfg.data_dir)), out_dir=str(at_root(cfg.out_dir)))
 
 # %% ../nbs/13_reproduce.ipynb #8d0b7483
+def _check_writable(folder: Path, what: str):
+    "A `StudyError` naming `what` if `folder` cannot be created and written."
+    if folder.exists() and not folder.is_dir(): raise StudyError(f"{what}: {folder} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as e: raise StudyError(f"{what}: cannot write there ({e.strerror or e})") from None
+
 def check_out(out: Path # the output root
              ):
     "Fail early, before the data are scanned, if `out` cannot hold a run."
-    if out.exists() and not out.is_dir(): raise StudyError(f"{out}: the output folder (--out) is a file, not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=out).close()
-    except OSError as e: raise StudyError(f"{out}: cannot write the run there ({e.strerror or e})") from None
+    _check_writable(out, f"{out}: the output folder (--out)")
 
 def warn_offline(run_dir: Path):
     "Say on the console, not only in the notebook, when stand-in backbones were used."
@@ -248,14 +252,6 @@ def _check_folds(k: int, counts: dict, what: str):
     few = {c: n for c, n in counts.items() if 0 < n < k}
     if few: raise StudyError(f"cv_folds={k}: more folds than {what} of class " + ", ".join(f"{c} ({n})" for c, n in few.items())
                              + f"; every fold needs an image of each class: --set cv_folds=N with N <= {min(few.values())}")
-
-def _check_writable(folder: Path, what: str):
-    "A `StudyError` naming `what` if `folder` cannot be created and written."
-    if folder.exists() and not folder.is_dir(): raise StudyError(f"{what}: {folder} is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=folder).close()
-    except OSError as e: raise StudyError(f"{what}: cannot write there ({e.strerror or e})") from None
 
 # %% ../nbs/13_reproduce.ipynb #54b7041e
 def check_inputs(cfg: StudyConfig # the run's configuration (relative paths from the project root)

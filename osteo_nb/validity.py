@@ -19,8 +19,8 @@ from .xai import Explanation
 # %% auto #0
 __all__ = ['VALIDITY_COLUMNS', 'METADATA', 'VALIDITY_PARTS', 'EXPERIMENTS', 'FAMILY', 'validity_row', 'evidence', 'score_rows',
            'oof_predictions', 'metadata_frame', 'mask_features', 'mask_frame', 'youden_threshold',
-           'threshold_at_specificity', 'threshold_rows', 'plot_reliability', 'gather_validity', 'confirmatory',
-           'with_verdicts']
+           'threshold_at_specificity', 'threshold_rows', 'plot_reliability', 'gather_validity', 'cell_name',
+           'confirmatory', 'with_verdicts']
 
 # %% ../nbs/15_validity.ipynb #e7c0b59d
 VALIDITY_COLUMNS = ["experiment", "condition", "model", "n", "metric", "value", "lo", "hi", "shows"]
@@ -192,6 +192,14 @@ def gather_validity(parts: list # CSV files of validity rows (`VALIDITY_COLUMNS`
     t = pd.concat(frames, ignore_index=True)
     return t.iloc[np.argsort(t.experiment.map(EXPERIMENTS).to_numpy(), kind="stable")].reset_index(drop=True)
 
+# %% ../nbs/15_validity.ipynb #ad4d2a62
+def cell_name(split: str, # "exposure-grouped" or "naive file split"
+              partition: str, # "same partition" or "re-split"
+              seed: int # the training seed (same partition) or the split seed (re-split)
+             ) -> str:
+    "How the rows of the protocol factorial name one of its cells."
+    return f"{split}, {partition}, {'training' if partition == 'same partition' else 'split'} seed {seed}"
+
 # %% ../nbs/15_validity.ipynb #6990f859
 FAMILY = "confirmatory"  # the rows whose verdicts are Holm-adjusted together; every other row is "exploratory"
 
@@ -201,8 +209,8 @@ def confirmatory(table: pd.DataFrame, # validity rows (`gather_validity`)
     "Which rows are the declared confirmatory tests (exact McNemar p of LIME masks vs original images)."
     vs, p = table.condition.str.endswith(": LIME masks vs original images"), table.metric == "mcnemar_p"
     cv = (table.experiment == "uncertainty") & table.condition.str.startswith("pool, ") & table.condition.str.contains("out-of-fold")
-    primary = {f"{s}, same partition, training seed {seed}" for s in ("exposure-grouped", "naive file split")} | \
-              {f"{s}, re-split, split seed {seed + 1}" for s in ("exposure-grouped", "naive file split")}
+    primary = {cell_name(s, part, seed + (part == "re-split"))  # the first re-split seed is seed + 1
+               for s in ("exposure-grouped", "naive file split") for part in ("same partition", "re-split")}
     cells = (table.experiment == "protocol") & table.condition.str.removesuffix(": LIME masks vs original images").isin(primary)
     return (vs & p & (cv | cells)).to_numpy()
 
