@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_reproduce.ipynb #3cb78e65
 from __future__ import annotations
-import fcntl, json, os, platform, re, shutil, signal, subprocess, sys, tempfile, threading, time
+import fcntl, json, logging, os, platform, re, shutil, signal, subprocess, sys, tempfile, threading, time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import fields
@@ -141,6 +141,8 @@ def run_notebook(nb: Path, # a study notebook
             pm.execute_notebook(str(nb), str(out), parameters=params, kernel_name="python3", progress_bar=progress,
                                 cwd=str(project_root()), log_output=False, extra_arguments=[_KERNEL_PROGRESS] if every else [],
                                 shutdown_kernel="immediate")  # killed with its process group: a stopped run leaves no kernel, and no kernel traceback
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the stopped kernel's pending cell task would log DeadKernelError at exit
+        logging.getLogger("asyncio").disabled = True; raise
     except pm.PapermillExecutionError as e:
         raise StudyError(f"{nb.name} failed in cell {e.cell_index} (execution count {e.exec_count}): {e.ename}: {e.evalue}"
                          f"\n  executed copy with the traceback: {out}") from None
