@@ -8,6 +8,10 @@ SEED    ?=
 OUT     ?= .
 # PROFILE and SEED default to osteo-reproduce's own defaults (config.DEFAULT_PROFILE, the profile's seed): one source
 LOCK    := requirements.lock
+# The shared real data, for every command here (tests, library notebooks, JupyterLab): paths from the project root;
+# where a folder is absent, the tests that need it skip. The library itself knows no machine's folders (config.pool_dir)
+export OSTEO_POOL   ?= ../shared/data/knee-xray-pool
+export OSTEO_SOURCE ?= ../shared/data/knee-tscore-source
 
 .PHONY: help setup lab lock reproduce publish test test-slow sync docs docs-outputs bench
 

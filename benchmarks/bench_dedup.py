@@ -14,7 +14,7 @@ from fastcore.script import call_parse
 
 def _source_images(src: Path, cfg):
     "Canonical images of the source database and the sha256 of each file."
-    from osteo_nb.data import read_canonical
+    from osteo_nb.images import read_canonical
     files = sorted(p for p in src.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     return [read_canonical(p, cfg) for p in files], [hashlib.sha256(p.read_bytes()).hexdigest() for p in files]
 

@@ -1,6 +1,6 @@
 """The keypoint stage of `dedup` on the pool, checked against the trace: time, inlier distributions, exposures, leakage.
 
-    PYTHONPATH=. python benchmarks/bench_keypoints.py [--data ../shared/data/knee-xray-pool] [--split results/split.csv]
+Usage: python benchmarks/bench_keypoints.py [--data ../shared/data/knee-xray-pool] [--split results/split.csv]
         [--trace results/trace.csv] [--k 5]
 
 The trace (`osteo-data trace`) matches every pool file against the source radiographs and uses no pool-to-pool pair,
@@ -12,38 +12,40 @@ then clusters the records without and with the keypoint links (no source join) a
 source radiographs split over several exposures, exposures mixing several, and source radiographs whose used files
 land in two splits (seeds 0 and 42). Finally it checks that the study's split (source join, seed 42) is unchanged.
 """
-import argparse, time
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from fastcore.script import call_parse
 
 from osteo_nb.config import StudyConfig, pool_dir
-from osteo_nb.data import PAIR_COLUMNS, SPLIT_COLUMNS, _representatives, cluster, leakage, pairs_path, read_canonical, read_records, split
+from osteo_nb.images import read_canonical
+from osteo_nb.data import PAIR_COLUMNS, SPLIT_COLUMNS, representatives, cluster, leakage, pairs_path, read_records
+from osteo_nb.data import split as split_clusters  # `split` is this script's option
 from osteo_nb.dedup import components, is_verified, keypoint_pairs
 from osteo_nb.trace import source_leakage, sources_of
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(pool_dir() or ""), help="the data folder (default: the shared pool)")
-    ap.add_argument("--trace", default="results/trace.csv", help="trace.csv of --data")
-    ap.add_argument("--split", default="results/split.csv", help="a split file of --data with its records and pairs beside it (`write_split`); "
-                    "the study's (source join, seed 42) to compare with")
-    ap.add_argument("--k", type=int, default=StudyConfig.keypoint_candidates, help="keypoint candidates per image")
-    a = ap.parse_args()
-    cfg, t0 = StudyConfig(keypoint_candidates=a.k), time.time()
-    recs, traced = read_records(a.split), pd.read_csv(a.trace, keep_default_na=False)
-    reg = pd.read_csv(pairs_path(a.split))
+@call_parse
+def main(data: str = str(pool_dir() or ""), # the data folder (the shared pool if none is given)
+         trace: str = "results/trace.csv", # trace.csv of --data
+         split: str = "results/split.csv", # a split file of --data with its records and pairs beside it (`write_split`); the study's (source join, seed 42) to compare with
+         k: int = StudyConfig.keypoint_candidates # keypoint candidates per image
+        ):
+    "The keypoint stage of `dedup` on the pool, checked against the trace: time, inlier distributions, exposures, leakage."
+    cfg, t0 = StudyConfig(keypoint_candidates=k), time.time()
+    recs, traced = read_records(split), pd.read_csv(trace, keep_default_na=False)
+    reg = pd.read_csv(pairs_path(split))
     reg = reg[reg.kind != "keypoint"]  # the registration stage only
     source_of = traced.set_index("path").source_group
     ok = recs[recs.readable & (recs.hash_cluster != "")]
-    reps = _representatives(ok, pd.factorize(ok.hash_cluster)[0], cfg.classes).to_numpy()
+    reps = representatives(ok, pd.factorize(ok.hash_cluster)[0], cfg.classes).to_numpy()
     paths = ok.path[reps].tolist()
-    images = [read_canonical(Path(a.data) / p, cfg) for p in paths]
+    images = [read_canonical(Path(data) / p, cfg) for p in paths]
     t1 = time.time()
     kp = keypoint_pairs(images, cfg, progress=False)
-    print(f"{len(paths)} representatives; keypoint stage (k={a.k}): {time.time() - t1:.1f} s, {len(kp)} candidate pairs")
+    print(f"{len(paths)} representatives; keypoint stage (k={k}): {time.time() - t1:.1f} s, {len(kp)} candidate pairs")
     kp.insert(0, "path_a", [paths[i] for i in kp.a]); kp.insert(1, "path_b", [paths[i] for i in kp.b])
     sa, sb = kp.path_a.map(source_of).fillna(""), kp.path_b.map(source_of).fillna("")
     kp["same_source"] = (sa != "") & (sa == sb)
@@ -68,15 +70,12 @@ def main():
               f"against the trace: source radiographs over 2+ exposures {int((g.groupby('src').group.nunique() > 1).sum())}, "
               f"exposures mixing 2+ source radiographs {int((g.groupby('group').src.nunique() > 1).sum())}")
         for seed in (0, 42):
-            s = split(cl, c.replace(seed=seed))
+            s = split_clusters(cl, c.replace(seed=seed))
             print(f"    seed {seed}: used {int((s.status == 'used').sum())}, exposures across splits {len(leakage(s, 'group'))}, "
                   f"source radiographs across splits (trace) {len(source_leakage(s, traced))}")
-    study = split(cluster(recs, cfg, sources=sources_of(traced), pairs=pairs), cfg.replace(seed=42))
+    study = split_clusters(cluster(recs, cfg, sources=sources_of(traced), pairs=pairs), cfg.replace(seed=42))
     mine = study[SPLIT_COLUMNS].sort_values("path").reset_index(drop=True).astype(str)
-    theirs = pd.read_csv(a.split, keep_default_na=False)[SPLIT_COLUMNS].sort_values("path").reset_index(drop=True).astype(str)
-    print(f"the study's split (source join, seed 42) with keypoint links equals {a.split}: {mine.equals(theirs)}")
+    theirs = pd.read_csv(split, keep_default_na=False)[SPLIT_COLUMNS].sort_values("path").reset_index(drop=True).astype(str)
+    print(f"the study's split (source join, seed 42) with keypoint links equals {split}: {mine.equals(theirs)}")
     print(f"{time.time() - t0:.0f} s in all")
 
-
-if __name__ == "__main__":
-    main()

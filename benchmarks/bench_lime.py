@@ -28,7 +28,8 @@ def main(data: str = "../shared/data/knee-xray-pool", # a data folder with class
     import keras
     from lime import lime_image
     from osteo_nb.config import StudyConfig
-    from osteo_nb.data import find_class_root, read_canonical
+    from osteo_nb.images import read_canonical
+    from osteo_nb.data import find_class_root
     from osteo_nb.models import build_classifier
     from osteo_nb.weights import resolve_backbones
     from osteo_nb.xai import compiled_predictor, explain, jaccard, lime_input, segmenter

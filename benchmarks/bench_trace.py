@@ -22,14 +22,15 @@ def main(data: str = "../shared/data/knee-xray-pool", # a data folder with class
     "Seconds per traced image, single-threaded and threaded, and the score margin on a sample."
     from concurrent.futures import ThreadPoolExecutor
     from osteo_nb.config import StudyConfig
-    from osteo_nb.data import _list_files, find_class_root, open_image, read_canonical, to_luminance
-    from osteo_nb.dedup import _single_threaded_cv2
+    from osteo_nb.images import open_image, read_canonical, to_luminance
+    from osteo_nb.data import list_files, find_class_root
+    from osteo_nb.dedup import single_threaded_cv2
     from osteo_nb.trace import read_source, source_views, trace_image
     cfg, root = StudyConfig(), find_class_root(data)
-    files = random.Random(seed).sample([rel for rel, _, _ in _list_files(root)], n)
+    files = random.Random(seed).sample([rel for rel, _, _ in list_files(root)], n)
     images = [read_canonical(root / f, cfg) for f in files]
     src = read_source(source)
-    with _single_threaded_cv2():
+    with single_threaded_cv2():
         t = time.perf_counter(); views = [source_views(to_luminance(open_image(f"{source}/{f}")), cfg) for f in src.file]; t_src = time.perf_counter() - t
         t = time.perf_counter(); rows = [trace_image(a, src, views, cfg) for a in images]; t_one = (time.perf_counter() - t) / n
         with ThreadPoolExecutor(os.cpu_count()) as ex:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['CLASSES', 'KNOWN_CLASSES', 'LIME_ENGINES', 'DEFAULT_PROFILE', 'PROFILES', 'SPLIT_FILE', 'BACKBONES_TABLE',
-           'PUBLISHED', 'StudyConfig', 'get_profile', 'parse_settings', 'to_dict', 'from_dict', 'project_root',
-           'at_root', 'out_path', 'StudyInputError', 'study_config', 'require_data', 'require_output', 'pool_dir',
-           'source_dir']
+           'PUBLISHED', 'POOL_ENV', 'SOURCE_ENV', 'StudyConfig', 'get_profile', 'parse_settings', 'to_dict',
+           'from_dict', 'project_root', 'at_root', 'out_path', 'StudyInputError', 'study_config', 'require_data',
+           'require_output', 'pool_dir', 'source_dir']
 
 # %% ../nbs/00_config.ipynb #2cbcf9de
 CLASSES = ("normal", "osteoporosis")  # the binary task; osteoporosis is the positive class
@@ -79,7 +79,7 @@ class StudyConfig:
     gallery_per_class: int = 3  # test images per class and outcome (correct, wrong) in the explanation gallery
     cv_folds: int = 5  # folds of the cross-validated studies (`tscore`): grouped by exposure, stratified by class; val = the next fold
     controls: bool = False  # also retrain the validity study's controls (study notebooks 10 and 11: naive split, mask controls, cropped borders, cross-validation; the `validity` profile)
-    cv_seeds: int = 5  # training seeds of the validity cross-validation (study notebook 11): seed, seed + 1, ...; the design: at least 5
+    cv_seeds: int = 5  # training seeds of the validity cross-validation (study notebook 11): seed, seed + 1, ...; the study's design: at least 5
     cv_lime_samples: int | None = None  # LIME samples per explanation in the validity cross-validation; None: `lime_samples`
     protocol_files: int = 774  # the protocol study's naive split: files drawn from the data, half per class (the paper's 774)
     protocol_resplits: int = 5  # the protocol study: fresh splits of the masked set, split seeds seed + 1, ..., seed + this
@@ -107,7 +107,6 @@ def _validate(c: StudyConfig):
            "match_threshold", f"need match_candidates >= 1, crop and window candidates >= 0 and thresholds in [-1, 1], got {c.match_candidates}, {c.crop_candidates}, {c.window_candidates}, {c.match_threshold}, {c.crop_threshold}")
     _check(c.image_size == 224, "image_size", f"the backbones take 224 x 224 inputs (the paper's size), got {c.image_size}")
     _check(c.conflict_scope in ("any", "task"), "conflict_scope", f"must be 'any' or 'task', got {c.conflict_scope!r}")
-    _check(c.image_size >= 32, "image_size", f"must be >= 32, got {c.image_size}")
     _check(c.limit_per_class is None or c.limit_per_class > 0, "limit_per_class", "must be None or > 0")
     _check(c.mobilenet in ("MobileNetV3Large", "MobileNetV3Small"), "mobilenet", f"must be MobileNetV3Large or MobileNetV3Small, got {c.mobilenet!r}")
     _check(c.epochs >= 1 and c.batch_size >= 1, "epochs", "epochs and batch_size must be >= 1")
@@ -270,12 +269,17 @@ def require_output(cfg: StudyConfig, # the notebook's configuration
     return p
 
 # %% ../nbs/00_config.ipynb #89144600
+POOL_ENV, SOURCE_ENV = "OSTEO_POOL", "OSTEO_SOURCE"  # environment variables naming the shared data folders
+
+def _shared(env: str) -> Path | None:
+    "The folder environment variable `env` names (from the project root), or None where it is unset or not a folder."
+    p = os.environ.get(env)
+    return at_root(p) if p and at_root(p).is_dir() else None
+
 def pool_dir() -> Path | None:
-    "The shared pool of real radiographs, or None where it is absent."
-    p = Path(os.environ.get("OSTEO_POOL") or project_root().parent / "shared/data/knee-xray-pool")
-    return p if p.is_dir() else None
+    "The shared pool of real radiographs (`OSTEO_POOL`), or None where it is not set or absent."
+    return _shared(POOL_ENV)
 
 def source_dir() -> Path | None:
-    "The shared source database (Wani & Arora, with T-scores), or None where it is absent."
-    p = Path(os.environ.get("OSTEO_SOURCE") or project_root().parent / "shared/data/knee-tscore-source")
-    return p if p.is_dir() else None
+    "The shared source database (Wani & Arora, with T-scores; `OSTEO_SOURCE`), or None where it is not set or absent."
+    return _shared(SOURCE_ENV)

@@ -12,7 +12,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .config import StudyConfig
-from .data import content_box, cv_folds, resize_canonical
+from .images import content_box, resize_canonical
+from .data import cv_folds
 from .masking import lime_mask
 from .metrics import PAPER_TABLE2, auc_rank, binary_metrics, bootstrap_stat, correct, mcnemar_exact
 from .provenance import fingerprint
@@ -85,7 +86,7 @@ def masked_arrays(arrays: dict, # split -> (rows, canonical uint8 images)
 # %% ../nbs/16_controls.ipynb #973c77d7
 def crop_border(a: np.ndarray, # canonical uint8 luminance image (H, W)
                 size: int = 224, # side of the output
-                tol: int = 8 # uniform-line tolerance of `data.content_box`
+                tol: int = 8 # uniform-line tolerance of `images.content_box`
                ) -> np.ndarray:
     "`a` without its uniform border, resized to `size` x `size`; a uniform image is returned unchanged."
     top, bottom, left, right = content_box(a, tol)
@@ -111,7 +112,7 @@ def cam_maps(model, # Keras classifier taking float RGB 0..255
     return np.concatenate(maps) if maps else np.zeros((0, *images.shape[1:]), np.float32)
 
 def bone_mask(a: np.ndarray, # canonical uint8 luminance image (H, W)
-              tol: int = 8 # uniform-line tolerance of `data.content_box`
+              tol: int = 8 # uniform-line tolerance of `images.content_box`
              ) -> np.ndarray:
     "1 where a pixel inside the content box is brighter than Otsu's threshold of the content (bone), 0 elsewhere."
     from skimage.filters import threshold_otsu
@@ -310,7 +311,7 @@ def plot_differences(rows: pd.DataFrame, # validity rows: condition, model, metr
 
 # %% ../nbs/16_controls.ipynb #674f98af
 CV_CONDITIONS = {"original": "original images", "lime": "LIME masks"}  # the compared conditions: key -> the name in rows and plots
-CV_FULL = {"seeds": 5, "lime_samples": 1000}  # the design; fewer makes a "reduced" variant
+CV_FULL = {"seeds": 5, "lime_samples": 1000}  # the full design; fewer makes a "reduced" variant
 
 def pool_folds(records: pd.DataFrame, # the study's records (`results/split.csv`): status, label, group
                cfg: StudyConfig = StudyConfig() # classes, cv_folds, seed

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from .config import StudyConfig, out_path
 from .provenance import atomic_write_bytes, fingerprint
-from .data import read_canonical
+from .images import read_canonical
 
 # %% auto #0
 __all__ = ['select', 'CacheError', 'safe_entry', 'refuse_link', 'cache_path', 'load_images', 'augment', 'labels_of',

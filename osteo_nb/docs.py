@@ -4,21 +4,20 @@
 
 # %% ../nbs/90_docs.ipynb #3e2f79c5
 from __future__ import annotations
-import csv, functools, json, os, re, shutil, subprocess, sys, tempfile, time
+import csv, functools, json, os, re, shutil, tempfile
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import nbformat
 import pandas as pd
-from fastcore.script import call_parse
 
 from .config import project_root
 
 # %% auto #0
 __all__ = ['SOURCES', 'TIMINGS', 'TIMING_COLUMNS', 'MARK', 'ALLOWED', 'fill', 'source', 'placeholder_values', 'duration',
-           'table2_markdown', 'cv_markdown', 'this_machine', 'record_timing', 'time_main', 'render_readme',
-           'hand_typed', 'main', 'check_site', 'keep_outputs', 'docs_main', 'fill_placeholders']
+           'table2_markdown', 'cv_markdown', 'this_machine', 'record_timing', 'render_readme', 'hand_typed',
+           'check_site', 'keep_outputs', 'fill_placeholders']
 
 # %% ../nbs/90_docs.ipynb #553295f8
 _HEADER = "<!-- generated from nbs/index.ipynb by `osteo-readme`: edit the notebook, not this file -->\n\n"
@@ -280,19 +279,6 @@ def _timings(path) -> dict:
     t = pd.read_csv(path, keep_default_na=False).sort_values("date", kind="stable")
     return {r.what: duration(r.seconds) for r in t.itertuples()}  # the latest row of each `what` wins
 
-# %% ../nbs/90_docs.ipynb #a3068269
-@call_parse
-def time_main(what: str, # the key the README reads, e.g. "setup"
-              command: str, # a shell command, e.g. "make setup"
-              note: str = "" # the conditions: warm or cold cache, other jobs on the cores, ...
-             ):
-    "Run `command`, time it and add the row to benchmarks/timings.csv."
-    start = time.perf_counter()
-    rc = subprocess.run(command, shell=True, cwd=project_root()).returncode
-    seconds = time.perf_counter() - start
-    if rc: raise SystemExit(f"{command!r} failed (exit {rc}): no time recorded")
-    print(f"{what}: {duration(seconds)} -> {record_timing(what, command, seconds, note)}")
-
 # %% ../nbs/90_docs.ipynb #a9cf944b
 MARK = "\x1f"  # around every filled value in a marked rendering; never in Markdown
 ALLOWED = ("F1", "EfficientNetB0", "EfficientNet-Lite0", "MobileNetV3", "MobileNetV2", "Table 2", "Fig. 9b", "Fig. 10b", "10.17632/fxjm8fb6mw.2")  # names with digits
@@ -315,18 +301,6 @@ def hand_typed(text: str, # a README rendered with `mark` around every filled va
     prose = _LINKS.sub(" ", re.sub(f"{mark}[^{mark}]*{mark}", " ", prose))
     for name in ALLOWED: prose = prose.replace(name, " ")
     return re.findall(r"[^\s|*_()\[\]]*\d[^\s|*_()\[\]]*", prose)
-
-# %% ../nbs/90_docs.ipynb #ca78984e
-@call_parse
-def main(check: bool = False # only check that README.md is up to date; exit 1 if not
-        ):
-    "Write README.md from nbs/index.ipynb, every number filled from the results (or check it)."
-    readme, text = project_root() / "README.md", render_readme()
-    if check:
-        if not readme.exists() or readme.read_text() != text:
-            raise SystemExit("README.md is out of date with nbs/index.ipynb or results/: run `osteo-readme` (or `make sync`)")
-        return print("README.md is up to date")
-    readme.write_text(text)
 
 # %% ../nbs/90_docs.ipynb #4555bdb0
 @contextmanager
@@ -409,22 +383,6 @@ def keep_outputs(nb_path # a library notebook
             c.execution_count = None
     write_nb(nb, nb_path)
     return sum(bool(c.get("outputs")) for c in nb.cells)
-
-# %% ../nbs/90_docs.ipynb #b40a884d
-@call_parse
-def docs_main(check: bool = False, # only run nbdev's docs processing of every notebook (no Quarto, nothing installed); exit 1 on any error
-              names: str = "" # without --check: only the library notebooks whose name contains this
-             ):
-    "The docs: check that nbdev can process every notebook, or run the library notebooks and keep their example outputs."
-    if not check:
-        for nb in sorted((project_root() / "nbs").glob("[0-9][0-9]_*.ipynb")):
-            if names in nb.name: print(f"{nb.name}: {keep_outputs(nb)} cells with outputs", flush=True)
-        return
-    start, res = time.perf_counter(), check_site()
-    failed = {nb: e for nb, e in res.items() if e}
-    for nb, e in failed.items(): print(f"\n{nb}: {e}", file=sys.stderr)
-    if failed: raise SystemExit(f"\nnbdev's docs processing failed on {len(failed)} of {len(res)} notebooks: {', '.join(failed)}")
-    print(f"nbdev's docs processing passed on all {len(res)} notebooks ({duration(time.perf_counter() - start)})")
 
 # %% ../nbs/90_docs.ipynb #1e71eb9a
 @functools.cache

@@ -12,7 +12,7 @@ import pandas as pd
 from PIL import Image
 
 from .config import StudyConfig, at_root, out_path
-from .data import DataError
+from .images import DataError
 from .dataset import safe_entry
 from .provenance import atomic_path, sha256_file
 from .xai import Explanation

@@ -113,7 +113,7 @@ _TRAIN_FIELDS = ("seed", "epochs", "batch_size", "learning_rate", "fine_tune", "
 _TRAINING = "2: epoch batches seeded by (seed, epoch)"  # change when training changes, so older models retrain
 
 def _targets_digest(arrays: dict, cfg: StudyConfig, target: str) -> dict:
-    "The target and its training and validation values; empty for classes, which `arrays_digest` covers (older keys stay valid)."
+    "The target and its training and validation values; empty for classes, which `arrays_digest` covers."
     if target == "class": return {}
     return {"target": target, "targets": fingerprint({s: TARGETS[target].values(arrays[s][0], cfg).tolist() for s in ("train", "val")})}
 

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from .config import StudyConfig, pool_dir
-from .data import SPLITS, STATUSES, leakage, read_canonical
+from .images import read_canonical
+from .data import SPLITS, STATUSES, leakage
 from .dedup import is_verified, plot_pairs, threshold_of
 from .trace import short_paths
 

@@ -7,18 +7,16 @@ from __future__ import annotations
 import fcntl, json, logging, os, platform, re, shutil, signal, subprocess, sys, tempfile, threading, time
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import fields
 from pathlib import Path
 
 import pandas as pd
 import papermill as pm
-from fastcore.script import call_parse, Param
 
 import osteo_nb
-from .config import (BACKBONES_TABLE, DEFAULT_PROFILE, PROFILES, SPLIT_FILE, StudyConfig, at_root, get_profile, out_path,
-                             parse_settings, project_root, to_dict)
+from .config import (BACKBONES_TABLE, PROFILES, SPLIT_FILE, StudyConfig, at_root, out_path, project_root, to_dict)
 from .provenance import atomic_write_bytes, environment, fingerprint, sha256_file
-from .data import IMAGE_EXTS, KAGGLE_DATASET, DataError, _list_files, download_paper_data, find_class_root, folder_fingerprint
+from .images import IMAGE_EXTS, DataError
+from .data import KAGGLE_DATASET, list_files, download_paper_data, find_class_root, folder_fingerprint
 
 # %% auto #0
 __all__ = ['PROGRESS_ENV', 'PUBLISHED_NOTEBOOKS', 'MAX_NOTEBOOK_BYTES', 'MACHINE_PATHS', 'LOCK_FILE', 'StudyError',
@@ -26,7 +24,7 @@ __all__ = ['PROGRESS_ENV', 'PUBLISHED_NOTEBOOKS', 'MAX_NOTEBOOK_BYTES', 'MACHINE
            'progress_line', 'progress_forwarded', 'run_notebook', 'render_html', 'library_digest', 'step_key',
            'write_manifest', 'portable_path', 'anchored', 'check_out', 'warn_offline', 'class_files', 'check_inputs',
            'machine_paths', 'published_copy', 'publish_run', 'run_lock', 'Interrupted', 'reproduce', 'where',
-           'drop_stale', 'ensure_data', 'main']
+           'drop_stale', 'ensure_data', 'csv_difference', 'compare_runs']
 
 # %% ../nbs/13_reproduce.ipynb #5e595a0e
 class StudyError(RuntimeError):
@@ -246,7 +244,7 @@ def class_files(data_dir, # a data folder (see `data.find_class_root`)
                 classes: tuple # the task classes
                ) -> dict:
     "Image files per task class in `data_dir`: an upper bound of the images a split can use."
-    n = Counter(lab for rel, lab, _ in _list_files(find_class_root(data_dir)) if Path(rel).suffix.lower() in IMAGE_EXTS)
+    n = Counter(lab for rel, lab, _ in list_files(find_class_root(data_dir)) if Path(rel).suffix.lower() in IMAGE_EXTS)
     return {c: n.get(c, 0) for c in classes}
 
 def _check_folds(k: int, counts: dict, what: str):
@@ -437,7 +435,7 @@ def drop_stale(run_dir: Path, # a run folder
                steps: dict # its notebooks' records, each with the files it `wrote`
               ) -> list[str]:
     "Delete, with a notice, the files under results/ and figures/ that no notebook of the run wrote (left by older code)."
-    if not steps or any("wrote" not in s for s in steps.values()): return []  # a run recorded before `wrote` existed: nothing known
+    if not steps or any("wrote" not in s for s in steps.values()): return []  # a notebook without the list of what it wrote (it did not finish): nothing is known
     owned = {f for s in steps.values() for f in s["wrote"]} | {"results/manifest.json"}
     stale = sorted(set(_stamps(run_dir)) - owned)
     for f in stale: (run_dir / f).unlink(); print(f"[osteo-reproduce] removed {run_dir.name}/{f}: no notebook of this run writes it", flush=True)
@@ -472,27 +470,39 @@ def ensure_data(data: str # the --data folder
     download_paper_data(path)
     return data
 
-# %% ../nbs/13_reproduce.ipynb #b408e6bc
-_OPTIONS = {"profile": "--profile", "data_dir": "--data", "out_dir": "--out", "seed": "--seed"}  # fields with an option of their own
+# %% ../nbs/13_reproduce.ipynb #942b751c
+def csv_difference(a: Path, # one version of a CSV
+                   b: Path # the other
+                  ) -> str:
+    "How two versions of one CSV differ: per differing column, the largest numeric difference or the number of differing cells."
+    x, y = pd.read_csv(a, keep_default_na=False), pd.read_csv(b, keep_default_na=False)
+    if list(x.columns) != list(y.columns): return f"columns differ: {sorted(set(x.columns) ^ set(y.columns))}"
+    if len(x) != len(y): return f"rows {len(x)} vs {len(y)}"
+    return "; ".join(filter(None, (_column_difference(x[c], y[c]) for c in x.columns))) or "same values, other bytes (formatting)"
 
-@call_parse
-def main(data: str = StudyConfig.data_dir, # folder of class sub-folders (the paper's Kaggle set or the shared pool)
-         profile: Param("named study configuration", str, choices=list(PROFILES)) = DEFAULT_PROFILE,
-         out: str = StudyConfig.out_dir, # root of figures/, results/ and runs/
-         seed: int = None, # one seed for split, augmentation and training (default: the profile's)
-         set: str = "", # any other StudyConfig field: field=value,field=value (e.g. backbones=offline,epochs=3)
-         force: bool = False, # rerun notebooks that already completed for the same inputs
-         only: str = "", # run only the study notebooks whose name contains this
-         publish: bool = False # copy the complete run into results/, figures/ and nbs/published/ (never the smoke profile)
-        ):
-    "Reproduce the osteo_nb study: run the study notebooks and write figures, tables and a manifest."
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the kernels inherit it: TensorFlow's C++ start-up chatter stays out of the log
-    try:
-        cfg = get_profile(profile, data_dir=data, out_dir=out, **({} if seed is None else {"seed": seed}), **parse_settings(set, _OPTIONS))
-        ensure_data(data)
-        reproduce(cfg, select_notebooks(study_notebooks(), only), force=force, publish=publish)
-    except (DataError, StudyError, ValueError) as e: raise SystemExit(f"osteo-reproduce: {e}")
-    except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: one line, not a traceback
-        print(f"osteo-reproduce: interrupted ({str(e) or 'Ctrl-C'}); the manifest marks it interrupted: run the same command again to resume",
-              file=sys.stderr, flush=True)
-        raise SystemExit(130) from None
+def _column_difference(u: pd.Series, v: pd.Series) -> str:
+    nu, nv = pd.to_numeric(u, errors="coerce"), pd.to_numeric(v, errors="coerce")
+    if nu.notna().all() and nv.notna().all():
+        d = float((nu - nv).abs().max()) if len(nu) else 0.0
+        return f"{u.name}: max |difference| {d:.3g}" if d else ""
+    n = int((u.astype(str) != v.astype(str)).sum())
+    return f"{u.name}: {n} cells differ" if n else ""
+
+# %% ../nbs/13_reproduce.ipynb #87c07df9
+def _output_status(here: Path, there: Path, digest: str, published: dict, rel: str) -> tuple[str, str]:
+    if sha256_file(here) != digest: return "changed since its run", ""
+    if rel not in published: return "not published", ""
+    if not there.exists() or sha256_file(there) != published[rel]: return "published file changed since its run", ""
+    if digest == published[rel]: return "identical", ""
+    return "differs", csv_difference(here, there) if rel.endswith(".csv") else ""
+
+def compare_runs(run: Path, # a run folder (holds manifest.json)
+                 published: Path | None = None # the published manifest (default: results/manifest.json at the project root)
+                ) -> pd.DataFrame:
+    "One row per output of `run`: `output`, its `status` against the published manifest and, for a differing CSV, the `detail`."
+    run, published = Path(run), Path(published or project_root() / "results/manifest.json")
+    for m in (run / "manifest.json", published):
+        if not m.exists(): raise StudyError(f"{m} is missing: compare a complete run folder with a published manifest")
+    mine, theirs = (json.loads(m.read_text())["outputs"] for m in (run / "manifest.json", published))
+    rows = [(rel, *_output_status(run / rel, published.parent.parent / rel, d, theirs, rel)) for rel, d in sorted(mine.items())]
+    return pd.DataFrame(rows, columns=["output", "status", "detail"])

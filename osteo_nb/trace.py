@@ -16,17 +16,18 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .config import StudyConfig, out_path
-from .data import DataError, IMAGE_EXTS, _list_files, find_class_root, folder_fingerprint, open_image, pixel_sha256, read_canonical, to_luminance
-from .dedup import (COPY_COVER, MAX_KEYPOINTS, RATIO, REPROJ, SOURCE_VIEWS, _single_threaded_cv2, components, keypoints,
+from .images import DataError, IMAGE_EXTS, open_image, pixel_sha256, read_canonical, to_luminance
+from .data import list_files, find_class_root, folder_fingerprint
+from .dedup import (COPY_COVER, MAX_KEYPOINTS, RATIO, REPROJ, SOURCE_VIEWS, single_threaded_cv2, components, keypoints,
                             locate, match_keypoints, query_views, source_views)
 from .provenance import atomic_path, fingerprint, sha256_file
 
 # %% auto #0
 __all__ = ['SOURCE_DIAGNOSES', 'WANI_ARORA_DOI', 'PATIENT_COLUMNS', 'MAX_PROBLEMS', 'WANI_ARORA_URL', 'WHERE_TO_GET_SOURCE',
            'TRACE_COLUMNS', 'TRACE_FILE', 'TRACE_VERSION', 'AGREEMENT', 'read_patients', 'read_source',
-           'download_source', 'trace_image', 'trace_key', 'read_trace', 'cache_problem', 'trace', 'label_table',
-           'sources_of', 'trace_summary', 'source_leakage', 'label_agreement', 'label_audit', 'short_paths',
-           'plot_tscores']
+           'download_source', 'best_match', 'trace_image', 'trace_key', 'read_trace', 'cache_problem', 'trace',
+           'label_table', 'sources_of', 'trace_summary', 'source_leakage', 'label_agreement', 'label_audit',
+           'short_paths', 'plot_tscores']
 
 # %% ../nbs/05_trace.ipynb #6e159b71
 SOURCE_DIAGNOSES = ("normal", "osteopenia", "osteoporosis")  # the source's folders (WHO categories of the T-score)
@@ -154,7 +155,7 @@ def download_source(dest: str | Path, # folder to fill: `<diagnosis>/` sub-folde
 TRACE_COLUMNS = ["path", "label", "source_file", "source_diagnosis", "t_score", "side", "transform", "score", "runner_up",
                  "source_group", "flag"]
 
-def _best_match(qv: dict, sv: dict):
+def best_match(qv: dict, sv: dict):
     "(inliers, orientation, view, map) of the best of the four combinations."
     return max(((*match_keypoints(qv[o], sv[v]), o, v) for o in qv for v in sv), key=lambda t: t[0])
 
@@ -167,7 +168,7 @@ def trace_image(a: np.ndarray, # a canonical image (`data.read_canonical`)
                ) -> dict:
     "The trace of `a`: source files, diagnoses, T-scores, side, transform, score, runner-up, group and flag."
     qv = query_views(a, cfg)
-    best = [_best_match(qv, sv) for sv in views]
+    best = [best_match(qv, sv) for sv in views]
     score = pd.Series([b[0] for b in best]).groupby(source.group.to_numpy()).max()
     top = score.max()
     runner_up = int(score.drop(score.idxmax()).max()) if len(score) > 1 else 0
@@ -204,7 +205,7 @@ def read_trace(path) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False, dtype={c: str for c in TRACE_COLUMNS if c not in ("score", "runner_up")})
 
 def cache_problem(cached: pd.DataFrame, # a trace read from the cache (`read_trace`)
-                  files: list, # (relative path, label) of every file of the data folder, in `data._list_files` order
+                  files: list, # (relative path, label) of every file of the data folder, in `data.list_files` order
                   source: pd.DataFrame # `read_source`
                  ) -> str:
     "Why `cached` is not the trace of `files` against `source` (\"\" if it can be): columns, rows, labels, source files."
@@ -237,10 +238,10 @@ def trace(data: str | Path, # a data folder (see `data.find_class_root`)
          ) -> pd.DataFrame:
     "One row per file of `data` (`TRACE_COLUMNS`): the source radiograph it was made from, or why none."
     root, src = find_class_root(data), read_source(source, require_t_scores)
-    files = [(rel, lab or "") for rel, lab, _ in _list_files(root)]
+    files = [(rel, lab or "") for rel, lab, _ in list_files(root)]
     cached = out_path(cfg, "cache", "trace", f"{trace_key(root, src, cfg)}.csv")
     if cache and cached.exists() and (t := _from_cache(cached, files, src)) is not None: return t
-    with _single_threaded_cv2(), ThreadPoolExecutor(workers or os.cpu_count() or 1) as ex:
+    with single_threaded_cv2(), ThreadPoolExecutor(workers or os.cpu_count() or 1) as ex:
         views = list(tqdm(ex.map(lambda f: source_views(to_luminance(open_image(Path(source) / f, cfg.max_pixels)), cfg), src.file),
                           total=len(src), desc="source keypoints", disable=not progress))
         images = [_read(root, rel, cfg) for rel, _ in tqdm(files, desc="read", disable=not progress)]

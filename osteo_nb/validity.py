@@ -174,7 +174,7 @@ def plot_reliability(curves: dict, # name -> (y_true, y_prob)
 VALIDITY_PARTS = {"validity_no_retraining": "09_validity", "validity_retrained": "10_validity_controls",
                   "validity_cv": "11_validity_cv", "validity_protocol": "12_protocol"}  # part file stem (under results/) -> the study notebook that writes it
 EXPERIMENTS = {"reference": 0, "duplicate leakage": 1, "mask leakage": 2, "mask controls": 3, "shortcuts": 4, "uncertainty": 5,
-               "threshold": 6, "calibration": 6, "faithfulness": 7, "labels": 8, "protocol": 9}  # experiment -> its number in the validity issue (0: Table 2)
+               "threshold": 6, "calibration": 6, "faithfulness": 7, "labels": 8, "protocol": 9}  # experiment -> its number in the validity tables (0: Table 2)
 
 def gather_validity(parts: list # CSV files of validity rows (`VALIDITY_COLUMNS`), e.g. the `VALIDITY_PARTS` a run wrote
                    ) -> pd.DataFrame:

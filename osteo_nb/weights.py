@@ -15,9 +15,10 @@ from .provenance import atomic_path, sha256_file
 from .dataset import safe_entry
 
 # %% auto #0
-__all__ = ['STAND_INS', 'FEATURE_LAYER', 'KERAS_WEIGHTS', 'cache_dir', 'verify_sha256', 'read_torch_legacy', 'StandIn',
-           'stand_in_path', 'tensors_sha256', 'keras_weights', 'efficientnet_lite0', 'mobilenet_v2', 'BackboneSpec',
-           'paper_weights_available', 'resolve_backbones', 'build_backbone', 'ensure_weights']
+__all__ = ['STAND_INS', 'FEATURE_LAYER', 'TORCHVISION_MEAN', 'TORCHVISION_STD', 'KERAS_WEIGHTS', 'cache_dir', 'verify_sha256',
+           'read_torch_legacy', 'StandIn', 'stand_in_path', 'tensors_sha256', 'keras_weights', 'efficientnet_lite0',
+           'mobilenet_v2', 'BackboneSpec', 'paper_weights_available', 'resolve_backbones', 'build_backbone',
+           'ensure_weights']
 
 # %% ../nbs/08_weights.ipynb #e8b16515
 def cache_dir() -> Path: # the cache root (not created)
@@ -214,14 +215,14 @@ _LITE0_BLOCKS = _expand([(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (
                          (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)])
 _V2_BLOCKS = _expand([(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 3, 2, 32, 3), (6, 3, 2, 64, 4),
                       (6, 3, 1, 96, 3), (6, 3, 2, 160, 3), (6, 3, 1, 320, 1)])
-_TORCHVISION_MEAN, _TORCHVISION_STD = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
+TORCHVISION_MEAN, TORCHVISION_STD = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
 
 def _lite0_full():
     pre = layers.Rescaling(1 / 128, offset=-127 / 128, name="preprocess")  # (x - 127) / 128
     return _mbnet("efficientnet_lite0", pre, _LITE0_BLOCKS, 1e-3, "same")
 
 def _mobilenet_v2_full():
-    pre = layers.Normalization(mean=255 * _TORCHVISION_MEAN, variance=(255 * _TORCHVISION_STD) ** 2, name="preprocess")
+    pre = layers.Normalization(mean=255 * TORCHVISION_MEAN, variance=(255 * TORCHVISION_STD) ** 2, name="preprocess")
     return _mbnet("mobilenet_v2", pre, _V2_BLOCKS, 1e-5, "torch")
 
 # %% ../nbs/08_weights.ipynb #6b6817eb

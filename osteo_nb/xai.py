@@ -16,7 +16,7 @@ from lime.wrappers.scikit_image import SegmentationAlgorithm
 from tqdm.auto import tqdm
 
 from .config import LIME_ENGINES, StudyConfig, out_path
-from .data import pixel_sha256
+from .images import pixel_sha256
 from .provenance import atomic_path, fingerprint
 from .dataset import cache_path
 

@@ -24,7 +24,7 @@ def cli(name, *args, cwd=ROOT, check=False):
 def pool():
     "The shared pool of real radiographs; the test is skipped where it is absent."
     p = pool_dir()
-    if p is None: pytest.skip("the shared pool ../shared/data/knee-xray-pool is absent")
+    if p is None: pytest.skip("the shared pool is absent (OSTEO_POOL; make test sets ../shared/data/knee-xray-pool)")
     return p
 
 

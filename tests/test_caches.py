@@ -94,7 +94,7 @@ def test_damaged_image_cache_is_decoded_again(small, tmp_path, capsys):
 
 
 def _strip_record(f):
-    "Rewrite an explanation entry as the code before issue 29 wrote it: without `made_from`."
+    "Rewrite an explanation entry as older code wrote it: without `made_from`."
     with np.load(f) as z: d = {k: z[k] for k in z.files if k != "made_from"}
     with open(f, "wb") as fh: np.savez_compressed(fh, **d)
 

@@ -8,7 +8,8 @@ from PIL import Image
 from conftest import cli, make_messy
 import cv2
 import numpy as np
-from osteo_nb.data import leakage, read_records
+from osteo_nb.config import StudyConfig
+from osteo_nb.data import leakage, read_records, split as split_records
 from osteo_nb.synthetic import synthetic_dataset
 from osteo_nb.synthetic import one_knee_crop, synthetic_bilateral, synthetic_copies, synthetic_knee
 
@@ -59,8 +60,9 @@ def test_modes_of_one_image_are_one_radiograph(messy_split):
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_reencoded_copies_share_a_cluster_and_a_split(messy, tmp_path, seed):
-    df, _, _ = split(messy, tmp_path / "s.csv", "--seed", seed)
+def test_reencoded_copies_share_a_cluster_and_a_split(messy_split, seed):
+    "Clusters do not depend on the seed, so the fixture's clustering serves every seed's split (the CLI's --seed: below)."
+    df = split_records(messy_split[2], StudyConfig(seed=seed))
     d = df.set_index("path")
     copies = ["Normal/Normal 0.png", "Normal/copy_rgb.jpg", "Normal/copy_rgb.png"]
     assert d.loc[copies, "cluster"].nunique() == 1
@@ -77,7 +79,7 @@ def test_same_data_and_seed_give_byte_identical_split(messy, tmp_path):
 
 
 def test_paper_mode_lets_copies_cross_splits(tmp_path):
-    data = synthetic_dataset(tmp_path / "d", n_per_class=20, n_copies=20)
+    data = synthetic_dataset(tmp_path / "d", n_per_class=12, n_copies=3)
     df, _, _ = split(data, tmp_path / "p.csv", "--mode", "paper")
     assert set(df.status[df.label.isin(["normal", "osteoporosis"]) & (df.split != "")]) == {"used"}
     assert (df.status == "duplicate").sum() == 0
@@ -134,7 +136,7 @@ def test_missing_data_says_where_to_get_it(tmp_path):
 def shared_split(tmp_path_factory):
     "Records of `osteo-data split --seed 0` on the shared pool (computed once: about 2.5 minutes on two cores)."
     from osteo_nb.config import pool_dir
-    if pool_dir() is None: pytest.skip("the shared pool ../shared/data/knee-xray-pool is absent")
+    if pool_dir() is None: pytest.skip("the shared pool is absent (OSTEO_POOL; make test sets ../shared/data/knee-xray-pool)")
     out = tmp_path_factory.mktemp("pool") / "s.csv"
     return split(pool_dir(), out, "--seed", "0")[1]
 
@@ -221,7 +223,7 @@ AUDIT_CROPS = [("Osteoporosis/Osteoporosis 376.jpg", "Normal/Normal 102.jpg"),
                ("Osteoporosis/Osteoporosis 381.jpg", "Osteoporosis/Osteoporosis 122.jpg"),
                ("Normal/Normal 190.jpg", "Normal/Normal 124.jpg"),
                ("Normal/Normal 198.jpg", "Normal/Normal 136.jpg"),
-               ("Normal/Normal 216.JPEG", "Normal/Normal 111.png")]  # benchmarks/audit_split.py found them across splits before the row-profile candidates
+               ("Normal/Normal 216.JPEG", "Normal/Normal 111.png")]  # audits/audit_split.py found them across splits before the row-profile candidates
 KEYPOINT_CROPS = [("Normal/Normal 14.png", "Normal/Normal 191.jpg"), ("Normal/Normal 400.png", "Osteoporosis/Osteoporosis 382.jpg"),
                   ("Osteoporosis/Osteoporosis 107.png", "Osteoporosis/Osteoporosis 380.jpg")]  # registration never linked them (bench_keypoints.py)
 
@@ -255,9 +257,9 @@ def test_shared_pool_split_puts_no_source_radiograph_in_two_splits(shared_split)
 def test_a_collapsed_registration_is_not_a_match():
     "The exhaustive audit's one false match: ECC squeezed a half view to a sliver (different radiographs, score 0.72)."
     from osteo_nb.config import StudyConfig, pool_dir
-    from osteo_nb.data import read_canonical
+    from osteo_nb.images import read_canonical
     from osteo_nb.dedup import verify
-    if pool_dir() is None: pytest.skip("the shared pool ../shared/data/knee-xray-pool is absent")
+    if pool_dir() is None: pytest.skip("the shared pool is absent (OSTEO_POOL; make test sets ../shared/data/knee-xray-pool)")
     a, b = (read_canonical(pool_dir() / f"Osteoporosis/Osteoporosis {n}.png", StudyConfig()) for n in (107, 106))
     assert verify(a, b, "right-0.5_m", prescreen=-1)["kind"] == "none"
 

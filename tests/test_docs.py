@@ -62,7 +62,7 @@ def test_study_notebooks_are_on_the_site_but_not_in_nbdev_test():
         assert (ROOT / "nbs" / folder / ".notest").exists(), f"nbs/{folder}/.notest keeps nbdev_test out"
     study = sorted((ROOT / "nbs/study").glob("*.ipynb"))
     assert study and not any(_keep_file(p, ".notest") for p in study)
-    assert _keep_file(ROOT / "nbs/03_data.ipynb", ".notest")
+    assert _keep_file(ROOT / "nbs/04_data.ipynb", ".notest")
 
 
 def test_cleaning_keeps_the_parameters_tag_and_papermills_metadata():

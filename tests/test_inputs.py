@@ -8,7 +8,8 @@ from PIL import Image
 
 from conftest import ROOT, cli
 from osteo_nb.config import StudyConfig
-from osteo_nb.data import DataError, read_records
+from osteo_nb.images import DataError
+from osteo_nb.data import read_records
 from osteo_nb.synthetic import synthetic_dataset, synthetic_source
 
 
@@ -168,10 +169,10 @@ def test_a_split_without_val_or_test_images_is_refused_with_the_counts(tmp_path)
 RUNNER = """
 import sys
 from pathlib import Path
-import osteo_nb.reproduce as r
-r.study_notebooks = lambda folder=None: sorted(Path({study!r}).glob("[0-9][0-9]_*.ipynb"))
+import osteo_nb.cli as cli
+cli.study_notebooks = lambda folder=None: sorted(Path({study!r}).glob("[0-9][0-9]_*.ipynb"))
 sys.argv = ["osteo-reproduce", *{args!r}]
-sys.exit(r.main())
+sys.exit(cli.osteo_reproduce())
 """
 
 

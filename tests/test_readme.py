@@ -43,7 +43,7 @@ def test_a_hand_typed_number_fails(tmp_path):
     "The check can fail: a number typed in prose is found; the same number in code, a link target or a placeholder is not."
     nb = _index_with(tmp_path, "The masks cost 4.9 points on 306 images.")
     assert hand_typed(render_readme(nb, mark=MARK)) == ["4.9", "306"]
-    nb = _index_with(tmp_path, "Run `make test` on `nbs/03_data.ipynb`; see [the figure](figures/fig5_lime_efficientnet.png) of {{t2.n_test}} images.")
+    nb = _index_with(tmp_path, "Run `make test` on `nbs/04_data.ipynb`; see [the figure](figures/fig5_lime_efficientnet.png) of {{t2.n_test}} images.")
     assert hand_typed(render_readme(nb, mark=MARK)) == []
 
 

@@ -1,6 +1,6 @@
 """Inference engines for LIME's perturbation batches: images/s and agreement with TensorFlow.
 
-Usage: python benchmarks/explore_engines.py [--batch 50] [--repeats 4]
+Usage: python benchmarks/bench_engines.py [--batch 50] [--repeats 4]
 For each offline stand-in classifier (the backbone with the study's head; speed and agreement do
 not depend on training), 50 random 0..255 images per batch go through: TensorFlow (one compiled
 function, what `lime_engine="tensorflow"` runs), OpenVINO in f32 (`xai.batch_predictor(...,
@@ -23,11 +23,11 @@ def _rate(fn, x, repeats):
 def _onnxruntime(m, batch):
     "Keras's ONNX export in an ONNX Runtime session (2 threads); the stand-in's normalisation constants become inputs."
     import onnxruntime as ort
-    from osteo_nb.weights import _TORCHVISION_MEAN, _TORCHVISION_STD
+    from osteo_nb.weights import TORCHVISION_MEAN, TORCHVISION_STD
     path = f"/tmp/osteo_{m.name}.onnx"; m.export(path, format="onnx", verbose=False)
     so = ort.SessionOptions(); so.intra_op_num_threads = 2
     s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-    const = {"Sub/y": 255 * np.asarray(_TORCHVISION_MEAN, np.float32), "Sqrt/x": (255 * np.asarray(_TORCHVISION_STD, np.float32)) ** 2}
+    const = {"Sub/y": 255 * np.asarray(TORCHVISION_MEAN, np.float32), "Sqrt/x": (255 * np.asarray(TORCHVISION_STD, np.float32)) ** 2}
     extra = {i.name: next(v for k, v in const.items() if k in i.name).reshape(1, 1, 1, 3) for i in s.get_inputs()[1:]}
     first = s.get_inputs()[0].name
     return lambda x: s.run(None, {first: x, **extra})[0]

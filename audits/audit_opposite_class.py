@@ -10,21 +10,23 @@ Gaussian blur of `--sigma` px), which keeps edges and bone texture and is the `s
 the runner-up is the null: how well the best *other* radiograph (not byte-identical to the winner, per files.csv)
 fits. Sanity files (`--sanity`) whose source the trace names confidently show that the true source wins clearly.
 
-    .venv/bin/python benchmarks/audit_opposite_class.py --out benchmarks/audit_opposite_class.csv
+Usage: python audits/audit_opposite_class.py --out audits/audit_opposite_class.csv
 
 Writes one row per pool file x source radiograph x region (best over scales and shifts), with `rank` (the source's
 rank for that pool file by its best region; byte-identical twins share a rank) and `region_rank` (the row's rank
 among all of that pool file's rows), and prints a summary per pool file.
+The latest result is kept in audits/README.md.
 """
-import argparse, time
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pandas as pd
+from fastcore.script import Param, call_parse
 
 from osteo_nb.config import StudyConfig
-from osteo_nb.data import open_image, read_canonical, to_luminance
+from osteo_nb.images import open_image, read_canonical, to_luminance
 
 FILES = ["Osteoporosis/Osteoporosis 325.jpg", "Osteoporosis/Osteoporosis 353.jpg"]
 # pool files the trace assigns confidently (high inlier count, low runner-up): whole copies, a mirrored copy, crops
@@ -58,46 +60,44 @@ def best_ncc(template: np.ndarray, image: np.ndarray) -> float:
     return float(cv2.matchTemplate(image, template, cv2.TM_CCOEFF_NORMED).max())
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--pool", default="/work/shared/data/knee-xray-pool", help="the pool (class folders)")
-    ap.add_argument("--source", default="/work/shared/data/knee-tscore-source",
-                    help="the source database (diagnosis folders, files.csv, patients.csv)")
-    ap.add_argument("--files", nargs="+", default=FILES, help="pool files to audit, relative to --pool")
-    ap.add_argument("--sanity", nargs="*", default=SANITY, help="pool files with a known source, scored the same way")
-    ap.add_argument("--suspect", default="normal/N25.jpg", help="the source file the audited files are said to come from")
-    ap.add_argument("--scales", type=float, nargs="+", default=[0.9, 1.0, 1.1, 1.2],
-                    help="each candidate region is resized to SIZE*scale before the search")
-    ap.add_argument("--margin", type=int, default=24, help="border cut off the pool file: the shift searched at scale 1")
-    ap.add_argument("--sigma", type=float, default=2.0, help="Gaussian blur of the high-pass filter, px at 224")
-    ap.add_argument("--out", default="benchmarks/audit_opposite_class.csv")
-    a = ap.parse_args()
-    t0, cfg, src = time.time(), StudyConfig(), Path(a.source)
+@call_parse
+def main(pool: str = "/work/shared/data/knee-xray-pool", # the pool (class folders)
+         source: str = "/work/shared/data/knee-tscore-source", # the source database (diagnosis folders, files.csv, patients.csv)
+         files: Param("pool files to audit, relative to --pool", str, nargs="+") = FILES,
+         sanity: Param("pool files with a known source, scored the same way", str, nargs="*") = SANITY,
+         suspect: str = "normal/N25.jpg", # the source file the audited files are said to come from
+         scales: Param("each candidate region is resized to SIZE*scale before the search", float, nargs="+") = [0.9, 1.0, 1.1, 1.2],
+         margin: int = 24, # border cut off the pool file: the shift searched at scale 1
+         sigma: float = 2.0, # Gaussian blur of the high-pass filter, px at 224
+         out: str = "audits/audit_opposite_class.csv" # the CSV to write (one row per pool file x source radiograph x region)
+        ):
+    "Which source radiograph does a pool file come from? Dense normalized cross-correlation, independent of the trace."
+    t0, cfg, src = time.time(), StudyConfig(), Path(source)
 
-    files = pd.read_csv(src / "files.csv")
-    twin = dict(zip(files.file, files.original_sha256.str[:12]))  # byte-identical originals share this key
+    sources = pd.read_csv(src / "files.csv")
+    twin = dict(zip(sources.file, sources.original_sha256.str[:12]))  # byte-identical originals share this key
     patients = pd.read_csv(src / "patients.csv").set_index("patient_id")
-    pool_files = list(dict.fromkeys(a.files + a.sanity))
-    m = a.margin
+    pool_files = list(dict.fromkeys(list(files) + list(sanity)))
+    m = margin
     templates = {}
     for p in pool_files:
-        q = read_canonical(Path(a.pool) / p, cfg)[m:SIZE - m, m:SIZE - m]
-        templates[p] = (high_pass(q, a.sigma), q.astype(np.float32))
+        q = read_canonical(Path(pool) / p, cfg)[m:SIZE - m, m:SIZE - m]
+        templates[p] = (high_pass(q, sigma), q.astype(np.float32))
 
-    rows, n = [], len(files)
-    for i, f in enumerate(files.file, 1):
+    rows, n = [], len(sources)
+    for i, f in enumerate(sources.file, 1):
         views = regions(to_luminance(open_image(src / f)))
         for region, v in views.items():
             scaled = []
-            for s in a.scales:
+            for s in scales:
                 side = round(SIZE * s)
                 r = cv2.resize(v, (side, side), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
-                scaled.append((s, high_pass(r, a.sigma * s), r.astype(np.float32)))
+                scaled.append((s, high_pass(r, sigma * s), r.astype(np.float32)))
             for p, (thp, tplain) in templates.items():
                 hp = [(best_ncc(thp, h), s) for s, h, _ in scaled]
                 score, scale = max(hp)
                 plain = max(best_ncc(tplain, r) for _, _, r in scaled)
-                rows.append(dict(pool_file=p, audited=p in a.files, source_file=f, twin_key=twin[f],
+                rows.append(dict(pool_file=p, audited=p in files, source_file=f, twin_key=twin[f],
                                  source_diagnosis=f.split("/")[0], region=region, scale=scale,
                                  score=round(score, 4), score_plain=round(plain, 4)))
         if i % 20 == 0 or i == n: print(f"{i}/{n} source files, {time.time() - t0:.0f} s", flush=True)
@@ -107,28 +107,25 @@ def main():
     df["rank"] = best.groupby(df.pool_file).rank(method="dense", ascending=False).astype(int)
     df["region_rank"] = df.groupby("pool_file").score.rank(method="min", ascending=False).astype(int)
     df = df.sort_values(["pool_file", "region_rank"])
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(a.out, index=False)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out, index=False)
 
     t_score = lambda f: patients.t_score.get(Path(f).stem, float("nan"))
-    print(f"\nscore = TM_CCOEFF_NORMED of the high-passed images (sigma {a.sigma}), best over regions, scales, shifts")
+    print(f"\nscore = TM_CCOEFF_NORMED of the high-passed images (sigma {sigma}), best over regions, scales, shifts")
     for p, g in df.groupby("pool_file", sort=False):
         per_src = g.sort_values("score", ascending=False).drop_duplicates("source_file")
         top = per_src.iloc[0]
         twins = per_src[per_src.twin_key == top.twin_key].source_file.tolist()
         other = per_src[per_src.twin_key != top.twin_key].iloc[0]
-        sus = per_src[per_src.source_file == a.suspect].iloc[0]
-        print(f"\n{p}{'' if p in a.files else '  [sanity]'}")
+        sus = per_src[per_src.source_file == suspect].iloc[0]
+        print(f"\n{p}{'' if p in files else '  [sanity]'}")
         print(f"  best     {';'.join(twins)} (T {t_score(top.source_file)}), {top.region}, scale {top.scale}: "
               f"{top.score:.3f} (plain {top.score_plain:.3f})")
         print(f"  runner-up {other.source_file}, {other.region}: {other.score:.3f} (plain {other.score_plain:.3f}); "
               f"margin {top.score - other.score:.3f}")
-        print(f"  suspect  {a.suspect}, {sus.region}: {sus.score:.3f} (plain {sus.score_plain:.3f}), rank {sus['rank']}")
-    print(f"\nsuspect {a.suspect}: T-score {t_score(a.suspect)}, diagnosis "
-          f"{patients.diagnosis.get(Path(a.suspect).stem)}; byte-identical files: "
-          f"{[f for f in files.file if twin[f] == twin[a.suspect]]}")
-    print(f"wrote {a.out} ({len(df)} rows) in {time.time() - t0:.0f} s")
+        print(f"  suspect  {suspect}, {sus.region}: {sus.score:.3f} (plain {sus.score_plain:.3f}), rank {sus['rank']}")
+    print(f"\nsuspect {suspect}: T-score {t_score(suspect)}, diagnosis "
+          f"{patients.diagnosis.get(Path(suspect).stem)}; byte-identical files: "
+          f"{[f for f in sources.file if twin[f] == twin[suspect]]}")
+    print(f"wrote {out} ({len(df)} rows) in {time.time() - t0:.0f} s")
 
-
-if __name__ == "__main__":
-    main()

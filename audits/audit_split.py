@@ -1,6 +1,6 @@
 """Audit a split for copies across splits by exhaustive verification (no candidate search).
 
-Usage: python benchmarks/audit_split.py --split results/split.csv --data ../shared/data/knee-xray-pool
+Usage: python audits/audit_split.py --split results/split.csv --data ../shared/data/knee-xray-pool
 Every used radiograph of the validation and test splits is registered against every used
 radiograph of the training split, both ways round (held-out content against the training image's
 views, and training content against the held-out image's views), in every view of `dedup.VIEWS`
@@ -8,6 +8,7 @@ views, and training content against the held-out image's views), in every view o
 `match_threshold` for copies, `crop_threshold` for a one-knee crop against a half) is a copy or a
 crop the pipeline's nearest-neighbour candidates missed. Quadratic: about 240k verifications
 (20-25 minutes on 2 idle cores) for the shared pool.
+The latest result is kept in audits/README.md.
 """
 import os, platform, time
 
@@ -26,7 +27,8 @@ def main(split: str = "results/split.csv", # a split written by `osteo-data spli
         ):
     "Exhaustive cross-split copy search: val and test radiographs against training radiographs."
     from osteo_nb.config import StudyConfig
-    from osteo_nb.data import find_class_root, read_canonical, read_records
+    from osteo_nb.images import read_canonical
+    from osteo_nb.data import find_class_root, read_records
     from osteo_nb.dedup import VIEWS, all_pairs, is_verified, verify_pairs
     cfg, root = StudyConfig(), find_class_root(data)
     recs = read_records(split)

@@ -7,38 +7,40 @@ and reports, for each, whether `dedup.candidates` proposed it, and whether regis
 accepted it. For the pairs never proposed it also registers them directly, over every half view, to tell a
 candidate-search miss from a registration miss.
 
-    python benchmarks/audit_dedup_recall.py --records results/split_records.csv --trace results/trace.csv
+Usage: python audits/audit_dedup_recall.py --records results/split_records.csv --trace results/trace.csv [--out missed.csv]
 
 `--records` must come from a split made without `source_data` (dedup alone); `--trace` from `osteo-data trace`
 of the same data folder. Takes about 1.5 minutes on 2 cores (481 hash clusters on the shared pool).
+The latest result is kept in audits/README.md.
 """
-import argparse, time
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from fastcore.script import Param, call_parse
 
 from osteo_nb import dedup
 from osteo_nb.config import StudyConfig, pool_dir
-from osteo_nb.data import read_canonical
+from osteo_nb.images import read_canonical
 from osteo_nb.dedup import HALF_VIEWS, candidates, descriptor, verify_pairs, view
 from osteo_nb.trace import read_trace
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(pool_dir() or ""), help="the data folder (default: the shared pool)")
-    ap.add_argument("--records", required=True, help="split_records.csv of a dedup-only split of --data")
-    ap.add_argument("--trace", required=True, help="trace.csv of --data")
-    ap.add_argument("--out", default="", help="write the never-proposed pairs, registered directly, here (CSV)")
-    a = ap.parse_args()
+@call_parse
+def main(data: str = str(pool_dir() or ""), # the data folder (the shared pool if none is given)
+         records: Param("split_records.csv of a dedup-only split of --data", str, required=True) = None,
+         trace: Param("trace.csv of --data", str, required=True) = None,
+         out: str = "" # write the never-proposed pairs, registered directly, here (CSV)
+        ):
+    "Recall of `dedup` against the trace: which (whole copy, one-knee crop) pairs of one source radiograph does it link?"
     cfg, t0 = StudyConfig(), time.time()
-    recs = pd.read_csv(a.records, keep_default_na=False)
+    recs = pd.read_csv(records, keep_default_na=False)
     recs = recs[recs.hash_cluster != ""]
     reps = recs.groupby("hash_cluster").path.first().to_numpy()  # one file per hash cluster, as dedup compares them
-    traced = read_trace(a.trace).set_index("path").reindex(reps)
+    traced = read_trace(trace).set_index("path").reindex(reps)
     src, side = traced.source_group.fillna("").to_numpy(), traced.side.fillna("").to_numpy()
-    images = [read_canonical(Path(a.data) / p, cfg) for p in reps]
+    images = [read_canonical(Path(data) / p, cfg) for p in reps]
     truth = [(i, j) for i in range(len(reps)) for j in range(i + 1, len(reps))
              if src[i] and src[i] == src[j] and "whole" in (side[i], side[j]) and {side[i], side[j]} != {"whole"}]
     cand = candidates(images, cfg.match_candidates, cfg.crop_candidates, cfg.window_candidates)
@@ -58,9 +60,6 @@ def main():
     print(f"  of those, registered directly over every half view: verified {int(forced.verified.sum())}, rejected {int((~forced.verified).sum())}")
     cols = ["crop", "whole", "view", "score", "stretch", "verified", "thumb_distance"]
     print(forced[cols].to_string(index=False))
-    if a.out: forced[cols].to_csv(a.out, index=False)
+    if out: forced[cols].to_csv(out, index=False)
     print(f"{time.time() - t0:.0f} s")
 
-
-if __name__ == "__main__":
-    main()

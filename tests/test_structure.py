@@ -1,0 +1,50 @@
+"The package's shape: every module states its job, and imports only the stages before it (so there is no import circle)."
+import ast, re
+from pathlib import Path
+
+PKG = Path(__file__).resolve().parents[1] / "osteo_nb"
+
+
+def notebook_of(module: Path) -> str:
+    "The notebook a module is exported from (its name orders the stages: 00_config < 02a_images < 03_data < ... < 91_cli)."
+    m = re.search(r"File to edit: \.\./nbs/(\S+)\.ipynb", module.read_text())
+    assert m, f"{module.name} names no notebook: export it with nbdev_export"
+    return m.group(1)
+
+
+def imports(module: Path) -> set[str]:
+    "Every osteo_nb module `module` imports, at the top or inside a function."
+    found = set()
+    for node in ast.walk(ast.parse(module.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            name = node.module or ""
+            if node.level == 1: found |= {name} if name else {a.name for a in node.names}
+            elif name.startswith("osteo_nb."): found.add(name.split(".")[1])
+            elif name == "osteo_nb": found |= {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("osteo_nb.")}
+    return found - {"_modidx"}
+
+
+MODULES = {p.stem: p for p in sorted(PKG.glob("*.py")) if p.stem not in ("__init__", "_modidx")}
+
+
+def test_every_module_opens_with_its_job():
+    for name, p in MODULES.items():
+        doc = ast.get_docstring(ast.parse(p.read_text()))
+        assert doc and len(doc.split()) >= 5, f"{name}.py does not open with a sentence saying what it does"
+
+
+def test_imports_follow_the_stage_order():
+    "A module imports only modules of earlier notebooks: the import graph has no circle, and no stage reaches up."
+    order = {name: notebook_of(p) for name, p in MODULES.items()}
+    upward = sorted(f"{name} ({order[name]}) imports {dep} ({order[dep]})"
+                    for name, p in MODULES.items() for dep in imports(p) if dep in order and order[dep] >= order[name])
+    assert not upward, "\n".join(upward)
+
+
+def test_the_check_sees_an_upward_import(tmp_path):
+    "The check above can fail: an import of a later stage is found, at the top or inside a function."
+    p = tmp_path / "x.py"
+    p.write_text('"""x"""\nfrom .config import StudyConfig\ndef f():\n    from osteo_nb.trace import trace\n')
+    assert imports(p) == {"config", "trace"}
