@@ -56,13 +56,14 @@ reproduce:  ## run the study notebooks into runs/<id>/ only: make reproduce DATA
 publish:  ## run (or resume) the study, then publish the run into results/, figures/ and nbs/published/ (refused for PROFILE=smoke)
 	$(REPRODUCE) --publish
 
-# nbdev_test runs two notebooks at once on two cores: each gets one BLAS / OpenMP / TensorFlow thread, as two
-# threads each made them wait for each other (benchmarks/README.md, "Test suite"); pytest runs one test at a time
+# make test runs two things at once on two cores (nbdev_test: two notebooks; pytest: two workers, pytest-xdist, one
+# group of tests per file, see tests/conftest.py): each gets one BLAS / OpenMP / TensorFlow thread, as two threads each
+# made them wait for each other (benchmarks/README.md, "Test suite")
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1
 
 test:  ## the full test suite: library notebooks (nbdev_test) and tests/ (pytest)
 	$(ONE_THREAD) $(BIN)/nbdev_test --n_workers 2
-	$(BIN)/python -m pytest -q --durations=12 tests
+	$(ONE_THREAD) $(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=12 tests
 
 test-slow:  ## the library notebooks with their `#| slow` cells too (training determinism and resume, real-data traces, pool splits); not in CI
 	$(ONE_THREAD) $(BIN)/nbdev_test --n_workers 2 --flags slow

@@ -13,6 +13,18 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
+SMOKE_FILES = ("test_reproduce.py", "test_jupyterlab.py")  # the tests that read the one smoke run (`smoke_run`)
+
+
+def pytest_collection_modifyitems(items):
+    """`make test` runs two pytest workers (pytest-xdist, `--dist loadgroup`): each test file is one group, so its
+    module fixtures (a pool split, a JupyterLab server) are made once, and the files that read the session's smoke
+    run are one group too, so that run is made once. Without xdist the marks do nothing."""
+    for item in items:
+        name = item.path.name
+        item.add_marker(pytest.mark.xdist_group("smoke" if name in SMOKE_FILES else name))
+
+
 def cli(name, *args, cwd=ROOT, check=False):
     "Run an installed command line; returns the CompletedProcess (text)."
     r = subprocess.run([str(BIN / name), *map(str, args)], cwd=cwd, capture_output=True, text=True)
