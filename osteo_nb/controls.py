@@ -4,29 +4,34 @@
 
 # %% ../nbs/16_controls.ipynb #41edc64b
 from __future__ import annotations
-import textwrap
+import textwrap, time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .config import StudyConfig
+from .config import StudyConfig, out_path
 from .images import content_box, resize_canonical
-from .data import cv_folds
+from .data import cv_folds, split
 from .masking import lime_mask
-from .metrics import PAPER_TABLE2, auc_rank, binary_metrics, bootstrap_stat, correct, mcnemar_exact
+from .metrics import PAPER_TABLE2, auc_rank, binary_metrics, bootstrap_stat, correct, mcnemar_exact, wilson_interval
 from .provenance import fingerprint
-from .validity import evidence, score_rows, validity_row
+from .validity import VALIDITY_COLUMNS, evidence, score_rows, validity_row
 from .xai import Explanation, explain
 
 # %% auto #0
-__all__ = ['MASK_CONDITIONS', 'PAPER_ACCURACY', 'CV_CONDITIONS', 'CV_FULL', 'CV_PREDICTION_COLUMNS', 'true_label_mask',
-           'random_mask', 'top_area_mask', 'control_masks', 'masked_arrays', 'crop_border', 'cropped_arrays',
-           'cam_maps', 'bone_mask', 'outside_share', 'cam_bone_rows', 'rankings', 'pixel_order', 'perturbations',
-           'faithfulness_frame', 'faithfulness_rows', 'leak_flags', 'condition_rows', 'paired_rows', 'plot_conditions',
-           'difference_rows', 'plot_differences', 'pool_folds', 'cv_lime_config', 'cv_seeds', 'cv_design',
-           'masked_cross_validation', 'cv_fold_rows', 'cv_summary_rows', 'plot_cv']
+__all__ = ['MASK_CONDITIONS', 'PAPER_ACCURACY', 'CV_CONDITIONS', 'CV_FULL', 'CV_PREDICTION_COLUMNS', 'CONTROL_NAMES',
+           'true_label_mask', 'random_mask', 'top_area_mask', 'control_masks', 'masked_arrays', 'crop_border',
+           'cropped_arrays', 'cam_maps', 'bone_mask', 'outside_share', 'cam_bone_rows', 'rankings', 'pixel_order',
+           'perturbations', 'faithfulness_frame', 'faithfulness_rows', 'leak_flags', 'condition_rows', 'paired_rows',
+           'plot_conditions', 'difference_rows', 'plot_differences', 'pool_folds', 'cv_lime_config', 'cv_seeds',
+           'cv_design', 'masked_cross_validation', 'cv_fold_rows', 'cv_summary_rows', 'plot_cv', 'model_names',
+           'CVStudy', 'cv_study', 'cv_tables', 'ControlsLog', 'ControlInputs', 'control_inputs', 'reference_rows',
+           'mask_leakage', 'mask_controls', 'shortcuts', 'faithfulness', 'naive_split', 'label_controls']
 
 # %% ../nbs/16_controls.ipynb #a1d397f4
 MASK_CONDITIONS = ("lime", "true label", "random", "inverted", "gradcam")  # "lime": the paper's masks (predicted label)
@@ -431,3 +436,232 @@ def plot_cv(pred: pd.DataFrame, # from `masked_cross_validation`
         ax.set_ylabel("test accuracy per fold and seed"); ax.grid(axis="y", alpha=0.3); ax.legend(fontsize=8, loc="lower center")
     fig.suptitle(title, fontsize=10); fig.tight_layout()
     return fig
+
+# %% ../nbs/16_controls.ipynb #8b0be679
+def model_names(specs: dict # role -> backbone (`weights.resolve_backbones`)
+               ) -> dict:
+    "role -> the model's name in the rows and figures: `role (architecture)`."
+    return {role: f"{role} ({spec.arch})" for role, spec in specs.items()}
+
+# %% ../nbs/16_controls.ipynb #da388fb3
+@dataclass
+class CVStudy:
+    "One masked cross-validation (`cv_study`): its rows (`VALIDITY_COLUMNS`), test predictions, models and wall time."
+    study: str  # the data it ran on, e.g. "pool"
+    rows: list  # `cv_fold_rows` and `cv_summary_rows`
+    predictions: pd.DataFrame  # `masked_cross_validation`'s, with the `study`
+    models: dict  # "study/fold/seed/condition/role" -> `Experiment`
+    seconds: float  # wall time
+
+def cv_study(study: str, # the data, e.g. "pool" or "source labels"
+             experiment: str, # the rows' experiment, e.g. "uncertainty"
+             arrays_of, # callable: fold -> split -> (rows, images), as for `masked_cross_validation`
+             names_of, # callable: fold -> (the original model's data-set name, the LIME-mask model's)
+             specs: dict, # role -> backbone
+             cfg: StudyConfig # training, cv_folds, cv_seeds, cv_lime_samples, seed
+            ) -> CVStudy:
+    "`masked_cross_validation` on one set of folds, with its rows per fold and seed and over them."
+    t0, design, names = time.time(), f"{study}, {cv_design(cfg)}", model_names(specs)
+    pred, models = masked_cross_validation(arrays_of, names_of, specs, cfg)
+    rows = cv_fold_rows(experiment, design, pred, names, cfg.seed) + cv_summary_rows(experiment, design, pred, names, cfg.seed)
+    models = {f"{study}/fold{f}/seed{s}/{c}/{r}": e for (f, s, c, r), e in models.items()}
+    return CVStudy(study, rows, pred.assign(study=study), models, round(time.time() - t0, 1))
+
+# %% ../nbs/16_controls.ipynb #eaa65b1d
+def cv_tables(studies: list # `CVStudy`s, in the order of their rows
+             ) -> dict:
+    "name -> table: `validity_cv` (the rows), `validity_cv_predictions`, `validity_cv_models`, `validity_cv_seconds`."
+    from osteo_nb.models import models_table  # here: importing `controls` does not load TensorFlow
+    return {"validity_cv": pd.DataFrame([r for s in studies for r in s.rows], columns=VALIDITY_COLUMNS),
+            "validity_cv_predictions": pd.concat([s.predictions for s in studies], ignore_index=True),
+            "validity_cv_models": models_table({k: e for s in studies for k, e in s.models.items()}),
+            "validity_cv_seconds": pd.DataFrame([(s.study, s.seconds) for s in studies], columns=["study", "seconds"])}
+
+# %% ../nbs/16_controls.ipynb #d3c1c48d
+@dataclass
+class ControlsLog:
+    "What the retrained controls produce, in the order they run: rows (`VALIDITY_COLUMNS`), test predictions, models, wall times."
+    rows: list = field(default_factory=list)  # validity rows
+    predictions: list = field(default_factory=list)  # one frame per condition and model (`collect`)
+    trained: dict = field(default_factory=dict)  # (condition, role) -> `Experiment`
+    seconds: dict = field(default_factory=dict)  # experiment -> wall time (`timed`)
+
+    @contextmanager
+    def timed(self, name: str):
+        "Record the wall time of the body as `name` (only when it completes)."
+        t0 = time.time(); yield
+        self.seconds[name] = round(time.time() - t0, 1)
+
+    def collect(self, condition: str, model: str, pred: pd.DataFrame):
+        "Keep a condition's test predictions, with `y_pred` at the threshold of every table (0.5)."
+        p = pred.assign(condition=condition, model=model, y_pred=(pred.p_osteoporosis >= 0.5).astype(int))
+        self.predictions.append(p.set_index(["condition", "model"]).reset_index())
+
+    def tables(self) -> dict:
+        "name -> table: `validity_retrained` (the rows), `validity_predictions`, `validity_models`, `validity_seconds`."
+        from osteo_nb.models import models_table  # here: importing `controls` does not load TensorFlow
+        return {"validity_retrained": pd.DataFrame(self.rows, columns=VALIDITY_COLUMNS),
+                "validity_predictions": pd.concat(self.predictions, ignore_index=True),
+                "validity_models": models_table({f"{c}/{r}": e for (c, r), e in self.trained.items()}),
+                "validity_seconds": pd.DataFrame(list(self.seconds.items()), columns=["experiment", "seconds"])}
+
+# %% ../nbs/16_controls.ipynb #4ad66cd3
+@dataclass
+class ControlInputs:
+    "What every control starts from: the study's split as arrays, the original models with their explanations and Grad-CAM maps, notebook 4's feature arrays and the Table 2 predictions."
+    specs: dict  # role -> backbone
+    names: dict  # role -> the model's name in the rows (`model_names`)
+    records: pd.DataFrame  # the study's split records
+    root: Path  # the data folder's class root
+    arrays: dict  # split -> (rows, canonical images)
+    y: dict  # split -> true class (0, 1)
+    exposure: np.ndarray  # the test images' exposures (the paired intervals resample them)
+    originals: dict  # role -> the original model (`models.train_or_load`)
+    exps: dict  # split -> role -> LIME explanations of the predicted labels
+    cams: dict  # split -> role -> Grad-CAM maps of the explained labels
+    feature: dict  # role -> split -> (rows, LIME-masked images): notebook 4's feature-focused data set
+    reference: dict  # (role, "original" | "new") -> that model's Table 2 predictions
+
+def control_inputs(records: pd.DataFrame, # the study's split records (`results/split.csv`)
+                   root: Path, # the data folder's class root
+                   cfg: StudyConfig # the study configuration (its run folder holds notebooks 1-5's outputs)
+                  ) -> ControlInputs:
+    "Everything from the caches and notebooks 1-5; the LIME masks rebuilt here must equal notebook 4's feature-focused images, byte for byte."
+    from osteo_nb.masking import load_feature_arrays
+    from osteo_nb.models import split_arrays, train_or_load
+    from osteo_nb.weights import resolve_backbones
+    specs = resolve_backbones(cfg.backbones, cfg.mobilenet)
+    arrays = split_arrays(records, root, cfg)
+    originals = {role: train_or_load("original", spec, arrays, cfg, progress=False) for role, spec in specs.items()}
+    exps = {s: explain(x, {r: t.model for r, t in originals.items()}, cfg, progress=False) for s, (_, x) in arrays.items()}
+    cams = {s: {r: cam_maps(originals[r].model, x, [e.label for e in exps[s][r]]) for r in specs} for s, (_, x) in arrays.items()}
+    table = pd.read_csv(out_path(cfg, "results", "feature_dataset.csv"), keep_default_na=False)
+    feature = {role: load_feature_arrays(table, role, arrays, cfg) for role in specs}
+    for role in specs:
+        for s, (_, x) in arrays.items():
+            assert np.array_equal(feature[role][s][1], x * control_masks("lime", exps[s][role], cfg=cfg)), f"{role}/{s}: masks differ from notebook 4's"
+    reference = {(role, d): pd.read_csv(out_path(cfg, "results", f"predictions_{d}_{role}.csv")) for role in specs for d in ("original", "new")}
+    y = {s: (r.label == cfg.classes[1]).astype(int).to_numpy() for s, (r, _) in arrays.items()}
+    return ControlInputs(specs, model_names(specs), records, root, arrays, y, arrays["test"][0].group.to_numpy(), originals, exps, cams, feature, reference)
+
+def reference_rows(inp: ControlInputs, cfg: StudyConfig) -> list[dict]:
+    "Table 2's two conditions of each model, and their paired difference, as validity rows."
+    rows = []
+    for role, name in inp.names.items():
+        orig, new = inp.reference[(role, "original")], inp.reference[(role, "new")]
+        rows += condition_rows("reference", "original images (Table 2)", name, orig, seed=cfg.seed)
+        rows += condition_rows("reference", "LIME masks (Table 2, the paper's method)", name, new, seed=cfg.seed)
+        rows += paired_rows("reference", "LIME masks (Table 2, the paper's method)", name, new, orig, "original images", cfg.seed, groups=inp.exposure)
+    return rows
+
+# %% ../nbs/16_controls.ipynb #11fb1ee9
+def mask_leakage(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig):
+    "Without retraining: notebook 5's LIME-mask model on test images masked for their true label instead of its prediction."
+    from osteo_nb.models import predict_proba, train_or_load
+    cond = "LIME-mask model, test masked for the true label"
+    for role, spec in inp.specs.items():
+        name, ref, ex = inp.names[role], inp.reference[(role, "new")], inp.exps["test"][role]
+        new = train_or_load("new", spec, inp.feature[role], cfg, progress=False)  # notebook 5's model, from the cache
+        p = predict_proba(new.model, inp.arrays["test"][1] * control_masks("true label", ex, inp.y["test"], cfg=cfg), cfg)
+        pred = ref.assign(p_osteoporosis=p, y_pred=(p >= 0.5).astype(int))  # y_pred of these probabilities, not notebook 5's
+        log.rows += condition_rows("mask leakage", cond, name, pred, seed=cfg.seed)
+        log.collect(cond, name, pred)
+        log.rows += paired_rows("mask leakage", "test masked for the true label", name, pred, ref, "test masked for the prediction", cfg.seed, groups=inp.exposure)
+        wrong = int((np.array([e.label for e in ex]) != inp.y["test"]).sum())
+        log.rows.append(validity_row("mask leakage", "test images whose true-label mask differs", name, len(inp.y["test"]), "count", wrong,
+                                     shows="the original model's wrong predictions: only there do the two masks differ"))
+
+# %% ../nbs/16_controls.ipynb #e7709020
+CONTROL_NAMES = {"true label": "true-label masks", "random": "random masks, same area", "inverted": "inverted masks",
+                 "gradcam": "Grad-CAM masks, same area"}  # each retrained mask condition's name in the rows
+
+def mask_controls(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig, progress: bool = True):
+    "Every split masked by each control's masks, retrained, and compared with the LIME-mask and the original models."
+    from osteo_nb.models import run_experiment
+    jobs = [(c, role) for c in MASK_CONDITIONS if c != "lime" for role in inp.specs]
+    for cond, role in tqdm(jobs, desc="mask controls", disable=not progress):
+        name, model = CONTROL_NAMES[cond], inp.names[role]
+        with log.timed(f"{name}, {role}"):
+            masks = {s: control_masks(cond, inp.exps[s][role], inp.y[s], inp.cams[s][role], cfg) for s in inp.arrays}
+            e = log.trained[(cond, role)] = run_experiment(f"control-{cond.replace(' ', '-')}", inp.specs[role], masked_arrays(inp.arrays, masks), cfg, progress=False)
+            experiment = "mask leakage" if cond == "true label" else "mask controls"
+            log.rows += condition_rows(experiment, f"{name}, retrained", model, e.predictions, seed=cfg.seed)
+            log.collect(f"{name}, retrained", model, e.predictions)
+            log.rows += paired_rows(experiment, name, model, e.predictions, inp.reference[(role, "new")], "LIME masks", cfg.seed, groups=inp.exposure)
+            log.rows += paired_rows(experiment, name, model, e.predictions, inp.reference[(role, "original")], "original images", cfg.seed, groups=inp.exposure)
+
+def shortcuts(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig):
+    "The original images without their black borders, retrained; and the share of Grad-CAM outside bone."
+    from osteo_nb.models import run_experiment
+    cropped = cropped_arrays(inp.arrays, cfg)
+    for role, spec in inp.specs.items():
+        model = inp.names[role]
+        with log.timed(f"cropped borders and Grad-CAM outside bone, {role}"):
+            e = log.trained[("cropped", role)] = run_experiment("control-cropped", spec, cropped, cfg, progress=False)
+            log.rows += condition_rows("shortcuts", "cropped borders, retrained", model, e.predictions, seed=cfg.seed)
+            log.collect("cropped borders, retrained", model, e.predictions)
+            log.rows += paired_rows("shortcuts", "cropped borders", model, e.predictions, inp.reference[(role, "original")], "original images", cfg.seed, groups=inp.exposure)
+            log.rows += cam_bone_rows(inp.cams["test"][role], inp.arrays["test"][1], model, cfg.seed)
+
+def faithfulness(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig) -> pd.DataFrame:
+    "Deletion and insertion curves of LIME's, Grad-CAM's and a random ranking on the test images; their mean AUCs per model and method."
+    from osteo_nb.models import predict_outputs
+    means = {}
+    for role, model in inp.names.items():
+        with log.timed(f"faithfulness, {role}"):
+            ex = inp.exps["test"][role]
+            predict = lambda x, m=inp.originals[role].model: predict_outputs(m, x, cfg)
+            ff = faithfulness_frame(predict, inp.arrays["test"][1], rankings(ex, inp.cams["test"][role], cfg.seed), [e.label for e in ex], steps=10, seed=cfg.seed)
+            log.rows += faithfulness_rows(ff, model, cfg.seed)
+            means[model] = ff.groupby("method")[["deletion_auc", "insertion_auc"]].mean().round(3)
+    return pd.concat(means, names=["model"])
+
+# %% ../nbs/16_controls.ipynb #28ac4ffe
+def naive_split(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig) -> dict:
+    "The same files split the paper's way (every file on its own), retrained; test files scored together and apart by a copy in training. Returns the split sizes."
+    from osteo_nb.models import run_experiment, split_arrays
+    with log.timed("naive split"):
+        naive = split(inp.records, cfg.replace(split_mode="paper"))
+        arrays = split_arrays(naive, inp.root, cfg)
+        flags = leak_flags(naive).set_index("path").loc[arrays["test"][0].path].reset_index()
+        n = len(flags)
+        for col, what in (("copy_in_train", "a copy"), ("exposure_in_train", "a file of the same exposure")):
+            k = int(flags[col].sum())
+            log.rows.append(validity_row("duplicate leakage", "naive split (the paper's)", "file-level split", n, f"test_share_{col}", k / n if n else float("nan"),
+                                         *wilson_interval(k, n), f"{k} of {n} test files have {what} in training"))
+        for role, spec in inp.specs.items():
+            model = inp.names[role]
+            e = log.trained[("naive", role)] = run_experiment("naive-split", spec, arrays, cfg, progress=False)
+            p, leak = e.predictions.reset_index(drop=True), flags.copy_in_train.to_numpy()
+            log.rows += condition_rows("duplicate leakage", "naive split (the paper's), all test files", model, p, seed=cfg.seed)
+            log.collect("naive split (the paper's), all test files", model, p.assign(copy_in_train=leak))
+            log.rows += condition_rows("duplicate leakage", "naive split, test files with a copy in training", model, p[leak], seed=cfg.seed)
+            log.rows += condition_rows("duplicate leakage", "naive split, test files without a copy in training", model, p[~leak], seed=cfg.seed)
+    return {s: len(r) for s, (r, _) in arrays.items()}
+
+# %% ../nbs/16_controls.ipynb #b3f347e1
+def _not_contradicted(rows: pd.DataFrame, diagnosis: pd.Series) -> np.ndarray:
+    "Which of `rows` the source does not contradict: no traced diagnosis, or the folder label's."
+    d = diagnosis.reindex(rows.path).fillna("").to_numpy()
+    return (d == "") | (d == rows.label.to_numpy())
+
+def label_controls(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig,
+                   trace: pd.DataFrame # `results/trace.csv` of notebook 1: `path`, `source_diagnosis`
+                  ) -> tuple[pd.DataFrame, bool]: # images kept per split, and whether the models were retrained
+    "The original and LIME-mask conditions retrained on the images whose source diagnosis does not contradict their label."
+    from osteo_nb.models import run_experiment
+    with log.timed("labels: images the source does not contradict"):
+        diagnosis = trace.set_index("path").source_diagnosis
+        keep = {s: _not_contradicted(r, diagnosis) for s, (r, _) in inp.arrays.items()}
+        subset = lambda arrs: {s: (r[keep[s]].reset_index(drop=True), x[keep[s]]) for s, (r, x) in arrs.items()}
+        kept = pd.DataFrame({s: [int(k.sum()), len(k)] for s, k in keep.items()}, index=["kept", "images"])
+        retrain = all(len(set(inp.arrays[s][0].label[keep[s]])) == 2 for s in inp.arrays)
+        for role, spec in (inp.specs.items() if retrain else ()):
+            model, e = inp.names[role], {}
+            for cond, arrs in (("original images", inp.arrays), ("LIME masks", inp.feature[role])):
+                e[cond] = log.trained[(f"not contradicted, {cond}", role)] = run_experiment(f"not-contradicted-{cond.split()[0].lower()}", spec, subset(arrs), cfg, progress=False)
+                log.rows += condition_rows("labels", f"images the source does not contradict, {cond}", model, e[cond].predictions, seed=cfg.seed)
+                log.collect(f"images the source does not contradict, {cond}", model, e[cond].predictions)
+            log.rows += paired_rows("labels", "images the source does not contradict: LIME masks", model, e["LIME masks"].predictions,
+                                    e["original images"].predictions, "original images", cfg.seed)
+    return kept, retrain

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -89,6 +90,14 @@ def row_profile(v: np.ndarray, # a square float32 view
     return (t / (np.linalg.norm(t) + 1e-6)).astype(np.float32)
 
 # %% ../nbs/03_dedup.ipynb #2225c271
+class _Question(NamedTuple):
+    "One nearest-neighbour question of `candidates`: each image's `views` (from `descriptors`) against `index`, `k` answers."
+    descriptors: list  # per image: view name -> descriptor
+    views: list  # the query views asked
+    index: object  # a fitted `NearestNeighbors` over reference descriptors
+    k: int  # candidates per image (0: the question is skipped)
+    owner: np.ndarray | None = None  # index row -> image, where an image owns several rows (the windows)
+
 def candidates(images: list, # 8-bit luminance images (any size)
                k: int = 6, # candidate copies per image (and as many mirrored copies)
                k_crop: int = 4, # candidate crops per image and crop question
@@ -105,11 +114,12 @@ def candidates(images: list, # 8-bit luminance images (any size)
     index = lambda X, m: NearestNeighbors(n_neighbors=min(len(X), m)).fit(X)
     by_thumb, by_profile = (index(np.stack([d["full"] for d in ds]), max(k, k_crop) + 1) for ds in (thumbs, profiles))
     by_window, owner = index(windows, (k_window + 1) * len(WINDOWS)), np.repeat(np.arange(n), len(WINDOWS))
-    questions = [(thumbs, ["full"], by_thumb, k, None), (thumbs, ["full_m"], by_thumb, k, None),  # (descriptors, views, index, how many, owner)
-                 (thumbs, HALF_VIEWS, by_thumb, k_crop, None), (profiles, halves, by_profile, k_crop, None),
-                 (thumbs, ["full"], by_window, k_window, owner), (thumbs, ["full_m"], by_window, k_window, owner),
-                 (thumbs, HALF_VIEWS, by_window, k_window, owner)]
-    found = [f for ds, names, nn, m, own in questions if m for f in _nearest([[d[v] for v in names] for d in ds], names, nn, m, own)]
+    Q = _Question
+    questions = [Q(thumbs, ["full"], by_thumb, k), Q(thumbs, ["full_m"], by_thumb, k),
+                 Q(thumbs, HALF_VIEWS, by_thumb, k_crop), Q(profiles, halves, by_profile, k_crop),
+                 Q(thumbs, ["full"], by_window, k_window, owner), Q(thumbs, ["full_m"], by_window, k_window, owner),
+                 Q(thumbs, HALF_VIEWS, by_window, k_window, owner)]
+    found = [f for q in questions if q.k for f in _nearest([[d[v] for v in q.views] for d in q.descriptors], q.views, q.index, q.k, q.owner)]
     rows = [r for found_row in found for r in _views_to_verify(*found_row)]
     return _drop_reversed(pd.DataFrame(rows, columns=["a", "b", "view", "distance"])).reset_index(drop=True)
 

@@ -189,18 +189,18 @@ def write_manifest(cfg: StudyConfig, # the configuration of the run
                    steps: dict # notebook name -> {"status", "key", "params", "seconds"}
                   ) -> Path:
     "Write `run_dir/manifest.json` and a copy in the run's `results/`; returns the former."
-    io = anchored(cfg)
-    split = out_path(io, "results", SPLIT_FILE)
+    at = anchored(cfg)
+    split = out_path(at, "results", SPLIT_FILE)
     m = {"run_id": run_dir.name, "config": to_dict(cfg),
          "data_fingerprint": data_fp, "split": {"file": f"results/{SPLIT_FILE}", "sha256": sha256_file(split) if split.exists() else None},
          "seeds": {"split": cfg.seed, "augmentation": cfg.seed, "training": cfg.seed, "bootstrap": cfg.seed},
-         "backbones": _backbones(io),
+         "backbones": _backbones(at),
          "git_commit": _git_commit(), "environment": environment(), "notebooks": steps,
          "library_sha256": library_digest(), "wall_seconds": round(sum(s.get("seconds", 0) for s in steps.values()), 2),
-         "outputs": _digests(out_path(io, "results")) | _digests(out_path(io, "figures"))}
+         "outputs": _digests(out_path(at, "results")) | _digests(out_path(at, "figures"))}
     m["outputs"].pop("results/manifest.json", None)
     text = (json.dumps(m, indent=1, sort_keys=False) + "\n").encode()
-    atomic_write_bytes(out_path(io, "results", "manifest.json"), text)
+    atomic_write_bytes(out_path(at, "results", "manifest.json"), text)
     return atomic_write_bytes(run_dir / "manifest.json", text)
 
 # %% ../nbs/13_reproduce.ipynb #427f204d

@@ -20,7 +20,7 @@ from .models import TARGETS, BackboneSpec, predict_outputs, train_or_load
 from .trace import read_source
 
 # %% auto #0
-__all__ = ['WHO_NORMAL', 'WHO_OSTEOPOROSIS', 'SOURCE_COLUMNS', 'PREDICTION_COLUMNS', 'SCORE_COLUMNS', 'who_class',
+__all__ = ['WHO_NORMAL', 'WHO_OSTEOPOROSIS', 'SOURCE_COLUMNS', 'SOURCE_PREDICTION_COLUMNS', 'SCORE_COLUMNS', 'who_class',
            'source_records', 'add_folds', 'task_rows', 'fold_arrays', 'cross_validate', 'baseline_predictions', 'mae',
            'spearman', 'classification_scores', 'regression_scores', 'fold_scores', 'plot_tscore_predictions']
 
@@ -92,7 +92,7 @@ def fold_arrays(records: pd.DataFrame, # from `add_folds`
     return {s: (rows, load_images(rows, root, cfg)) for s in SPLITS for rows in [d[d.split == s].sort_values("path").reset_index(drop=True)]}
 
 # %% ../nbs/14_tscore.ipynb #44c1ef5b
-PREDICTION_COLUMNS = ["path", "patient", "label", "t_score", "acquisition", "fold", "model", "target", "prediction"]
+SOURCE_PREDICTION_COLUMNS = ["path", "patient", "label", "t_score", "acquisition", "fold", "model", "target", "prediction"]
 
 
 
@@ -112,14 +112,14 @@ def cross_validate(records: pd.DataFrame, # from `add_folds`
         preds.append(rows.assign(fold=fold, model=spec.role, target=target, prediction=predict_outputs(t.model, x, cfg)[:, TARGETS[target].column]))
         models.append({"target": target, "model": spec.role, "backbone": spec.arch, "fold": fold, "model_file": t.path.name,
                        "best_epoch": t.meta["best_epoch"], "train_seconds": t.meta["train_seconds"], **{f"n_{s}": len(arrays[s][0]) for s in SPLITS}})
-    return pd.concat(preds, ignore_index=True)[PREDICTION_COLUMNS], pd.DataFrame(models)
+    return pd.concat(preds, ignore_index=True)[SOURCE_PREDICTION_COLUMNS], pd.DataFrame(models)
 
 # %% ../nbs/14_tscore.ipynb #a6548e29
 def baseline_predictions(records: pd.DataFrame, # from `add_folds`
                          target: str, # a key of `models.TARGETS`
                          cfg: StudyConfig = StudyConfig(), # cv_folds, classes
                          by: str | None = None # a column (e.g. "acquisition"): the mean per value of it; None: one mean
-                        ) -> pd.DataFrame: # `PREDICTION_COLUMNS`, model = "mean" or "mean by <by>"
+                        ) -> pd.DataFrame: # `SOURCE_PREDICTION_COLUMNS`, model = "mean" or "mean by <by>"
     "Out-of-fold predictions without pixels: the training folds' mean target, overall or per value of `by`."
     out = []
     for fold in range(cfg.cv_folds):
@@ -128,7 +128,7 @@ def baseline_predictions(records: pd.DataFrame, # from `add_folds`
         y = pd.Series(TARGETS[target].values(train, cfg), index=train.index, dtype=float)
         pred = test[by].map(y.groupby(train[by]).mean()).fillna(y.mean()) if by else pd.Series(y.mean(), index=test.index)
         out.append(test.assign(fold=fold, model="mean" + (f" by {by}" if by else ""), target=target, prediction=pred.to_numpy()))
-    return pd.concat(out, ignore_index=True).sort_values(["fold", "path"], ignore_index=True)[PREDICTION_COLUMNS]
+    return pd.concat(out, ignore_index=True).sort_values(["fold", "path"], ignore_index=True)[SOURCE_PREDICTION_COLUMNS]
 
 # %% ../nbs/14_tscore.ipynb #26eb8ab2
 SCORE_COLUMNS = ["task", "model", "backbone", "n", "metric", "value", "lo", "hi"]

@@ -21,11 +21,11 @@ from .provenance import atomic_path, fingerprint
 from .dataset import cache_path
 
 # %% auto #0
-__all__ = ['ENGINES', 'TARGETS', 'CAM_METHODS', 'CAM_CMAP', 'SIGN_COLOURS', 'lime_input', 'segmenter', 'perturbed',
+__all__ = ['ENGINES', 'EXPLAINED_LABELS', 'CAM_METHODS', 'CAM_CMAP', 'SIGN_COLOURS', 'lime_input', 'segmenter', 'perturbed',
            'FastLimeImageExplainer', 'batch_predictor', 'compiled_predictor', 'segmentation_params', 'lime_params',
            'model_digest', 'Explanation', 'superpixels', 'explain', 'jaccard', 'mask_agreement', 'last_conv_layer',
-           'gradcam', 'overlay', 'superpixel_anchors', 'plot_explanation', 'plot_cams', 'sample_gallery',
-           'plot_gallery', 'LimeViewer', 'viewer_figure', 'static_viewer']
+           'gradcam', 'overlay', 'explanation_table', 'superpixel_anchors', 'plot_explanation', 'plot_cams',
+           'sample_gallery', 'plot_gallery', 'LimeViewer', 'viewer_figure', 'static_viewer']
 
 # %% ../nbs/11_xai.ipynb #1ceb4bd8
 def lime_input(x: np.ndarray # canonical uint8 luminance image (H, W), or a batch (N, H, W)
@@ -117,7 +117,7 @@ def compiled_predictor(models: tuple, batch: int = 50, size: int = 224, engine: 
     return batch_predictor(list(models), batch, size, engine)
 
 # %% ../nbs/11_xai.ipynb #306d5e43
-TARGETS = ("predicted", "true_label_leaks_label")
+EXPLAINED_LABELS = ("predicted", "true_label_leaks_label")
 _LIME_VERSION = "fast-2"  # change when the explanation algorithm changes, so older cache entries are not reused
 
 def segmentation_params(cfg: StudyConfig) -> dict:
@@ -264,7 +264,7 @@ def explain(images: np.ndarray, # canonical uint8 images (N, H, W)
             progress: bool = True # one bar over the images
            ) -> dict[str, list[Explanation]]:
     "LIME explanation of every image for every model, from the cache where it holds them (checked), computed where not."
-    if target not in TARGETS: raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
+    if target not in EXPLAINED_LABELS: raise ValueError(f"target must be one of {EXPLAINED_LABELS}, got {target!r}")
     if target != "predicted" and (y_true is None or len(y_true) != len(images)):
         raise ValueError("target='true_label_leaks_label' needs y_true, one class index per image")
     names, digests = list(models), {n: model_digest(m) for n, m in models.items()}
@@ -340,6 +340,25 @@ def overlay(x: np.ndarray, # uint8 luminance image (H, W)
     "RGB 0..1: the radiograph under the map in the `CAM_CMAP` (jet) colour map."
     import matplotlib
     return (1 - alpha) * np.repeat(x[..., None] / 255, 3, -1) + alpha * matplotlib.colormaps[CAM_CMAP](cam)[..., :3]
+
+# %% ../nbs/11_xai.ipynb #9c9318d2
+def _explanation_row(path: str, label: int, model: str, backbone: str, e: Explanation, cam: np.ndarray, cfg: StudyConfig) -> dict:
+    top = e.mask(cfg.lime_top_k)
+    return {"path": path, "label": cfg.classes[label], "model": model, "backbone": backbone,
+            "predicted": cfg.classes[int(np.argmax(e.probs))], "p_osteoporosis": round(float(e.probs[1]), 4),
+            "explained": cfg.classes[e.label], "superpixels": len(e.weights),
+            "top_superpixels": " ".join(map(str, np.unique(e.segments[top == 1]))), "mask_area": round(float((top == 1).mean()), 4),
+            "lime_r2": round(e.score, 4), "cam_area_above_half": round(float((cam >= 0.5).mean()), 4)}
+
+def explanation_table(images: pd.DataFrame, # one row per image: `path`, `label` (class index)
+                      exps: dict, # model -> its `Explanation` of each image (`explain`)
+                      cams: dict, # model -> its Grad-CAM map of each image (`gradcam`)
+                      backbones: dict, # model -> the backbone's name in the table
+                      cfg: StudyConfig = StudyConfig() # classes, lime_top_k
+                     ) -> pd.DataFrame:
+    "One row per model and image: prediction, the explained label, superpixels, the top superpixels and their area, LIME's R², Grad-CAM's area."
+    return pd.DataFrame([_explanation_row(images.path[i], images.label[i], m, backbones[m], e, cams[m][i], cfg)
+                         for m in exps for i, e in enumerate(exps[m])])
 
 # %% ../nbs/11_xai.ipynb #7c6318d6
 def superpixel_anchors(segments: np.ndarray, # superpixel index of each pixel (H, W)
