@@ -61,8 +61,8 @@ def best_ncc(template: np.ndarray, image: np.ndarray) -> float:
 
 
 @call_parse
-def main(pool: str = "/work/shared/data/knee-xray-pool", # the pool (class folders)
-         source: str = "/work/shared/data/knee-tscore-source", # the source database (diagnosis folders, files.csv, patients.csv)
+def main(pool: str = "../shared/data/knee-xray-pool", # the pool (class folders)
+         source: str = "../shared/data/knee-tscore-source", # the source database (diagnosis folders, files.csv, patients.csv)
          files: Param("pool files to audit, relative to --pool", str, nargs="+") = FILES,
          sanity: Param("pool files with a known source, scored the same way", str, nargs="*") = SANITY,
          suspect: str = "normal/N25.jpg", # the source file the audited files are said to come from

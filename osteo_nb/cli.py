@@ -124,7 +124,7 @@ def osteo_docs(check: bool = False, # only run nbdev's docs processing of every 
              ):
     "The docs: check that nbdev can process every notebook, or run the library notebooks and keep their example outputs."
     if not check:
-        for nb in sorted((project_root() / "nbs").glob("[0-9][0-9]_*.ipynb")):
+        for nb in sorted((project_root() / "nbs").glob("[0-9][0-9]*_*.ipynb")):
             if names in nb.name: print(f"{nb.name}: {keep_outputs(nb)} cells with outputs", flush=True)
         return
     start, res = time.perf_counter(), check_site()

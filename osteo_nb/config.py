@@ -280,6 +280,7 @@ def pool_dir() -> Path | None:
     "The shared pool of real radiographs (`OSTEO_POOL`), or None where it is not set or absent."
     return _shared(POOL_ENV)
 
+# %% ../nbs/00_config.ipynb #7dca646f
 def source_dir() -> Path | None:
     "The shared source database (Wani & Arora, with T-scores; `OSTEO_SOURCE`), or None where it is not set or absent."
     return _shared(SOURCE_ENV)

@@ -43,6 +43,7 @@ def true_label_mask(e: Explanation, # a LIME explanation of the predicted label 
     "The top-k positive LIME mask of the true label: leaks the label into the image (a control, never the study's masks)."
     return lime_mask(e, k) if e.label == int(y_true) else (e.mask(k, "negative") != 0).astype(np.uint8)
 
+# %% ../nbs/16_controls.ipynb #8d4a9f4e
 def random_mask(segments: np.ndarray, # superpixel index of each pixel (H, W)
                 area: float, # the fraction of the image to cover
                 rng: np.random.Generator # decides the superpixels
@@ -52,6 +53,7 @@ def random_mask(segments: np.ndarray, # superpixel index of each pixel (H, W)
     covered = np.r_[0.0, np.cumsum(np.bincount(segments.ravel())[ids] / segments.size)]
     return np.isin(segments, ids[: int(np.argmin(np.abs(covered - area)))]).astype(np.uint8)
 
+# %% ../nbs/16_controls.ipynb #e42e5239
 def top_area_mask(score: np.ndarray, # a map (H, W), larger is more important, e.g. Grad-CAM
                   area: float # the fraction of the image to keep
                  ) -> np.ndarray:
@@ -82,6 +84,7 @@ def control_masks(condition: str, # one of `MASK_CONDITIONS`
     out = [make(i, m) for i, m in enumerate(lime)]
     return np.stack(out).astype(np.uint8) if out else np.zeros((0, cfg.image_size, cfg.image_size), np.uint8)
 
+# %% ../nbs/16_controls.ipynb #36bbfa1d
 def masked_arrays(arrays: dict, # split -> (rows, canonical uint8 images)
                   masks: dict # split -> masks (N, H, W) of those images
                  ) -> dict:
@@ -116,6 +119,7 @@ def cam_maps(model, # Keras classifier taking float RGB 0..255
     maps = [gradcam(model, images[i:i + batch], labels[i:i + batch]) for i in range(0, len(images), batch)]
     return np.concatenate(maps) if maps else np.zeros((0, *images.shape[1:]), np.float32)
 
+# %% ../nbs/16_controls.ipynb #2411b081
 def bone_mask(a: np.ndarray, # canonical uint8 luminance image (H, W)
               tol: int = 8 # uniform-line tolerance of `images.content_box`
              ) -> np.ndarray:
@@ -126,6 +130,7 @@ def bone_mask(a: np.ndarray, # canonical uint8 luminance image (H, W)
     if inner.size and np.ptp(inner): m[top:bottom, left:right] = inner > threshold_otsu(inner)
     return m
 
+# %% ../nbs/16_controls.ipynb #6edf674c
 def outside_share(cam: np.ndarray, # a map (H, W), non-negative
                   mask: np.ndarray # a binary mask (H, W)
                  ) -> float:
@@ -133,6 +138,7 @@ def outside_share(cam: np.ndarray, # a map (H, W), non-negative
     total = float(cam.sum())
     return float("nan") if total <= 0 else 1 - float((cam * mask).sum()) / total
 
+# %% ../nbs/16_controls.ipynb #e909eda7
 def cam_bone_rows(cams: np.ndarray, # Grad-CAM maps (N, H, W) of the test images
                   images: np.ndarray, # those images (N, H, W)
                   model: str, # the model, for the table
@@ -162,12 +168,14 @@ def rankings(exps: list, # LIME explanations of the predicted labels (`xai.expla
     return {"LIME": np.stack([e.weights[e.segments] for e in exps]), "Grad-CAM": np.asarray(cams),
             "random": np.stack([rng.random(e.weights.size)[e.segments] for e in exps])}
 
+# %% ../nbs/16_controls.ipynb #6af55e03
 def pixel_order(score: np.ndarray, # importance per pixel (H, W)
                 rng: np.random.Generator # breaks ties
                ) -> np.ndarray:
     "Flat pixel indices, most important first; ties in random order."
     return np.lexsort((rng.random(score.size), -score.ravel()))
 
+# %% ../nbs/16_controls.ipynb #6bce877c
 def perturbations(x: np.ndarray, # uint8 image (H, W)
                   order: np.ndarray, # from `pixel_order`
                   steps: int = 10 # fractions 0, 1/steps, ..., 1
@@ -178,6 +186,7 @@ def perturbations(x: np.ndarray, # uint8 image (H, W)
     keep = keep.reshape(steps + 1, *x.shape)
     return x * (1 - keep), x * keep
 
+# %% ../nbs/16_controls.ipynb #52a66310
 def faithfulness_frame(predict, # callable: uint8 images (N, H, W) -> class probabilities (N, classes)
                        images: np.ndarray, # uint8 images (N, H, W)
                        rankings: dict, # method -> importance maps (N, H, W) of the explained labels
@@ -195,6 +204,7 @@ def faithfulness_frame(predict, # callable: uint8 images (N, H, W) -> class prob
                          "insertion_auc": float(np.trapezoid(p[steps + 1:], f))})
     return pd.DataFrame(rows)
 
+# %% ../nbs/16_controls.ipynb #7913df32
 def faithfulness_rows(frame: pd.DataFrame, # from `faithfulness_frame`, with a "random" method
                       model: str, # the model, for the table
                       seed: int = 0 # bootstrap seed
@@ -221,6 +231,7 @@ def leak_flags(df: pd.DataFrame # records with `split`, `status`, `cluster`, `gr
     return test[["path", "label"]].assign(copy_in_train=test.cluster.isin(set(train.cluster)).to_numpy(),
                                           exposure_in_train=test.group.isin(set(train.group)).to_numpy()).reset_index(drop=True)
 
+# %% ../nbs/16_controls.ipynb #5c9a1f42
 def condition_rows(experiment: str, condition: str, model: str,
                    pred: pd.DataFrame, # test predictions: y_true, p_osteoporosis
                    claim: str = "", seed: int = 0) -> list[dict]:
@@ -233,6 +244,7 @@ def condition_rows(experiment: str, condition: str, model: str,
     claim = claim or ("the model ranks the classes the wrong way round" if backwards else "the model separates the classes")
     return score_rows(experiment, condition, model, pred.y_true, pred.p_osteoporosis, claim, seed)
 
+# %% ../nbs/16_controls.ipynb #81194faa
 def _mcnemar_verdict(p: float, condition: str, reference_name: str, over: str = "test images") -> str:
     "What a paired comparison shows, from its exact McNemar test; the interval is a percentile bootstrap `over` these units."
     claim = f"the accuracy with {condition} differs from that with {reference_name}"
@@ -325,14 +337,17 @@ def pool_folds(records: pd.DataFrame, # the study's records (`results/split.csv`
     task = records[records.label.isin(cfg.classes)]
     return records.assign(fold=cv_folds(task, cfg.cv_folds, cfg.seed).reindex(records.index, fill_value=-1))
 
+# %% ../nbs/16_controls.ipynb #ea2b1ca5
 def cv_lime_config(cfg: StudyConfig) -> StudyConfig:
     "The LIME parameters of the cross-validation: `cv_lime_samples` samples (None: `lime_samples`)."
     return cfg.replace(lime_samples=cfg.cv_lime_samples or cfg.lime_samples)
 
+# %% ../nbs/16_controls.ipynb #7a254288
 def cv_seeds(cfg: StudyConfig) -> list[int]:
     "The training seeds of the cross-validation: `seed`, `seed + 1`, ... (`cv_seeds` of them)."
     return [cfg.seed + i for i in range(cfg.cv_seeds)]
 
+# %% ../nbs/16_controls.ipynb #984cb99c
 def cv_design(cfg: StudyConfig) -> str:
     "The design, as every row of the cross-validation names it; \"reduced\" where it is smaller than `CV_FULL`."
     n = cv_lime_config(cfg).lime_samples
@@ -396,6 +411,7 @@ def cv_fold_rows(experiment: str, # e.g. "uncertainty"
         rows += paired_rows(experiment, CV_CONDITIONS["lime"], names[role], b, a, CV_CONDITIONS["original"], seed, at)
     return rows
 
+# %% ../nbs/16_controls.ipynb #81396ea3
 def cv_summary_rows(experiment: str, design: str, pred: pd.DataFrame, names: dict, seed: int = 0) -> list[dict]:
     "Over folds and seeds: mean and SD of each condition's accuracy, the mean paired difference (bootstrap over runs); pooled out-of-fold scores per seed."
     rows, o, l = [], CV_CONDITIONS["original"], CV_CONDITIONS["lime"]
@@ -522,6 +538,7 @@ class ControlInputs:
     feature: dict  # role -> split -> (rows, LIME-masked images): notebook 4's feature-focused data set
     reference: dict  # (role, "original" | "new") -> that model's Table 2 predictions
 
+# %% ../nbs/16_controls.ipynb #c6dfeaf9
 def control_inputs(records: pd.DataFrame, # the study's split records (`results/split.csv`)
                    root: Path, # the data folder's class root
                    cfg: StudyConfig # the study configuration (its run folder holds notebooks 1-5's outputs)
@@ -544,6 +561,7 @@ def control_inputs(records: pd.DataFrame, # the study's split records (`results/
     y = {s: (r.label == cfg.classes[1]).astype(int).to_numpy() for s, (r, _) in arrays.items()}
     return ControlInputs(specs, model_names(specs), records, root, arrays, y, arrays["test"][0].group.to_numpy(), originals, exps, cams, feature, reference)
 
+# %% ../nbs/16_controls.ipynb #e3bc2ae0
 def reference_rows(inp: ControlInputs, cfg: StudyConfig) -> list[dict]:
     "Table 2's two conditions of each model, and their paired difference, as validity rows."
     rows = []
@@ -590,6 +608,7 @@ def mask_controls(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig, progre
             log.rows += paired_rows(experiment, name, model, e.predictions, inp.reference[(role, "new")], "LIME masks", cfg.seed, groups=inp.exposure)
             log.rows += paired_rows(experiment, name, model, e.predictions, inp.reference[(role, "original")], "original images", cfg.seed, groups=inp.exposure)
 
+# %% ../nbs/16_controls.ipynb #09a3a341
 def shortcuts(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig):
     "The original images without their black borders, retrained; and the share of Grad-CAM outside bone."
     from osteo_nb.models import run_experiment
@@ -603,6 +622,7 @@ def shortcuts(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig):
             log.rows += paired_rows("shortcuts", "cropped borders", model, e.predictions, inp.reference[(role, "original")], "original images", cfg.seed, groups=inp.exposure)
             log.rows += cam_bone_rows(inp.cams["test"][role], inp.arrays["test"][1], model, cfg.seed)
 
+# %% ../nbs/16_controls.ipynb #74623828
 def faithfulness(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig) -> pd.DataFrame:
     "Deletion and insertion curves of LIME's, Grad-CAM's and a random ranking on the test images; their mean AUCs per model and method."
     from osteo_nb.models import predict_outputs

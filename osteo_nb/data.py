@@ -84,6 +84,7 @@ def list_files(root: Path) -> list[tuple[str, str | None, str]]:
                 for p in sorted(d.rglob("*")) if (p.is_file() or p.is_symlink()) and not p.name.startswith(".")]
     return out
 
+# %% ../nbs/04_data.ipynb #4f7cc739
 def _unusable(root: Path, rel: str) -> str:
     "Why a listed file cannot be read at all (\"\" if it can)."
     p, parts = root / rel, Path(rel).parts
@@ -155,6 +156,7 @@ def duplicate_distance(df: pd.DataFrame, # readable records with `phash` (and `p
     m = hamming(df.phash.tolist(), df.phash_mirror.tolist())
     return np.minimum(d, np.minimum(m, m.T))
 
+# %% ../nbs/04_data.ipynb #92da7b3b
 def _representative_order(df: pd.DataFrame, classes) -> pd.Series:
     off_task, lossy = (~df.label.isin(classes)).astype(int), df.format.isin(["JPEG", "MPO", "WEBP"]).astype(int)
     return pd.DataFrame({"t": off_task, "l": lossy, "px": -(df.width * df.height), "p": df.path}).apply(tuple, axis=1)
@@ -364,6 +366,7 @@ def make_split(data_dir, # a data folder (see `find_class_root`)
     check_split(df, cfg)
     return df
 
+# %% ../nbs/04_data.ipynb #b940fe8c
 def _check_task(df: pd.DataFrame, cfg: StudyConfig):
     for c in cfg.classes:
         if not ((df.label == c) & (df.status == "used")).any():
@@ -382,14 +385,17 @@ def write_split(df: pd.DataFrame, # output of `make_split`
     if pairs is not None: pairs.to_csv(pairs_path(out), index=False, lineterminator="\n", float_format="%.4f")
     return out
 
+# %% ../nbs/04_data.ipynb #fb1f2a56
 def pairs_path(split_csv) -> Path:
     "Where `write_split` puts the geometric pairs (candidates and their verification) beside a split file."
     p = Path(split_csv); return p.with_name(p.stem + "_pairs.csv")
 
+# %% ../nbs/04_data.ipynb #b6c330a8
 def records_path(split_csv) -> Path:
     "Where `write_split` puts the full records beside a split file."
     p = Path(split_csv); return p.with_name(p.stem + "_records.csv")
 
+# %% ../nbs/04_data.ipynb #e6f8953f
 def read_records(split_csv) -> pd.DataFrame:
     "The records written beside a split file (strings stay strings)."
     return pd.read_csv(records_path(split_csv), keep_default_na=False, dtype={"split": str, "reason": str})

@@ -37,6 +37,7 @@ def select(df: pd.DataFrame, # records from `data.make_split` (or a split CSV re
 class CacheError(ValueError):
     "A cache path osteo_nb refuses: it leaves its cache root, or passes through a symbolic link."
 
+# %% ../nbs/07_dataset.ipynb #6e966afe
 def _shown(p: Path) -> str: return f"{p} -> {os.readlink(p)}" if p.is_symlink() else str(p)
 
 def safe_entry(root, # a cache root (itself possibly a link: where the user put the cache)
@@ -142,6 +143,7 @@ def labels_of(df: pd.DataFrame, cfg: StudyConfig = StudyConfig()) -> np.ndarray:
     "Class indices (position in `cfg.classes`) of the rows of `df`."
     return df.label.map({c: i for i, c in enumerate(cfg.classes)}).to_numpy(np.int64)
 
+# %% ../nbs/07_dataset.ipynb #f3c99813
 def from_arrays(x: np.ndarray, # uint8 images (N, H, W)
                 y: np.ndarray, # class indices (N,), one-hot encoded; or float targets (N,), e.g. T-scores, kept as (N, 1)
                 cfg: StudyConfig = StudyConfig(), # seed, batch_size, augmentation, classes
@@ -158,6 +160,7 @@ def from_arrays(x: np.ndarray, # uint8 images (N, H, W)
     ds = tf.data.Dataset.zip((ds, seeds)).map(lambda xl, s: (augment(to3(xl[0]), s, cfg), xl[1]), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.batch(cfg.batch_size).prefetch(2)
 
+# %% ../nbs/07_dataset.ipynb #ba28a819
 def make_dataset(df: pd.DataFrame, # records from `data.make_split`
                  root, # the class root the paths are relative to
                  subset: str, # "train", "val" or "test"

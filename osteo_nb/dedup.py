@@ -123,6 +123,7 @@ def candidates(images: list, # 8-bit luminance images (any size)
     rows = [r for found_row in found for r in _views_to_verify(*found_row)]
     return _drop_reversed(pd.DataFrame(rows, columns=["a", "b", "view", "distance"])).reset_index(drop=True)
 
+# %% ../nbs/03_dedup.ipynb #f963d5dc
 def _nearest(queries: list, names: list, nn, k, owner=None) -> list:
     "For each image `i` (descriptors `queries[i]` of its views `names`), the `k` others nearest any of them, as `(j, i, view, distance)`; `owner` maps index rows to images."
     rows = []
@@ -188,6 +189,7 @@ def coarse_alignment(q: np.ndarray, # square float32 view
             best = max(best, (_ncc(q2, _warp(r2, W, n)), W), key=lambda t: t[0])
     return _rescaled(best[1], q.shape[0] / n)
 
+# %% ../nbs/03_dedup.ipynb #caa1481d
 def register(q: np.ndarray, # square float32 view
              r: np.ndarray, # square float32 view, same size
              levels: tuple = (4, 2, 1) # ECC refinement at `size // level` for each level, in order
@@ -197,6 +199,7 @@ def register(q: np.ndarray, # square float32 view
     for level in levels: W = refine(q, r, W, q.shape[0] // level)
     return W
 
+# %% ../nbs/03_dedup.ipynb #4b51755b
 def refine(q: np.ndarray, r: np.ndarray, # square float32 views, same size
            W: np.ndarray, # affine 2x3 at full size
            m: int # working size of this ECC step
@@ -270,12 +273,14 @@ def collapsed(W: np.ndarray # affine 2x3 from `register`
     "Whether the map squeezes the view below `MIN_SCALE` in some direction (a diverged ECC, not a match)."
     return bool(_singular_values(W).min() < MIN_SCALE)
 
+# %% ../nbs/03_dedup.ipynb #1bf0e518
 def stretch(W: np.ndarray # affine 2x3 from `register`
            ) -> float:
     "The largest factor by which the map stretches or squeezes `a`'s view in some direction to fit `b`'s (1: same scale)."
     s = _singular_values(W)
     return float(max(s.max(), 1 / max(s.min(), 1e-9)))
 
+# %% ../nbs/03_dedup.ipynb #59bd8e3b
 _REJECTED = dict(score=-1.0, fine=-1.0, medium=-1.0, kind="none", stretch=np.nan, sx=np.nan, sy=np.nan, tx=np.nan, ty=np.nan)
 
 def verify(a: np.ndarray, # 8-bit luminance image
@@ -321,6 +326,7 @@ def keypoints(a: np.ndarray, # 8-bit luminance image
     kp, d = cv2.SIFT_create(nfeatures=MAX_KEYPOINTS, contrastThreshold=contrast).detectAndCompute(np.ascontiguousarray(a), None)
     return np.float32([k.pt for k in kp]).reshape(-1, 2), (d if d is not None else np.zeros((0, 128), np.float32))
 
+# %% ../nbs/03_dedup.ipynb #180587c7
 def source_views(a: np.ndarray, # a source radiograph, 8-bit luminance, any size
                  cfg: StudyConfig = StudyConfig() # image_size, trace_contrast
                 ) -> dict:
@@ -328,12 +334,14 @@ def source_views(a: np.ndarray, # a source radiograph, 8-bit luminance, any size
     n = cfg.image_size
     return {v: keypoints(cv2.resize(a, (w * n, h * n), interpolation=cv2.INTER_AREA), cfg.trace_contrast) for v, (w, h) in SOURCE_VIEWS.items()}
 
+# %% ../nbs/03_dedup.ipynb #415d634c
 def query_views(a: np.ndarray, # a canonical image (`data.read_canonical`)
                 cfg: StudyConfig = StudyConfig() # trace_contrast
                ) -> dict:
     "Keypoints of `a` as it is and mirrored."
     return {"direct": keypoints(a, cfg.trace_contrast), "mirrored": keypoints(a[:, ::-1], cfg.trace_contrast)}
 
+# %% ../nbs/03_dedup.ipynb #e3e82502
 def match_keypoints(q: tuple, r: tuple # (positions, descriptors) of a query and a source view
                    ) -> tuple[int, np.ndarray | None]:
     "Matches (ratio test) that one affine map from `q` onto `r` explains (RANSAC inliers), and that map (2 x 3)."
@@ -383,6 +391,7 @@ def visual_words(descriptors: np.ndarray, # (n, 128) SIFT descriptors
     X = descriptors[np.sort(rng.choice(len(descriptors), min(sample, len(descriptors)), replace=False))]
     return MiniBatchKMeans(min(words, len(X)), random_state=seed, batch_size=4096, n_init=1, max_iter=20).fit(X)
 
+# %% ../nbs/03_dedup.ipynb #2bfe918e
 def word_counts(descriptors: list, # one (n_i, 128) array per image
                 vocab: MiniBatchKMeans # `visual_words`
                ) -> np.ndarray:
@@ -390,6 +399,7 @@ def word_counts(descriptors: list, # one (n_i, 128) array per image
     return np.stack([np.bincount(vocab.predict(d), minlength=vocab.n_clusters) if len(d) else np.zeros(vocab.n_clusters, int)
                      for d in descriptors]).astype(np.float32)
 
+# %% ../nbs/03_dedup.ipynb #2971b199
 def tfidf(counts: np.ndarray, # `word_counts`
           idf: np.ndarray # weight of each word
          ) -> np.ndarray:
@@ -420,6 +430,7 @@ def single_threaded_cv2():
     try: yield
     finally: cv2.setNumThreads(n)
 
+# %% ../nbs/03_dedup.ipynb #0aadf067
 def _keypoint_match(va: dict, vb: dict) -> dict:
     "`a` as it is and mirrored onto `b` stretched 2x: the better, as `VERIFY_COLUMNS` and the view."
     (n, M), o = max(((match_keypoints(va[o], vb["stretched"]), o) for o in ("direct", "mirrored")), key=lambda t: t[0][0])

@@ -258,6 +258,7 @@ def this_machine() -> str:
     c = cpu()
     return f"{c['model']}, {c['logical_cores']} logical cores"
 
+# %% ../nbs/90_docs.ipynb #61bf7b47
 def record_timing(what: str, # the key the README reads, e.g. "setup"
                   command: str, # what was timed
                   seconds: float, # its wall time

@@ -87,12 +87,14 @@ def pixel_sha256(lum: np.ndarray) -> str:
     "sha256 of a luminance image's shape and pixels."
     return hashlib.sha256(f"{lum.shape}".encode() + np.ascontiguousarray(lum).tobytes()).hexdigest()
 
+# %% ../nbs/02a_images.ipynb #8292b7da
 def perceptual_hash(lum: np.ndarray, # 8-bit luminance
                     hash_size: int = 16 # side of the DCT hash: 16 -> 256 bits
                    ) -> str:
     "Hex DCT perceptual hash (imagehash.phash) of a luminance image."
     return str(imagehash.phash(Image.fromarray(lum), hash_size=hash_size))
 
+# %% ../nbs/02a_images.ipynb #056fa7ff
 def _bits(hashes: list[str]) -> np.ndarray:
     return np.array([[b == "1" for b in bin(int(h, 16))[2:].zfill(len(h) * 4)] for h in hashes], np.float32).reshape(len(hashes), -1)
 

@@ -44,6 +44,7 @@ def feature_names(rows: pd.DataFrame # images with `path`
     "PNG file name of each image, from its path alone: the stem, then 12 hex digits of the path's sha256 (one name per path, on every run)."
     return [f"{Path(p).stem}-{hashlib.sha256(str(p).encode()).hexdigest()[:12]}.png" for p in rows.path]
 
+# %% ../nbs/12_masking.ipynb #c5fabd66
 def _write_png(path: Path, a: np.ndarray):
     with atomic_path(path) as tmp: Image.fromarray(a).save(tmp, format="PNG")
 

@@ -13,13 +13,14 @@ import seaborn as sns
 from scipy.stats import binomtest, norm, rankdata
 from sklearn.metrics import roc_auc_score
 
-from .config import CLASSES, StudyConfig, out_path
+from .config import CLASSES, StudyConfig, out_path, require_output
 from .provenance import save_table
 
 # %% auto #0
 __all__ = ['PAPER_TABLE2', 'TABLE2_COLUMNS', 'PREDICTION_COLUMNS', 'wilson_interval', 'binary_metrics', 'from_confusion', 'f1_at',
            'auc_rank', 'bootstrap_ci', 'bootstrap_stat', 'mcnemar_exact', 'correct', 'holm', 'plot_confusion',
-           'confusion', 'plot_roc', 'paper_consistency', 'table2_row', 'write_table2', 'save_predictions']
+           'confusion', 'plot_roc', 'paper_consistency', 'table2_row', 'write_table2', 'read_predictions',
+           'original_vs_new', 'save_predictions']
 
 # %% ../nbs/09_metrics.ipynb #66df63c5
 def wilson_interval(k: int, # successes, e.g. correctly classified images
@@ -227,6 +228,27 @@ def write_table2(rows: list[dict], # from `table2_row`
     p = save_table(df, cfg, "table2")
     p.with_suffix(".tex").write_text(df.to_latex(index=False, float_format="%.4f", na_rep="--"))
     return p
+
+# %% ../nbs/09_metrics.ipynb #cce87dc2
+def read_predictions(cfg: StudyConfig, # the run's configuration
+                     roles, # the models, e.g. ("efficientnet", "mobilenet")
+                     datasets=("original", "new") # the conditions
+                    ) -> dict:
+    "(dataset, role) -> the test predictions the training notebooks wrote (`results/predictions_<dataset>_<role>.csv`)."
+    return {(d, r): pd.read_csv(require_output(cfg, "results", f"predictions_{d}_{r}.csv", "05_train_feature")) for d in datasets for r in roles}
+
+# %% ../nbs/09_metrics.ipynb #81aab516
+def _original_vs_new(role: str, a: pd.DataFrame, b: pd.DataFrame) -> dict:
+    if not a.path.equals(b.path): raise ValueError(f"{role}: the original and new test sets are not the same radiographs in the same order")
+    right = lambda p: p.y_pred == p.y_true
+    return {"model": role, "n_test": len(a), "accuracy_original": right(a).mean(), "accuracy_new": right(b).mean(), **mcnemar_exact(right(a), right(b))}
+
+def original_vs_new(preds: dict, # from `read_predictions`
+                    roles # the models
+                   ) -> pd.DataFrame:
+    "Per model: the accuracy of both conditions on the same test images and McNemar's exact test between them."
+    rows = [_original_vs_new(r, preds["original", r], preds["new", r]) for r in roles]
+    return pd.DataFrame(rows).rename(columns={"b": "only_original_right", "c": "only_new_right"})
 
 # %% ../nbs/09_metrics.ipynb #61501ad6
 PREDICTION_COLUMNS = ["path", "label", "y_true", "p_osteoporosis", "y_pred"]

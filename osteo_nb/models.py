@@ -45,10 +45,12 @@ class Target:
     column: int  # the output column a study reports: the probability of osteoporosis, or the T-score
     initial_bias: Callable | None = None  # training targets -> the output layer's initial bias; None: Keras's (zeros)
 
+# %% ../nbs/10_models.ipynb #ca650289
 def t_scores(rows: pd.DataFrame, cfg: StudyConfig = None) -> np.ndarray:
     "The `t_score` column of `rows` as float32 regression targets."
     return rows.t_score.to_numpy(np.float32)
 
+# %% ../nbs/10_models.ipynb #31b92ae1
 TARGETS = {"class": Target("probs", "softmax", "categorical_crossentropy", "accuracy", lambda cfg: len(cfg.classes), labels_of, 1),
            "t_score": Target("t_score", "linear", "mse", "mae", lambda cfg: 1, t_scores, 0,
                              lambda y: [float(np.mean(y))])}  # the paper's task; T-score regression (`tscore`), which starts at the training mean
@@ -109,6 +111,7 @@ def arrays_digest(arrays: dict, # from `split_arrays`
     return fingerprint({s: fingerprint({"x": hashlib.sha256(arrays[s][1].tobytes()).hexdigest(),
                                         "y": ",".join(arrays[s][0].label), "paths": ",".join(arrays[s][0].path)}) for s in subsets})
 
+# %% ../nbs/10_models.ipynb #986d04b4
 _TRAIN_FIELDS = ("seed", "epochs", "batch_size", "learning_rate", "fine_tune", "rotation", "shift", "shear", "zoom", "hflip", "classes", "image_size")
 _TRAINING = "2: epoch batches seeded by (seed, epoch)"  # change when training changes, so older models retrain
 
@@ -139,6 +142,7 @@ class TrainState:
     best_weights: list | None = None  # the model's variables after `best_epoch`
     seconds: float = 0.0  # wall time of the training so far, over every run that resumed it (NaN: unknown)
 
+# %% ../nbs/10_models.ipynb #31beb750
 def _values(variables) -> list[np.ndarray]: return [v.numpy() for v in variables]
 
 def record_epoch(state: TrainState, # updated in place
@@ -152,6 +156,7 @@ def record_epoch(state: TrainState, # updated in place
         state.best_epoch, state.best_val_loss, state.best_weights = state.epoch, loss, _values(model.variables)
     return state
 
+# %% ../nbs/10_models.ipynb #0d67e22e
 def history_frame(state: TrainState) -> pd.DataFrame:
     "The history as a table, one row per epoch, numbered from 1."
     return pd.DataFrame({"epoch": range(1, state.epoch + 1), **state.history})
@@ -308,6 +313,7 @@ def model_path(dataset: str, # "original" or "new"
     "Where the model trained on these inputs lives: `.cache/models/<dataset>_<arch>-<key>.keras`."
     return _model_file(cfg, dataset, spec, training_key(spec, arrays, cfg, target))
 
+# %% ../nbs/10_models.ipynb #a14a5842
 def _model_record(dataset: str, spec: BackboneSpec, arrays: dict, cfg: StudyConfig, target: str, key: str) -> dict:
     "What a cached model must have been made from, as its metadata records it."
     return {"training_key": key, "dataset": dataset, "target": target, "arch": spec.arch, "weights_sha256": spec.sha256,
@@ -329,6 +335,7 @@ class Trained:
     history: pd.DataFrame
     path: Path
 
+# %% ../nbs/10_models.ipynb #4a893769
 def _load_cached(path: Path, # from `model_path`
                  want: dict # `_model_record` of the inputs
                 ) -> Trained | None:
@@ -377,6 +384,7 @@ def predict_outputs(model: keras.Model, # a model from `build_classifier`, any t
     "The model's output for each image: (N, classes) probabilities, or (N, 1) T-scores."
     return model.predict(from_arrays(x, np.zeros(len(x), np.int64), cfg), verbose=0)
 
+# %% ../nbs/10_models.ipynb #c2d445bb
 def predict_proba(model: keras.Model, # a classifier
                   x: np.ndarray, # canonical uint8 images (N, H, W)
                   cfg: StudyConfig = StudyConfig() # batch_size, classes
@@ -384,10 +392,12 @@ def predict_proba(model: keras.Model, # a classifier
     "Probability of osteoporosis (class 1) for each image."
     return predict_outputs(model, x, cfg)[:, TARGETS["class"].column]
 
+# %% ../nbs/10_models.ipynb #6616269d
 def weights_label(b) -> str:
     "How Table 2 names a backbone's weights: source and sha256 (`b`: a `BackboneSpec` as a dict or a row of the backbones table)."
     return f"{b['source']} sha256:{b['sha256']}"
 
+# %% ../nbs/10_models.ipynb #795aef4d
 def evaluate(trained: Trained, # from `train_or_load`
              arrays: dict, # from `split_arrays` (test is used)
              cfg: StudyConfig # seed (bootstrap), classes

@@ -12,7 +12,8 @@ from pathlib import Path
 from .config import StudyConfig, out_path
 
 # %% auto #0
-__all__ = ['save_figure', 'save_table', 'sha256_file', 'fingerprint', 'cpu', 'environment', 'atomic_path', 'atomic_write_bytes']
+__all__ = ['save_figure', 'save_table', 'save_tables', 'sha256_file', 'fingerprint', 'cpu', 'environment', 'atomic_path',
+           'atomic_write_bytes']
 
 # %% ../nbs/01_provenance.ipynb #97202aab
 def save_figure(fig, # a matplotlib figure
@@ -24,6 +25,7 @@ def save_figure(fig, # a matplotlib figure
     for p in paths: fig.savefig(p, dpi=150, bbox_inches="tight", metadata=_fig_metadata(p.suffix))
     return paths
 
+# %% ../nbs/01_provenance.ipynb #3361710e
 def _fig_metadata(suffix):  # no timestamps, so the same inputs give the same files
     return {"Software": None} if suffix == ".png" else {"CreationDate": None, "Producer": None, "Creator": None}
 
@@ -36,6 +38,13 @@ def save_table(df, # a pandas DataFrame
     df.to_csv(p, index=False, lineterminator="\n")
     p.with_suffix(".md").write_text(df.to_markdown(index=False) + "\n")
     return p
+
+# %% ../nbs/01_provenance.ipynb #fcbf0eca
+def save_tables(tables: dict, # file stem -> DataFrame, in the order to write them
+                cfg: StudyConfig # decides the folder
+               ) -> list[Path]:
+    "`save_table` of each table; returns the CSV paths."
+    return [save_table(df, cfg, name) for name, df in tables.items()]
 
 # %% ../nbs/01_provenance.ipynb #d4a97c23
 def sha256_file(path, # any file
@@ -88,6 +97,7 @@ def atomic_path(path # the file to write; a `{sha256}` in its name becomes the d
         os.replace(tmp, path.with_name(path.name.replace("{sha256}", sha256_file(tmp))) if "{sha256}" in path.name else path)
     finally: Path(tmp).unlink(missing_ok=True)
 
+# %% ../nbs/01_provenance.ipynb #d3f775d6
 def atomic_write_bytes(path, # destination
                        data: bytes # content
                       ) -> Path:

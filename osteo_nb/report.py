@@ -12,13 +12,14 @@ import pandas as pd
 
 from .config import StudyConfig, pool_dir
 from .images import read_canonical
-from .data import SPLITS, STATUSES, leakage
+from .data import SPLITS, STATUSES, cluster, leakage, split
 from .dedup import is_verified, plot_pairs, threshold_of
 from .trace import short_paths
 
 # %% auto #0
 __all__ = ['counts_table', 'clusters_table', 'conflicts_table', 'exclusions_table', 'links_table', 'geometry_effect',
-           'hidden_leakage', 'audit_table', 'data_report', 'plot_data_report', 'plot_samples', 'plot_threshold_pairs']
+           'hidden_leakage', 'geometry_variants', 'audit_table', 'data_report', 'plot_data_report', 'plot_samples',
+           'plot_threshold_pairs']
 
 # %% ../nbs/06_report.ipynb #c88dc86d
 def counts_table(df: pd.DataFrame # records from `make_split`
@@ -36,12 +37,14 @@ def clusters_table(df: pd.DataFrame) -> pd.DataFrame:
     size = df[df.cluster != ""].groupby("cluster").size()
     return size.value_counts().sort_index().rename_axis("files_per_cluster").reset_index(name="clusters")
 
+# %% ../nbs/06_report.ipynb #179701b5
 def conflicts_table(df: pd.DataFrame) -> pd.DataFrame:
     "One row per conflicting cluster: its labels, file count and paths."
     c = df[df.status == "conflict"]
     return (c.groupby("cluster").agg(labels=("label", lambda x: "+".join(sorted(set(x)))), files=("path", "size"),
                                      paths=("path", lambda x: "; ".join(sorted(x)))).reset_index())
 
+# %% ../nbs/06_report.ipynb #1168ff7c
 def exclusions_table(df: pd.DataFrame) -> pd.DataFrame:
     "Every file that is neither used nor a duplicate of a used image, with its reason."
     return df.loc[df.status.isin(["conflict", "excluded", "unreadable"]), ["path", "label", "status", "cluster", "reason"]].sort_values("path").reset_index(drop=True)
@@ -84,6 +87,20 @@ def hidden_leakage(weak: pd.DataFrame, # records split by a weaker clustering (e
     out = {f"{sp}_files": int((s.split == sp).sum()) for sp in ("val", "test")}
     out |= {f"{sp}_files_with_a_copy_in_train": int(((s.split == sp) & s.exposure.isin(train)).sum()) for sp in ("val", "test")}
     return pd.DataFrame([out])
+
+# %% ../nbs/06_report.ipynb #f4bafcea
+def geometry_variants(records: pd.DataFrame, # the study's split (`data.make_split`), its verified pairs in `attrs["pairs"]`
+                      cfg: StudyConfig, # the study configuration: the stages it ran, the seed
+                      joined_by_source: bool = False # the split joined exposures by source radiograph: it is a variant of its own
+                     ) -> dict:
+    "name -> records of the same files clustered (no source join) and split again with fewer stages: what each stage adds."
+    def again(**stages):
+        c = cfg.replace(**stages)
+        return split(cluster(records, c, pairs=records.attrs["pairs"]), c)
+    variants = {"hash only": again(geometric_duplicates=False), "hash + registration": again(keypoint_links=False)}
+    if cfg.keypoint_links: variants["hash + registration + keypoints"] = again()
+    if joined_by_source: variants["the study: + source radiographs"] = records
+    return variants
 
 # %% ../nbs/06_report.ipynb #e6cfcdca
 def _size(df): return df.width.astype(int).astype(str) + "x" + df.height.astype(int).astype(str)

@@ -30,6 +30,7 @@ __all__ = ['PROGRESS_ENV', 'PUBLISHED_NOTEBOOKS', 'MAX_NOTEBOOK_BYTES', 'MACHINE
 class StudyError(RuntimeError):
     "A study notebook failed or cannot run; the message names the notebook (and the cell) or the folder."
 
+# %% ../nbs/13_reproduce.ipynb #e31fcf3d
 def study_notebooks(folder=None # default: `nbs/study` of this project
                    ) -> list[Path]:
     "The numbered study notebooks, in execution order."
@@ -39,6 +40,7 @@ def study_notebooks(folder=None # default: `nbs/study` of this project
                                    "clone of the osteo_nb repository; an installed package alone does not include them")
     return found
 
+# %% ../nbs/13_reproduce.ipynb #38277d60
 def select_notebooks(notebooks: list, # from `study_notebooks`
                      only: str = "" # a part of the names to keep ("" keeps all)
                     ) -> list[Path]:
@@ -158,6 +160,7 @@ def library_digest() -> str:
     "sha256 over the source files of the installed `osteo_nb` package."
     return fingerprint({p.name: sha256_file(p) for p in sorted(Path(osteo_nb.__file__).parent.glob("*.py"))})
 
+# %% ../nbs/13_reproduce.ipynb #97b17f9a
 def step_key(nb: Path, # a study notebook
              params: dict # its papermill parameters
             ) -> str:
@@ -230,6 +233,7 @@ def check_out(out: Path # the output root
     "Fail early, before the data are scanned, if `out` cannot hold a run."
     _check_writable(out, f"{out}: the output folder (--out)")
 
+# %% ../nbs/13_reproduce.ipynb #e702b3f2
 def warn_offline(run_dir: Path):
     "Say on the console, not only in the notebook, when stand-in backbones were used."
     p = run_dir / "results" / f"{BACKBONES_TABLE}.csv"
@@ -300,6 +304,7 @@ def machine_paths(nb) -> list[str]:
         found += [f"cell {i}: {m}" for t in texts for m in MACHINE_PATHS if m in t]
     return found
 
+# %% ../nbs/13_reproduce.ipynb #46bbe1e4
 def published_copy(executed: Path, # an executed study notebook in a run folder
                    dest: Path # where the reader's copy goes
                   ) -> Path:
@@ -414,6 +419,7 @@ def reproduce(cfg: StudyConfig, # the study configuration (see `config.get_profi
     print(where(run_dir, complete))
     return run_dir
 
+# %% ../nbs/13_reproduce.ipynb #9c1fe304
 def where(run_dir: Path, # a run folder
           complete: bool = True # whether every study notebook ran
          ) -> str:
@@ -426,6 +432,7 @@ def where(run_dir: Path, # a run folder
                       f"  results:   {rel}/results/ ({count('results')} files)",
                       f"  manifest:  {rel}/manifest.json"])
 
+# %% ../nbs/13_reproduce.ipynb #82cff940
 def _stamps(run_dir: Path) -> dict:
     "(mtime, size) of every file under the run's results/ and figures/, by relative path."
     return {p.relative_to(run_dir).as_posix(): (p.stat().st_mtime_ns, p.stat().st_size)

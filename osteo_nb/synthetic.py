@@ -75,6 +75,7 @@ def jpeg_copy(a, quality=80):
     ok, buf = cv2.imencode(".jpg", a, [cv2.IMWRITE_JPEG_QUALITY, quality])
     return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
 
+# %% ../nbs/02_synthetic.ipynb #eebc641b
 def synthetic_copies(a: np.ndarray # 8-bit luminance image
                     ) -> dict[str, np.ndarray]:
     "Copies of `a` that a whole-frame hash misses: shifted, rescaled, cropped, padded, mirrored, brightened, rotated."

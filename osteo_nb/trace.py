@@ -159,6 +159,7 @@ def best_match(qv: dict, sv: dict):
     "(inliers, orientation, view, map) of the best of the four combinations."
     return max(((*match_keypoints(qv[o], sv[v]), o, v) for o in qv for v in sv), key=lambda t: t[0])
 
+# %% ../nbs/05_trace.ipynb #bdb75f22
 def _join(xs) -> str: return ";".join("" if isinstance(x, float) and np.isnan(x) else str(x) for x in xs)
 
 def trace_image(a: np.ndarray, # a canonical image (`data.read_canonical`)
@@ -200,10 +201,12 @@ def trace_key(data: str | Path, source: pd.DataFrame, cfg: StudyConfig) -> str:
                   opencv=cv2.__version__)
     return fingerprint({"data": folder_fingerprint(data), "source": source.to_json(), "params": json.dumps(params | method, sort_keys=True)})
 
+# %% ../nbs/05_trace.ipynb #643c9d2c
 def read_trace(path) -> pd.DataFrame:
     "A trace written by `trace` or `osteo-data trace` (strings stay strings)."
     return pd.read_csv(path, keep_default_na=False, dtype={c: str for c in TRACE_COLUMNS if c not in ("score", "runner_up")})
 
+# %% ../nbs/05_trace.ipynb #97c514c8
 def cache_problem(cached: pd.DataFrame, # a trace read from the cache (`read_trace`)
                   files: list, # (relative path, label) of every file of the data folder, in `data.list_files` order
                   source: pd.DataFrame # `read_source`
@@ -221,6 +224,7 @@ def cache_problem(cached: pd.DataFrame, # a trace read from the cache (`read_tra
     if ((cached.source_file == "") & (cached.flag == "")).any(): return "rows with neither a source nor the reason for none"
     return ""
 
+# %% ../nbs/05_trace.ipynb #10184b19
 def _from_cache(cached: Path, files: list, source: pd.DataFrame) -> pd.DataFrame | None:
     "The cached trace if it passes `cache_problem`; else None, with a notice."
     try: t = read_trace(cached); why = cache_problem(t, files, source)
@@ -265,11 +269,13 @@ def label_table(traced: pd.DataFrame, # `trace`
     d = d.drop_duplicates(["path", "source_diagnosis"] if unit == "files" else ["label", "source_group", "source_diagnosis"])
     return pd.crosstab(d.label, d.source_diagnosis).reindex(columns=list(SOURCE_DIAGNOSES), fill_value=0)
 
+# %% ../nbs/05_trace.ipynb #18bed056
 def sources_of(traced: pd.DataFrame # `trace`
               ) -> pd.Series:
     "path -> the source radiographs it traces to (`source_group`, \"\" for none): what `data.make_split(sources=)` joins by."
     return traced.set_index("path").source_group
 
+# %% ../nbs/05_trace.ipynb #eaeb328b
 def trace_summary(traced: pd.DataFrame # `trace`
                  ) -> str:
     "A few lines: files traced, not traced (and why), flagged; folder label x source diagnosis."

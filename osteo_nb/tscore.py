@@ -73,6 +73,7 @@ def add_folds(records: pd.DataFrame, # from `source_records`
     "`records` with a `fold` column: 0..k-1 for used radiographs (grouped, stratified by WHO class), -1 for the rest."
     return records.assign(fold=cv_folds(records, cfg.cv_folds, cfg.seed))
 
+# %% ../nbs/14_tscore.ipynb #b577d7ba
 def task_rows(df: pd.DataFrame, # records (with `status`)
               target: str, # a key of `models.TARGETS`: "class" or "t_score"
               cfg: StudyConfig = StudyConfig() # classes
@@ -81,6 +82,7 @@ def task_rows(df: pd.DataFrame, # records (with `status`)
     used = df[df.status == "used"]
     return used[used.label.isin(cfg.classes)] if target == "class" else used[used.t_score.notna()]
 
+# %% ../nbs/14_tscore.ipynb #6e97c07b
 def fold_arrays(records: pd.DataFrame, # from `add_folds`
                 root, # the source database the paths are relative to
                 fold: int, # the test fold
@@ -156,6 +158,7 @@ def classification_scores(pred: pd.DataFrame, # out-of-fold predictions for "cla
                          row("precision", m["precision"]), row("recall", m["recall"]),
                          row("specificity", m["tn"] / (m["tn"] + m["fp"]) if m["tn"] + m["fp"] else float("nan"))])
 
+# %% ../nbs/14_tscore.ipynb #ed99e5dd
 def regression_scores(pred: pd.DataFrame, # out-of-fold predictions for "t_score" (one model)
                       baseline: pd.DataFrame | None = None, # the baseline's predictions for the same patients, e.g. the training mean
                       cfg: StudyConfig = StudyConfig(), # seed (bootstrap)

