@@ -18,8 +18,8 @@ from .trace import short_paths
 
 # %% auto #0
 __all__ = ['counts_table', 'clusters_table', 'conflicts_table', 'exclusions_table', 'links_table', 'geometry_effect',
-           'hidden_leakage', 'geometry_variants', 'audit_table', 'data_report', 'plot_data_report', 'plot_samples',
-           'plot_threshold_pairs']
+           'hidden_leakage', 'geometry_variants', 'hidden_leakage_by', 'audit_table', 'data_report', 'plot_data_report',
+           'plot_samples', 'plot_threshold_pairs']
 
 # %% ../nbs/06_report.ipynb #c88dc86d
 def counts_table(df: pd.DataFrame # records from `make_split`
@@ -101,6 +101,15 @@ def geometry_variants(records: pd.DataFrame, # the study's split (`data.make_spl
     if cfg.keypoint_links: variants["hash + registration + keypoints"] = again()
     if joined_by_source: variants["the study: + source radiographs"] = records
     return variants
+
+# %% ../nbs/06_report.ipynb #e83746c1
+def hidden_leakage_by(variants: dict, # name -> records split by that clustering (`geometry_variants`)
+                      strong: pd.DataFrame # the study's split: its `group` is the exposure
+                     ) -> pd.DataFrame:
+    "`hidden_leakage` of every variant but the study's own split, one row each, named in `split_by`."
+    rows = [hidden_leakage(v, strong).assign(split_by=k) for k, v in variants.items() if v is not strong]
+    out = pd.concat(rows, ignore_index=True)
+    return out[["split_by", *out.columns.drop("split_by")]]
 
 # %% ../nbs/06_report.ipynb #e6cfcdca
 def _size(df): return df.width.astype(int).astype(str) + "x" + df.height.astype(int).astype(str)
