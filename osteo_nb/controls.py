@@ -556,7 +556,8 @@ def control_inputs(records: pd.DataFrame, # the study's split records (`results/
     feature = {role: load_feature_arrays(table, role, arrays, cfg) for role in specs}
     for role in specs:
         for s, (_, x) in arrays.items():
-            assert np.array_equal(feature[role][s][1], x * control_masks("lime", exps[s][role], cfg=cfg)), f"{role}/{s}: masks differ from notebook 4's"
+            if not np.array_equal(feature[role][s][1], x * control_masks("lime", exps[s][role], cfg=cfg)):
+                raise ValueError(f"{role}/{s}: the LIME masks rebuilt from the cache differ from notebook 4's feature-focused images")
     reference = {(role, d): pd.read_csv(out_path(cfg, "results", f"predictions_{d}_{role}.csv")) for role in specs for d in ("original", "new")}
     y = {s: (r.label == cfg.classes[1]).astype(int).to_numpy() for s, (r, _) in arrays.items()}
     return ControlInputs(specs, model_names(specs), records, root, arrays, y, arrays["test"][0].group.to_numpy(), originals, exps, cams, feature, reference)

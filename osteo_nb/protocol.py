@@ -199,15 +199,15 @@ def decomposition(table: pd.DataFrame # `factorial_table`
     gains, out = paper_gains().set_index("model"), []
     for model, t in table.groupby("model", sort=False):
         g = t.set_index(["split", "partition"]).gain_mean
-        role, paper = model.split(" ")[0], None
+        role = model.split(" ")[0]
         paper = float(gains.at[role, "gain"]) if role in gains.index else np.nan
         steps = [("the study's protocol (exposure-grouped, same partition)", g.get(("exposure-grouped", "same partition"), np.nan)),
                  ("+ the naive file split", g.get(("naive file split", "same partition"), np.nan) - g.get(("exposure-grouped", "same partition"), np.nan)),
                  ("+ a fresh split of the masked set (the paper as written)", g.get(("naive file split", "re-split"), np.nan) - g.get(("naive file split", "same partition"), np.nan))]
         total = np.nansum([v for _, v in steps])
-        out += [{"model": model, "step": s, "gain": v, "share_of_paper_gain": v / paper if paper else np.nan} for s, v in steps]
+        out += [{"model": model, "step": s, "gain": v, "share_of_paper_gain": v / paper if np.isfinite(paper) and paper else np.nan} for s, v in steps]
         out.append({"model": model, "step": "left unexplained (the paper's gain minus the above)", "gain": paper - total,
-                    "share_of_paper_gain": (paper - total) / paper if paper else np.nan})
+                    "share_of_paper_gain": (paper - total) / paper if np.isfinite(paper) and paper else np.nan})
     return pd.DataFrame(out)
 
 # %% ../nbs/17_protocol.ipynb #fb3eba57

@@ -125,7 +125,8 @@ def youden_threshold(y_true, y_prob) -> float:
 def threshold_at_specificity(y_true, y_prob, specificity: float = 0.9) -> float:
     "The lowest threshold whose specificity on these predictions is at least `specificity`."
     y, p = np.asarray(y_true), np.asarray(y_prob)
-    ok = [t for t in np.unique(np.r_[p, 1.0]) if ((p[y == 0] < t).mean() if (y == 0).any() else 1.0) >= specificity]
+    above_all = np.nextafter(max(1.0, p.max(initial=1.0)), np.inf)  # calls nothing positive: specificity 1, so `ok` is never empty
+    ok = [t for t in np.unique(np.r_[p, 1.0, above_all]) if ((p[y == 0] < t).mean() if (y == 0).any() else 1.0) >= specificity]
     return float(min(ok))
 
 # %% ../nbs/15_validity.ipynb #76ab1cbe
