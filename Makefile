@@ -56,14 +56,15 @@ reproduce:  ## run the study notebooks into runs/<id>/ only: make reproduce DATA
 publish:  ## run (or resume) the study, then publish the run into results/, figures/ and nbs/published/ (refused for PROFILE=smoke)
 	$(REPRODUCE) --publish
 
-# make test runs two things at once on two cores (nbdev_test: two notebooks; pytest: two workers, pytest-xdist, one
-# group of tests per file, see tests/conftest.py): each gets one BLAS / OpenMP / TensorFlow thread, as two threads each
-# made them wait for each other (benchmarks/README.md, "Test suite")
+# make test runs two things at once on two cores (nbdev_test: two notebooks; pytest: two pytest-xdist workers, each
+# test file on one worker, the smoke run shared through a file lock, see tests/conftest.py; --dist loadgroup would
+# split files: pytest-xdist 3.8 names groups through an attribute pytest 9 no longer reads). Each gets one BLAS /
+# OpenMP / TensorFlow thread, as two threads each made them wait for each other (benchmarks/README.md, "Test suite")
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1
 
 test:  ## the full test suite: library notebooks (nbdev_test) and tests/ (pytest)
 	$(ONE_THREAD) $(BIN)/nbdev_test --n_workers 2
-	$(ONE_THREAD) $(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=12 tests
+	$(ONE_THREAD) $(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=12 tests
 
 test-slow:  ## the library notebooks with their `#| slow` cells too (training determinism and resume, real-data traces, pool splits); not in CI
 	$(ONE_THREAD) $(BIN)/nbdev_test --n_workers 2 --flags slow

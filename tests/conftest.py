@@ -1,5 +1,5 @@
 "Shared fixtures: a tiny synthetic data set with every kind of bad input, the real pool, CLI runners."
-import subprocess, sys
+import fcntl, json, os, subprocess, sys
 from pathlib import Path
 
 import numpy as np
@@ -11,18 +11,6 @@ from osteo_nb.synthetic import synthetic_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-
-SMOKE_FILES = ("test_reproduce.py", "test_jupyterlab.py")  # the tests that read the one smoke run (`smoke_run`)
-
-
-def pytest_collection_modifyitems(items):
-    """`make test` runs two pytest workers (pytest-xdist, `--dist loadgroup`): each test file is one group, so its
-    module fixtures (a pool split, a JupyterLab server) are made once, and the files that read the session's smoke
-    run are one group too, so that run is made once. Without xdist the marks do nothing."""
-    for item in items:
-        name = item.path.name
-        item.add_marker(pytest.mark.xdist_group("smoke" if name in SMOKE_FILES else name))
 
 
 def cli(name, *args, cwd=ROOT, check=False):
@@ -68,20 +56,39 @@ def make_messy(tmp_path):
     return d
 
 
-@pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory):
-    """One `osteo-reproduce --profile smoke` run of every study notebook on a synthetic data set and source
-    database (with a pool file cut from a source radiograph), shared by the tests that read it:
-    (data folder, source folder, output root, the CompletedProcess)."""
+def _shared_folder(tmp_path_factory) -> Path:
+    "The test session's temporary folder: with pytest-xdist (`make test`), the one above every worker's own."
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _make_smoke_run(tmp: Path) -> subprocess.CompletedProcess:
     import cv2
     from osteo_nb.synthetic import one_knee_crop, synthetic_source
-    tmp = tmp_path_factory.mktemp("smoke")
     data = synthetic_dataset(tmp / "data", n_per_class=16, n_copies=3, n_osteopenia=2)
     source = synthetic_source(tmp / "source", n=12)  # 4 per diagnosis (3 folds in notebook 8); a pool file from it: a left-knee crop of OP2, filed as normal
     two_knee = cv2.resize(np.asarray(Image.open(source / "osteopenia/OP2.png")), (224, 224), interpolation=cv2.INTER_AREA)
     Image.fromarray(one_knee_crop(two_knee, "left")).save(data / "Normal/from source.png")
-    r = cli("osteo-reproduce", "--data", data, "--profile", "smoke", "--out", tmp / "out", "--set", f"source_data={source}")
-    return data, source, tmp / "out", r
+    return cli("osteo-reproduce", "--data", data, "--profile", "smoke", "--out", tmp / "out", "--set", f"source_data={source}")
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """One `osteo-reproduce --profile smoke` run of every study notebook on a synthetic data set and source
+    database (with a pool file cut from a source radiograph), shared by the tests that read it:
+    (data folder, source folder, output root, the CompletedProcess). Made once per test session: the pytest-xdist
+    workers of `make test` share it (the first makes it under a file lock; the others wait for it, then read it)."""
+    shared = _shared_folder(tmp_path_factory)
+    tmp, record = shared / "smoke", shared / "smoke" / "run.json"
+    with open(shared / "smoke.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not record.exists():
+            tmp.mkdir(exist_ok=True)
+            r = _make_smoke_run(tmp)
+            record.write_text(json.dumps({"args": list(map(str, r.args)), "returncode": r.returncode, "stdout": r.stdout, "stderr": r.stderr}))
+        rec = json.loads(record.read_text())
+    r = subprocess.CompletedProcess(rec["args"], rec["returncode"], rec["stdout"], rec["stderr"])
+    return tmp / "data", tmp / "source", tmp / "out", r
 
 
 def threshold_disagreements(results: Path, threshold: float = 0.5) -> dict:
