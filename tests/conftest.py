@@ -13,6 +13,16 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
+SMOKE_MAKER, SMOKE_READER = "test_reproduce.py", "test_jupyterlab.py"  # the two files that read the smoke run (`smoke_run`)
+
+
+def pytest_collection_modifyitems(items):
+    """The file whose first test makes the smoke run goes first and the other file that reads it goes last: with
+    `make test`'s two workers (pytest-xdist, `--dist loadfile`), one worker makes the run while the other works
+    through every other file, instead of waiting for it."""
+    items.sort(key=lambda item: {SMOKE_MAKER: 0, SMOKE_READER: 2}.get(item.path.name, 1))
+
+
 def cli(name, *args, cwd=ROOT, check=False):
     "Run an installed command line; returns the CompletedProcess (text)."
     r = subprocess.run([str(BIN / name), *map(str, args)], cwd=cwd, capture_output=True, text=True)
