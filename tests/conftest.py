@@ -1,5 +1,5 @@
-"Shared fixtures: a tiny synthetic data set with every kind of bad input, the real pool, CLI runners."
-import fcntl, json, os, subprocess, sys
+"Shared fixtures: a tiny synthetic data set with every kind of bad input, the real pool, CLI runners, the smoke run."
+import fcntl, os, subprocess, sys
 from pathlib import Path
 
 import numpy as np
@@ -9,18 +9,37 @@ from PIL import Image
 from osteo_nb.config import pool_dir
 from osteo_nb.synthetic import synthetic_dataset
 
+import smoke  # tests/smoke.py
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-SMOKE_MAKER, SMOKE_READER = "test_reproduce.py", "test_jupyterlab.py"  # the two files that read the smoke run (`smoke_run`)
+SMOKE_READERS = "test_reproduce.py", "test_jupyterlab.py"  # the files that read the smoke run (`smoke_run`)
 
 
-def pytest_collection_modifyitems(items):
-    """The file whose first test makes the smoke run goes first and the other file that reads it goes last: with
-    `make test`'s two workers (pytest-xdist, `--dist loadfile`), one worker makes the run while the other works
-    through every other file, instead of waiting for it."""
-    items.sort(key=lambda item: {SMOKE_MAKER: 0, SMOKE_READER: 2}.get(item.path.name, 1))
+def pytest_configure(config):
+    """pytest-xdist workers run below normal priority, so the smoke run that the session starts in the background
+    (`pytest_sessionstart`), the longest single piece of the suite, keeps a core of its own."""
+    if os.environ.get("PYTEST_XDIST_WORKER"): os.nice(5)
+
+
+def pytest_sessionstart(session):
+    "Start the smoke run in the background, once per session (not in a pytest-xdist worker), when it will be read."
+    if os.environ.get("PYTEST_XDIST_WORKER") or session.config.option.collectonly or not _reads_smoke_run(session.config): return
+    session.config._smoke = smoke.start(session.config._tmp_path_factory.getbasetemp() / "smoke")
+
+
+def pytest_sessionfinish(session):
+    "Stop a smoke run that the session no longer needs (one that is still going when every test has ended)."
+    if hasattr(session.config, "_smoke"): smoke.stop(session.config._smoke)
+
+
+def _reads_smoke_run(config) -> bool:
+    "Whether the command line selects a file that reads the smoke run (the tests folder, or one of `SMOKE_READERS`)."
+    tests, here = Path(__file__).resolve().parent, Path(config.invocation_params.dir)
+    paths = {(here / a.split("::")[0]).resolve() for a in config.args} or {here.resolve()}
+    return any(p in paths for p in (tests, ROOT.resolve(), *(tests / f for f in SMOKE_READERS)))
 
 
 def cli(name, *args, cwd=ROOT, check=False):
@@ -72,33 +91,18 @@ def _shared_folder(tmp_path_factory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-def _make_smoke_run(tmp: Path) -> subprocess.CompletedProcess:
-    import cv2
-    from osteo_nb.synthetic import one_knee_crop, synthetic_source
-    data = synthetic_dataset(tmp / "data", n_per_class=16, n_copies=3, n_osteopenia=2)
-    source = synthetic_source(tmp / "source", n=12)  # 4 per diagnosis (3 folds in notebook 8); a pool file from it: a left-knee crop of OP2, filed as normal
-    two_knee = cv2.resize(np.asarray(Image.open(source / "osteopenia/OP2.png")), (224, 224), interpolation=cv2.INTER_AREA)
-    Image.fromarray(one_knee_crop(two_knee, "left")).save(data / "Normal/from source.png")
-    return cli("osteo-reproduce", "--data", data, "--profile", "smoke", "--out", tmp / "out", "--set", f"source_data={source}")
-
-
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory):
-    """One `osteo-reproduce --profile smoke` run of every study notebook on a synthetic data set and source
-    database (with a pool file cut from a source radiograph), shared by the tests that read it:
-    (data folder, source folder, output root, the CompletedProcess). Made once per test session: the pytest-xdist
-    workers of `make test` share it (the first makes it under a file lock; the others wait for it, then read it)."""
-    shared = _shared_folder(tmp_path_factory)
-    tmp, record = shared / "smoke", shared / "smoke" / "run.json"
-    with open(shared / "smoke.lock", "w") as lock:
+    """One `osteo-reproduce --profile smoke` run of every study notebook (`tests/smoke.py`), shared by the tests that
+    read it: (data folder, source folder, output root, the CompletedProcess). Made once per test session, in the
+    background from its start (`pytest_sessionstart`); where the session did not start it, the first test that
+    needs it does (under a file lock, so the pytest-xdist workers of `make test` never start two)."""
+    tmp = _shared_folder(tmp_path_factory) / "smoke"
+    tmp.mkdir(exist_ok=True)
+    with open(tmp.parent / "smoke.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if not record.exists():
-            tmp.mkdir(exist_ok=True)
-            r = _make_smoke_run(tmp)
-            record.write_text(json.dumps({"args": list(map(str, r.args)), "returncode": r.returncode, "stdout": r.stdout, "stderr": r.stderr}))
-        rec = json.loads(record.read_text())
-    r = subprocess.CompletedProcess(rec["args"], rec["returncode"], rec["stdout"], rec["stderr"])
-    return tmp / "data", tmp / "source", tmp / "out", r
+        if not (tmp / "pid").exists(): smoke.start(tmp)
+    return tmp / "data", tmp / "source", tmp / "out", smoke.wait(tmp)
 
 
 def threshold_disagreements(results: Path, threshold: float = 0.5) -> dict:
