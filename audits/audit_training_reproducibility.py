@@ -28,7 +28,8 @@ def main(data: str = str(pool_dir() or ""), # the data folder (the shared pool i
     import pandas as pd
     from osteo_nb.config import get_profile
     from osteo_nb.data import find_class_root, read_records
-    from osteo_nb.models import run_experiment, split_arrays
+    from osteo_nb.experiments import run_experiment
+    from osteo_nb.models import split_arrays
     from osteo_nb.weights import resolve_backbones
     t0 = time.time()
     with tempfile.TemporaryDirectory() as out:

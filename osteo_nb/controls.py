@@ -17,11 +17,14 @@ from tqdm.auto import tqdm
 from .config import StudyConfig, out_path
 from .images import content_box, resize_canonical
 from .data import cv_folds, split
-from .masking import lime_mask
+from .masking import lime_mask, load_feature_arrays
 from .metrics import PAPER_TABLE2, auc_rank, binary_metrics, bootstrap_stat, correct, mcnemar_exact, wilson_interval
 from .provenance import fingerprint
 from .validity import VALIDITY_COLUMNS, evidence, score_rows, validity_row
-from .xai import Explanation, explain
+from .xai import Explanation, explain, gradcam
+from .weights import resolve_backbones
+from .models import predict_outputs, predict_proba, split_arrays, train_or_load
+from .experiments import models_table, run_experiment
 
 # %% auto #0
 __all__ = ['MASK_CONDITIONS', 'PAPER_ACCURACY', 'CV_CONDITIONS', 'CV_FULL', 'CV_PREDICTION_COLUMNS', 'CONTROL_NAMES',
@@ -30,8 +33,9 @@ __all__ = ['MASK_CONDITIONS', 'PAPER_ACCURACY', 'CV_CONDITIONS', 'CV_FULL', 'CV_
            'perturbations', 'faithfulness_frame', 'faithfulness_rows', 'leak_flags', 'condition_rows', 'paired_rows',
            'plot_conditions', 'difference_rows', 'plot_differences', 'pool_folds', 'cv_lime_config', 'cv_seeds',
            'cv_design', 'masked_cross_validation', 'cv_fold_rows', 'cv_summary_rows', 'plot_cv', 'model_names',
-           'CVStudy', 'cv_study', 'cv_tables', 'ControlsLog', 'ControlInputs', 'control_inputs', 'reference_rows',
-           'mask_leakage', 'mask_controls', 'shortcuts', 'faithfulness', 'naive_split', 'label_controls']
+           'CVStudy', 'cv_study', 'part_tables', 'cv_tables', 'ControlsLog', 'ControlInputs', 'control_inputs',
+           'reference_rows', 'mask_leakage', 'mask_controls', 'shortcuts', 'faithfulness', 'naive_split',
+           'label_controls']
 
 # %% ../nbs/16_controls.ipynb #a1d397f4
 MASK_CONDITIONS = ("lime", "true label", "random", "inverted", "gradcam")  # "lime": the paper's masks (predicted label)
@@ -114,7 +118,6 @@ def cam_maps(model, # Keras classifier taking float RGB 0..255
              batch: int = 32 # images per Grad-CAM call (memory grows with it)
             ) -> np.ndarray:
     "Grad-CAM maps (N, H, W) in 0..1, computed in batches (`xai.gradcam`)."
-    from osteo_nb.xai import gradcam
     labels = list(labels)
     maps = [gradcam(model, images[i:i + batch], labels[i:i + batch]) for i in range(0, len(images), batch)]
     return np.concatenate(maps) if maps else np.zeros((0, *images.shape[1:]), np.float32)
@@ -365,7 +368,6 @@ def masked_cross_validation(arrays_of, # callable: fold -> split -> (rows, canon
                             progress: bool = True # a bar over folds and seeds
                            ) -> tuple[pd.DataFrame, dict]: # test predictions (`CV_PREDICTION_COLUMNS`), and (fold, seed, condition, role) -> `Experiment`
     "Per fold and training seed: the original models, LIME of every image with them, and the models retrained on the LIME-masked images."
-    from osteo_nb.models import run_experiment  # here: importing `controls` does not load TensorFlow
     preds, trained = [], {}
     bar = tqdm(total=cfg.cv_folds * cfg.cv_seeds, desc="cross-validation", disable=not progress)
     for fold in range(cfg.cv_folds):
@@ -483,15 +485,26 @@ def cv_study(study: str, # the data, e.g. "pool" or "source labels"
     models = {f"{study}/fold{f}/seed{s}/{c}/{r}": e for (f, s, c, r), e in models.items()}
     return CVStudy(study, rows, pred.assign(study=study), models, round(time.time() - t0, 1))
 
+# %% ../nbs/16_controls.ipynb #24ee2e53
+def part_tables(names: tuple, # the four tables' names: rows, predictions, models, seconds
+                rows: list, # validity rows (`VALIDITY_COLUMNS`)
+                predictions: list, # test prediction frames, concatenated in order
+                models: dict, # name -> `experiments.Experiment`
+                seconds: list, # (what, wall seconds) pairs
+                what: str # the name of the first column of the seconds table
+               ) -> dict:
+    "name -> table for one part of the validity study that retrains models."
+    n_rows, n_pred, n_models, n_seconds = names
+    return {n_rows: pd.DataFrame(rows, columns=VALIDITY_COLUMNS), n_pred: pd.concat(predictions, ignore_index=True),
+            n_models: models_table(models), n_seconds: pd.DataFrame(seconds, columns=[what, "seconds"])}
+
 # %% ../nbs/16_controls.ipynb #eaa65b1d
 def cv_tables(studies: list # `CVStudy`s, in the order of their rows
              ) -> dict:
     "name -> table: `validity_cv` (the rows), `validity_cv_predictions`, `validity_cv_models`, `validity_cv_seconds`."
-    from osteo_nb.models import models_table  # here: importing `controls` does not load TensorFlow
-    return {"validity_cv": pd.DataFrame([r for s in studies for r in s.rows], columns=VALIDITY_COLUMNS),
-            "validity_cv_predictions": pd.concat([s.predictions for s in studies], ignore_index=True),
-            "validity_cv_models": models_table({k: e for s in studies for k, e in s.models.items()}),
-            "validity_cv_seconds": pd.DataFrame([(s.study, s.seconds) for s in studies], columns=["study", "seconds"])}
+    return part_tables(("validity_cv", "validity_cv_predictions", "validity_cv_models", "validity_cv_seconds"),
+                       [r for s in studies for r in s.rows], [s.predictions for s in studies],
+                       {k: e for s in studies for k, e in s.models.items()}, [(s.study, s.seconds) for s in studies], "study")
 
 # %% ../nbs/16_controls.ipynb #d3c1c48d
 @dataclass
@@ -515,11 +528,8 @@ class ControlsLog:
 
     def tables(self) -> dict:
         "name -> table: `validity_retrained` (the rows), `validity_predictions`, `validity_models`, `validity_seconds`."
-        from osteo_nb.models import models_table  # here: importing `controls` does not load TensorFlow
-        return {"validity_retrained": pd.DataFrame(self.rows, columns=VALIDITY_COLUMNS),
-                "validity_predictions": pd.concat(self.predictions, ignore_index=True),
-                "validity_models": models_table({f"{c}/{r}": e for (c, r), e in self.trained.items()}),
-                "validity_seconds": pd.DataFrame(list(self.seconds.items()), columns=["experiment", "seconds"])}
+        return part_tables(("validity_retrained", "validity_predictions", "validity_models", "validity_seconds"), self.rows,
+                           self.predictions, {f"{c}/{r}": e for (c, r), e in self.trained.items()}, list(self.seconds.items()), "experiment")
 
 # %% ../nbs/16_controls.ipynb #4ad66cd3
 @dataclass
@@ -544,9 +554,6 @@ def control_inputs(records: pd.DataFrame, # the study's split records (`results/
                    cfg: StudyConfig # the study configuration (its run folder holds notebooks 1-5's outputs)
                   ) -> ControlInputs:
     "Everything from the caches and notebooks 1-5; the LIME masks rebuilt here must equal notebook 4's feature-focused images, byte for byte."
-    from osteo_nb.masking import load_feature_arrays
-    from osteo_nb.models import split_arrays, train_or_load
-    from osteo_nb.weights import resolve_backbones
     specs = resolve_backbones(cfg.backbones, cfg.mobilenet)
     arrays = split_arrays(records, root, cfg)
     originals = {role: train_or_load("original", spec, arrays, cfg, progress=False) for role, spec in specs.items()}
@@ -576,7 +583,6 @@ def reference_rows(inp: ControlInputs, cfg: StudyConfig) -> list[dict]:
 # %% ../nbs/16_controls.ipynb #11fb1ee9
 def mask_leakage(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig):
     "Without retraining: notebook 5's LIME-mask model on test images masked for their true label instead of its prediction."
-    from osteo_nb.models import predict_proba, train_or_load
     cond = "LIME-mask model, test masked for the true label"
     for role, spec in inp.specs.items():
         name, ref, ex = inp.names[role], inp.reference[(role, "new")], inp.exps["test"][role]
@@ -596,7 +602,6 @@ CONTROL_NAMES = {"true label": "true-label masks", "random": "random masks, same
 
 def mask_controls(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig, progress: bool = True):
     "Every split masked by each control's masks, retrained, and compared with the LIME-mask and the original models."
-    from osteo_nb.models import run_experiment
     jobs = [(c, role) for c in MASK_CONDITIONS if c != "lime" for role in inp.specs]
     for cond, role in tqdm(jobs, desc="mask controls", disable=not progress):
         name, model = CONTROL_NAMES[cond], inp.names[role]
@@ -612,7 +617,6 @@ def mask_controls(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig, progre
 # %% ../nbs/16_controls.ipynb #09a3a341
 def shortcuts(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig):
     "The original images without their black borders, retrained; and the share of Grad-CAM outside bone."
-    from osteo_nb.models import run_experiment
     cropped = cropped_arrays(inp.arrays, cfg)
     for role, spec in inp.specs.items():
         model = inp.names[role]
@@ -626,7 +630,6 @@ def shortcuts(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig):
 # %% ../nbs/16_controls.ipynb #74623828
 def faithfulness(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig) -> pd.DataFrame:
     "Deletion and insertion curves of LIME's, Grad-CAM's and a random ranking on the test images; their mean AUCs per model and method."
-    from osteo_nb.models import predict_outputs
     means = {}
     for role, model in inp.names.items():
         with log.timed(f"faithfulness, {role}"):
@@ -640,7 +643,6 @@ def faithfulness(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig) -> pd.D
 # %% ../nbs/16_controls.ipynb #28ac4ffe
 def naive_split(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig) -> dict:
     "The same files split the paper's way (every file on its own), retrained; test files scored together and apart by a copy in training. Returns the split sizes."
-    from osteo_nb.models import run_experiment, split_arrays
     with log.timed("naive split"):
         naive = split(inp.records, cfg.replace(split_mode="paper"))
         arrays = split_arrays(naive, inp.root, cfg)
@@ -670,7 +672,6 @@ def label_controls(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig,
                    trace: pd.DataFrame # `results/trace.csv` of notebook 1: `path`, `source_diagnosis`
                   ) -> tuple[pd.DataFrame, bool]: # images kept per split, and whether the models were retrained
     "The original and LIME-mask conditions retrained on the images whose source diagnosis does not contradict their label."
-    from osteo_nb.models import run_experiment
     with log.timed("labels: images the source does not contradict"):
         diagnosis = trace.set_index("path").source_diagnosis
         keep = {s: _not_contradicted(r, diagnosis) for s, (r, _) in inp.arrays.items()}

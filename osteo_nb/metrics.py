@@ -202,7 +202,7 @@ def paper_consistency(eps: float = 0.01 # tolerance on each score
 TABLE2_COLUMNS = ["dataset", "model", "backbone", "weights", "n_test", "accuracy", "accuracy_lo", "accuracy_hi",
                   "precision", "recall", "f1", "auc", "f1_lo", "f1_hi", "auc_lo", "auc_hi"]
 
-def table2_row(dataset: str, # "original" or "new"
+def table2_row(data_name: str, # "original" or "new"
                model: str, # role: "efficientnet" or "mobilenet"
                backbone: str, # architecture actually used, e.g. "EfficientNetB0" or a stand-in
                weights: str, # source of the ImageNet weights
@@ -213,7 +213,7 @@ def table2_row(dataset: str, # "original" or "new"
     "One row of Table 2 with Wilson and bootstrap intervals."
     m = binary_metrics(y_true, y_prob)
     (f1_lo, f1_hi), (auc_lo, auc_hi) = (bootstrap_ci(y_true, y_prob, f, seed=seed) for f in (f1_at, auc_rank))
-    row = dict(m, dataset=dataset, model=model, backbone=backbone, weights=weights, n_test=m["n"],
+    row = dict(m, dataset=data_name, model=model, backbone=backbone, weights=weights, n_test=m["n"],
                f1_lo=f1_lo, f1_hi=f1_hi, auc_lo=auc_lo, auc_hi=auc_hi)
     return {k: row[k] for k in TABLE2_COLUMNS}
 
@@ -255,14 +255,14 @@ PREDICTION_COLUMNS = ["path", "label", "y_true", "p_osteoporosis", "y_pred"]
 
 def save_predictions(df: pd.DataFrame, # test images: path, label, y_true, p_osteoporosis
                      cfg: StudyConfig, # decides the folder
-                     dataset: str, # "original" or "new"
+                     data_name: str, # "original" or "new"
                      model: str, # "efficientnet" or "mobilenet"
                      threshold: float = 0.5 # y_pred = p_osteoporosis >= threshold
-                    ) -> Path: # `results/predictions_<dataset>_<model>.csv`
+                    ) -> Path: # `results/predictions_<data_name>_<model>.csv`
     "Save per-image predictions with the thresholded `y_pred`."
     missing = set(PREDICTION_COLUMNS[:4]) - set(df.columns)
     if missing: raise ValueError(f"predictions need columns {sorted(missing)}")
     out = df.assign(y_pred=(df.p_osteoporosis >= threshold).astype(int))[PREDICTION_COLUMNS]
-    p = out_path(cfg, "results", f"predictions_{dataset}_{model}.csv")
+    p = out_path(cfg, "results", f"predictions_{data_name}_{model}.csv")
     out.to_csv(p, index=False, lineterminator="\n")
     return p

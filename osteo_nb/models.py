@@ -10,25 +10,21 @@ from typing import Callable
 from pathlib import Path
 
 import keras
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 from tqdm.keras import TqdmCallback
 
-from .config import StudyConfig, out_path, to_dict
-from .provenance import atomic_path, atomic_write_bytes, environment, fingerprint, save_figure, save_table, sha256_file
+from .config import StudyConfig, to_dict
+from .provenance import atomic_path, atomic_write_bytes, environment, fingerprint, sha256_file
 from .dataset import cache_path, from_arrays, labels_of, load_images, refuse_link, safe_entry, select
-from .metrics import binary_metrics, confusion, correct, mcnemar_exact, plot_confusion, save_predictions, table2_row
 from .weights import FEATURE_LAYER, BackboneSpec, build_backbone, ensure_weights, resolve_backbones
 
 # %% auto #0
 __all__ = ['HEADS', 'TARGETS', 'Target', 't_scores', 'build_classifier', 'split_arrays', 'seed_everything', 'epoch_seed',
            'epoch_dataset', 'arrays_digest', 'training_key', 'TrainState', 'record_epoch', 'history_frame',
            'write_backup', 'read_backup', 'restore_backup', 'TrainingBar', 'fit', 'save_classifier', 'load_classifier',
-           'clean_temporaries', 'model_path', 'Trained', 'train_or_load', 'predict_outputs', 'predict_proba',
-           'weights_label', 'evaluate', 'plot_history', 'Experiment', 'run_experiment', 'save_experiment',
-           'models_table', 'mcnemar_table']
+           'clean_temporaries', 'model_path', 'Trained', 'train_or_load', 'predict_outputs', 'predict_proba']
 
 # %% ../nbs/10_models.ipynb #cb4c9939
 HEADS = {"efficientnet": (1024,), "mobilenet": ()}  # hidden Dense(ReLU) units between pooling and the output layer
@@ -305,18 +301,18 @@ def clean_temporaries(folder, # e.g. the models cache
     return gone
 
 # %% ../nbs/10_models.ipynb #5d5d6151
-def _model_file(cfg: StudyConfig, dataset: str, spec: BackboneSpec, key: str) -> Path:
-    return cache_path(cfg, "models", f"{dataset}_{spec.arch}-{fingerprint({'dataset': dataset, 'training': key})[:16]}.keras")
+def _model_file(cfg: StudyConfig, data_name: str, spec: BackboneSpec, key: str) -> Path:
+    return cache_path(cfg, "models", f"{data_name}_{spec.arch}-{fingerprint({'dataset': data_name, 'training': key})[:16]}.keras")
 
-def model_path(dataset: str, # "original" or "new"
+def model_path(data_name: str, # "original" or "new"
                spec: BackboneSpec, arrays: dict, cfg: StudyConfig, target: str = "class") -> Path:
-    "Where the model trained on these inputs lives: `.cache/models/<dataset>_<arch>-<key>.keras`."
-    return _model_file(cfg, dataset, spec, training_key(spec, arrays, cfg, target))
+    "Where the model trained on these inputs lives: `.cache/models/<data_name>_<arch>-<key>.keras`."
+    return _model_file(cfg, data_name, spec, training_key(spec, arrays, cfg, target))
 
 # %% ../nbs/10_models.ipynb #a14a5842
-def _model_record(dataset: str, spec: BackboneSpec, arrays: dict, cfg: StudyConfig, target: str, key: str) -> dict:
+def _model_record(data_name: str, spec: BackboneSpec, arrays: dict, cfg: StudyConfig, target: str, key: str) -> dict:
     "What a cached model must have been made from, as its metadata records it."
-    return {"training_key": key, "dataset": dataset, "target": target, "arch": spec.arch, "weights_sha256": spec.sha256,
+    return {"training_key": key, "dataset": data_name, "target": target, "arch": spec.arch, "weights_sha256": spec.sha256,
             "data_digest": arrays_digest(arrays), **{f: to_dict(cfg)[f] for f in _TRAIN_FIELDS}}
 
 def _model_problem(meta: dict, want: dict) -> str | None:
@@ -354,7 +350,7 @@ def _load_cached(path: Path, # from `model_path`
     _remove(safe_entry(path.parent, path.with_suffix(".backup").name))  # left by a run killed just after saving
     return Trained(model, meta, pd.DataFrame(meta["history"]), path)
 
-def train_or_load(dataset: str, # "original" or "new": names the data set in tables and files
+def train_or_load(data_name: str, # "original" or "new": names the data set in tables and files
                   spec: BackboneSpec, # the backbone
                   arrays: dict, # from `split_arrays`
                   cfg: StudyConfig, # the study configuration
@@ -363,13 +359,13 @@ def train_or_load(dataset: str, # "original" or "new": names the data set in tab
                  ) -> Trained:
     "The model for these inputs: loaded if it was trained before, else trained (or resumed) and saved."
     key = training_key(spec, arrays, cfg, target)
-    path, want = _model_file(cfg, dataset, spec, key), _model_record(dataset, spec, arrays, cfg, target, key)
+    path, want = _model_file(cfg, data_name, spec, key), _model_record(data_name, spec, arrays, cfg, target, key)
     clean_temporaries(path.parent)
     if (cached := _load_cached(path, want)) is not None: return cached
     backup = safe_entry(path.parent, path.with_suffix(".backup").name)  # a link there is removed as a link, never followed
     model, hist = fit(spec, arrays, cfg, backup_dir=backup, progress=progress, target=target)
     seconds = hist.attrs["train_seconds"]  # every epoch's, across interruptions; NaN where a backup predates the record
-    meta = {"dataset": dataset, "target": target, "training_key": key, "backbone": asdict(spec), "config": to_dict(cfg),
+    meta = {"dataset": data_name, "target": target, "training_key": key, "backbone": asdict(spec), "config": to_dict(cfg),
             "data_digest": arrays_digest(arrays), "n": {s: len(arrays[s][0]) for s in arrays}, "best_epoch": int(hist.val_loss.idxmin()) + 1,
             "train_seconds": None if math.isnan(seconds) else round(seconds, 1), "environment": environment(), "history": hist.to_dict("list")}
     save_classifier(model, path, meta)
@@ -391,90 +387,3 @@ def predict_proba(model: keras.Model, # a classifier
                  ) -> np.ndarray:
     "Probability of osteoporosis (class 1) for each image."
     return predict_outputs(model, x, cfg)[:, TARGETS["class"].column]
-
-# %% ../nbs/10_models.ipynb #6616269d
-def weights_label(b) -> str:
-    "How Table 2 names a backbone's weights: source and sha256 (`b`: a `BackboneSpec` as a dict or a row of the backbones table)."
-    return f"{b['source']} sha256:{b['sha256']}"
-
-# %% ../nbs/10_models.ipynb #795aef4d
-def evaluate(trained: Trained, # from `train_or_load`
-             arrays: dict, # from `split_arrays` (test is used)
-             cfg: StudyConfig # seed (bootstrap), classes
-            ) -> tuple[pd.DataFrame, dict]:
-    "Per-image test predictions and the model's Table 2 row."
-    rows, x = arrays["test"]
-    p = predict_proba(trained.model, x, cfg)
-    pred = pd.DataFrame({"path": rows.path, "label": rows.label, "y_true": labels_of(rows, cfg), "p_osteoporosis": p})
-    b = trained.meta["backbone"]
-    row = table2_row(trained.meta["dataset"], b["role"], b["arch"], weights_label(b), pred.y_true, p, seed=cfg.seed)
-    return pred, row
-
-# %% ../nbs/10_models.ipynb #b5593b61
-def plot_history(hist: pd.DataFrame, # from `fit` (epoch, loss, a metric, val_loss, val_<metric>)
-                 title: str = "" # e.g. the model and data set
-                ):
-    "Loss and the metric (accuracy, or MAE for a regression) per epoch, training and validation, the kept epoch marked."
-    fig, axs = plt.subplots(1, 2, figsize=(9, 3.2))
-    best = hist.epoch[hist.val_loss.idxmin()]
-    metric = next(c for c in hist.columns if c not in ("epoch", "loss") and not c.startswith("val_"))
-    for ax, k in zip(axs, ("loss", metric)):
-        ax.plot(hist.epoch, hist[k], "o-", label="train"); ax.plot(hist.epoch, hist[f"val_{k}"], "o-", label="validation")
-        ax.axvline(best, color="grey", ls=":", label=f"kept (epoch {best})"); ax.set_xlabel("epoch"); ax.set_title(k); ax.legend(fontsize=8)
-    if title: fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
-
-# %% ../nbs/10_models.ipynb #67ff1c38
-@dataclass
-class Experiment:
-    "A trained and evaluated classifier."
-    trained: Trained
-    predictions: pd.DataFrame
-    row: dict
-
-def run_experiment(dataset: str, # "original" or "new"
-                   spec: BackboneSpec, # the backbone
-                   arrays: dict, # from `split_arrays`
-                   cfg: StudyConfig, # the study configuration
-                   progress: bool = True # a bar over epochs
-                  ) -> Experiment:
-    "Train (or load) and evaluate one classifier on one data set."
-    trained = train_or_load(dataset, spec, arrays, cfg, progress)
-    return Experiment(trained, *evaluate(trained, arrays, cfg))
-
-# %% ../nbs/10_models.ipynb #ae391cd8
-def save_experiment(e: Experiment, # from `run_experiment`
-                    cfg: StudyConfig # decides the folders
-                   ) -> list[Path]:
-    "Save the training curve, confusion matrix and predictions of `e`; returns the paths."
-    d, b = e.trained.meta["dataset"], e.trained.meta["backbone"]
-    name, label = f"{d}_{b['role']}", f"{b['arch']}{' (stand-in)' if b['stand_in'] else ''}, {d} data set"
-    cm = confusion(binary_metrics(e.predictions.y_true, e.predictions.p_osteoporosis))
-    return [*save_figure(plot_history(e.trained.history, label), cfg, f"training_{name}"),
-            *save_figure(plot_confusion(cm, label, cfg.classes), cfg, f"confusion_{name}"),
-            save_predictions(e.predictions, cfg, d, b["role"])]
-
-# %% ../nbs/10_models.ipynb #7e89d4a9
-def models_table(exps: dict # role -> `Experiment`
-                ) -> pd.DataFrame:
-    "One row per experiment: model file, backbone, training wall time, epochs and the digest of its data."
-    rows = []
-    for role, e in exps.items():
-        m = e.trained.meta
-        rows.append({"dataset": m["dataset"], "model": role, "backbone": m["backbone"]["arch"], "model_file": e.trained.path.name,
-                     "epochs": m["config"]["epochs"], "best_epoch": m["best_epoch"], "train_seconds": m["train_seconds"],
-                     "n_train": m["n"]["train"], "n_val": m["n"]["val"], "n_test": m["n"]["test"], "data_digest": m["data_digest"]})
-    return pd.DataFrame(rows)
-
-# %% ../nbs/10_models.ipynb #77429713
-def mcnemar_table(exps: dict # role -> `Experiment`, evaluated on the same test images
-                 ) -> pd.DataFrame:
-    "McNemar's exact test for every pair of experiments."
-    roles, rows = list(exps), []
-    for i, a in enumerate(roles):
-        for b in roles[i + 1:]:
-            pa, pb = exps[a].predictions, exps[b].predictions
-            if not pa.path.equals(pb.path): raise ValueError(f"{a} and {b} were not evaluated on the same images")
-            rows.append({"dataset": exps[a].row["dataset"], "model_a": a, "model_b": b, **mcnemar_exact(correct(pa), correct(pb))})
-    return pd.DataFrame(rows, columns=["dataset", "model_a", "model_b", "b", "c", "p_value"])

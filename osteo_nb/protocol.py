@@ -6,6 +6,7 @@
 from __future__ import annotations
 import re
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
@@ -15,7 +16,8 @@ from .controls import condition_rows, control_masks, masked_arrays, paired_rows
 from .data import split
 from .metrics import PAPER_TABLE2
 from .validity import cell_name
-from .models import run_experiment, split_arrays, train_or_load
+from .models import split_arrays, train_or_load
+from .experiments import run_experiment
 from .xai import explain
 
 # %% auto #0
@@ -72,7 +74,7 @@ def train_pair(names: tuple, # model cache names of the (original, LIME-mask) co
                arrays: dict, # the partition's original images
                masked: dict, # the same partition, masked
                cfg: StudyConfig # training parameters; `seed` is the training seed
-              ) -> tuple: # (original, LIME-mask) `models.Experiment`
+              ) -> tuple: # (original, LIME-mask) `experiments.Experiment`
     "The original and the LIME-mask classifier of one partition, trained (or loaded) and evaluated."
     return tuple(run_experiment(n, spec, a, cfg, progress=False) for n, a in zip(names, (arrays, masked)))
 
@@ -214,7 +216,6 @@ def decomposition(table: pd.DataFrame # `factorial_table`
 def plot_factorial(table: pd.DataFrame # `factorial_table`
                   ):
     "The gain of every factorial cell per model, with its interval and the spread over seeds, beside the paper's gains."
-    import matplotlib.pyplot as plt
     cells = list(dict.fromkeys(zip(table.split, table.partition)))
     fig, ax = plt.subplots(figsize=(7.5, 1.1 + 0.75 * len(cells)))
     models = list(dict.fromkeys(table.model))
