@@ -29,15 +29,20 @@ def _split_sources(data, source, cfg, quiet):
 
 def _trace_command(data, source, out, cfg, quiet):
     source = source or source_dir()
-    if source is None: raise SystemExit("osteo-data trace: give --source (the Wani & Arora database; see data/README.md)")
+    if source is None:
+        raise SystemExit("osteo-data trace: give --source (the Wani & Arora database; see data/README.md)")
     out = Path(out).with_name(TRACE_FILE) if Path(out).name == SPLIT_FILE else Path(out)  # the default --out names the split file
     try: t = trace(data, source, cfg, progress=not quiet, require_t_scores=False)  # without patients.csv: a warning, no T-scores
     except DataError as e: raise SystemExit(f"osteo-data: {e}")
     with atomic_path(out) as tmp: t.to_csv(tmp, index=False)
     print(f"wrote {out}\n{trace_summary(t)}")
 
-DATA_OPTIONS = {"data_dir": "--data", "seed": "--seed", "split_mode": "--mode", "dup_threshold": "--dup_threshold", "mirror_duplicates": "--no_mirror",
-            "geometric_duplicates": "--no_geometric", "keypoint_links": "--no_keypoints", "conflict_scope": "--conflict_scope"}  # fields with an option
+
+DATA_OPTIONS = {
+    "data_dir": "--data", "seed": "--seed", "split_mode": "--mode", "dup_threshold": "--dup_threshold",
+    "mirror_duplicates": "--no_mirror", "geometric_duplicates": "--no_geometric", "keypoint_links": "--no_keypoints",
+    "conflict_scope": "--conflict_scope"
+}  # fields with an option
 
 @call_parse
 def osteo_data(command: Param("split: write a split file; trace: trace every file to the --source database; download: fetch the paper's Kaggle set into --data", str, choices=["split", "trace", "download"], opt=False),
@@ -57,14 +62,18 @@ def osteo_data(command: Param("split: write a split file; trace: trace every fil
         ):
     "Scan a folder of knee radiographs and write a seeded train/val/test split (or download the paper's data)."
     if command == "download" and dataset == "wani-arora":
-        try: return print(f"downloaded the Wani & Arora database into {download_source(source or data, progress=not quiet)}")
+        try:
+            return print(
+                f"downloaded the Wani & Arora database into {download_source(source or data, progress=not quiet)}")
         except DataError as e: raise SystemExit(f"osteo-data: {e}")
     if command == "download":
         try: return print(f"downloaded {KAGGLE_DATASET} into {download_paper_data(data)}")
         except DataError as e: raise SystemExit(f"osteo-data: {e}")
-    try: cfg = StudyConfig(data_dir=data, seed=seed, split_mode=mode, dup_threshold=dup_threshold, conflict_scope=conflict_scope,
-                           mirror_duplicates=not no_mirror, geometric_duplicates=not no_geometric, keypoint_links=not no_keypoints,
-                           **parse_settings(set, DATA_OPTIONS))
+    try:
+        cfg = StudyConfig(data_dir=data, seed=seed, split_mode=mode, dup_threshold=dup_threshold,
+                          conflict_scope=conflict_scope, mirror_duplicates=not no_mirror,
+                          geometric_duplicates=not no_geometric, keypoint_links=not no_keypoints,
+                          **parse_settings(set, DATA_OPTIONS))
     except ValueError as e: raise SystemExit(f"osteo-data: {e}")
     if command == "trace": return _trace_command(data, source, out, cfg, quiet)
     try: df = make_split(data, cfg, progress=not quiet, sources=_split_sources(data, source, cfg, quiet))
@@ -76,7 +85,8 @@ def _print_comparison(run: str):
     "Print `reproduce.compare_runs` of `run` with the published results, and the count of each status."
     try: t = compare_runs(at_root(run))
     except StudyError as e: raise SystemExit(f"osteo-reproduce: {e}")
-    with pd.option_context("display.max_rows", None, "display.max_colwidth", 90, "display.width", 200): print(t.to_string(index=False))
+    with pd.option_context("display.max_rows", None, "display.max_colwidth", 90, "display.width", 200):
+        print(t.to_string(index=False))
     print(t.status.value_counts().to_string())
 
 REPRODUCE_OPTIONS = {"profile": "--profile", "data_dir": "--data", "out_dir": "--out", "seed": "--seed"}  # fields with an option of their own
@@ -96,13 +106,15 @@ def osteo_reproduce(data: str = StudyConfig.data_dir, # folder of class sub-fold
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the kernels inherit it: TensorFlow's C++ start-up chatter stays out of the log
     if compare: return _print_comparison(compare)
     try:
-        cfg = get_profile(profile, data_dir=data, out_dir=out, **({} if seed is None else {"seed": seed}), **parse_settings(set, REPRODUCE_OPTIONS))
+        cfg = get_profile(profile, data_dir=data, out_dir=out, **({} if seed is None else {"seed": seed}),
+                          **parse_settings(set, REPRODUCE_OPTIONS))
         ensure_data(data)
         reproduce(cfg, select_notebooks(study_notebooks(), only), force=force, publish=publish)
     except (DataError, StudyError, ValueError) as e: raise SystemExit(f"osteo-reproduce: {e}")
     except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: one line, not a traceback
-        print(f"osteo-reproduce: interrupted ({str(e) or 'Ctrl-C'}); the manifest marks it interrupted: run the same command again to resume",
-              file=sys.stderr, flush=True)
+        print(
+            f"osteo-reproduce: interrupted ({str(e) or 'Ctrl-C'}); the manifest marks it interrupted: run the same command again to resume",
+            file=sys.stderr, flush=True)
         raise SystemExit(130) from None
 
 # %% ../nbs/91_cli.ipynb #96d49e2e
@@ -113,7 +125,8 @@ def osteo_readme(check: bool = False # only check that README.md is up to date; 
     readme, text = project_root() / "README.md", render_readme()
     if check:
         if not readme.exists() or readme.read_text() != text:
-            raise SystemExit("README.md is out of date with nbs/index.ipynb or results/: run `osteo-readme` (or `make sync`)")
+            raise SystemExit(
+                "README.md is out of date with nbs/index.ipynb or results/: run `osteo-readme` (or `make sync`)")
         return print("README.md is up to date")
     readme.write_text(text)
 
@@ -130,7 +143,9 @@ def osteo_docs(check: bool = False, # only run nbdev's docs processing of every 
     start, res = time.perf_counter(), check_site()
     failed = {nb: e for nb, e in res.items() if e}
     for nb, e in failed.items(): print(f"\n{nb}: {e}", file=sys.stderr)
-    if failed: raise SystemExit(f"\nnbdev's docs processing failed on {len(failed)} of {len(res)} notebooks: {', '.join(failed)}")
+    if failed:
+        raise SystemExit(
+            f"\nnbdev's docs processing failed on {len(failed)} of {len(res)} notebooks: {', '.join(failed)}")
     print(f"nbdev's docs processing passed on all {len(res)} notebooks ({duration(time.perf_counter() - start)})")
 
 # %% ../nbs/91_cli.ipynb #41e92e27

@@ -103,28 +103,43 @@ def _validate(c: StudyConfig):
     _check(len(c.split_ratios) == 3 and abs(sum(c.split_ratios) - 1) < 1e-9 and min(c.split_ratios) > 0,
            "split_ratios", f"must be three positive fractions summing to 1, got {c.split_ratios}")
     _check(0 <= c.dup_threshold < c.hash_size**2, "dup_threshold", f"need 0 <= dup_threshold < {c.hash_size**2}")
-    _check(c.match_candidates >= 1 and min(c.crop_candidates, c.window_candidates) >= 0 and -1 <= min(c.match_threshold, c.crop_threshold) <= max(c.match_threshold, c.crop_threshold) <= 1,
-           "match_threshold", f"need match_candidates >= 1, crop and window candidates >= 0 and thresholds in [-1, 1], got {c.match_candidates}, {c.crop_candidates}, {c.window_candidates}, {c.match_threshold}, {c.crop_threshold}")
-    _check(c.image_size == 224, "image_size", f"the backbones take 224 x 224 inputs (the paper's size), got {c.image_size}")
+    _check(
+        c.match_candidates >= 1 and min(c.crop_candidates, c.window_candidates) >= 0 and
+        -1 <= min(c.match_threshold, c.crop_threshold) <= max(c.match_threshold, c.crop_threshold) <= 1,
+        "match_threshold",
+        f"need match_candidates >= 1, crop and window candidates >= 0 and thresholds in [-1, 1], got {c.match_candidates}, {c.crop_candidates}, {c.window_candidates}, {c.match_threshold}, {c.crop_threshold}"
+    )
+    _check(c.image_size == 224, "image_size",
+           f"the backbones take 224 x 224 inputs (the paper's size), got {c.image_size}")
     _check(c.conflict_scope in ("any", "task"), "conflict_scope", f"must be 'any' or 'task', got {c.conflict_scope!r}")
     _check(c.limit_per_class is None or c.limit_per_class > 0, "limit_per_class", "must be None or > 0")
-    _check(c.mobilenet in ("MobileNetV3Large", "MobileNetV3Small"), "mobilenet", f"must be MobileNetV3Large or MobileNetV3Small, got {c.mobilenet!r}")
+    _check(c.mobilenet in ("MobileNetV3Large", "MobileNetV3Small"), "mobilenet",
+           f"must be MobileNetV3Large or MobileNetV3Small, got {c.mobilenet!r}")
     _check(c.epochs >= 1 and c.batch_size >= 1, "epochs", "epochs and batch_size must be >= 1")
-    _check(c.backbones in ("auto", "paper", "offline"), "backbones", f"must be auto, paper or offline, got {c.backbones!r}")
-    _check(c.keypoint_candidates >= 1 and c.keypoint_threshold >= 6, "keypoint_threshold",
-           f"need keypoint_candidates >= 1 and keypoint_threshold >= 6 (`dedup.match_keypoints` fits nothing below 6 matches), got {c.keypoint_candidates}, {c.keypoint_threshold}")
-    _check(c.trace_contrast > 0 and c.trace_min_inliers >= 3 and c.trace_margin >= 1, "trace_min_inliers",
-           f"need trace_contrast > 0, trace_min_inliers >= 3 and trace_margin >= 1, got {c.trace_contrast}, {c.trace_min_inliers}, {c.trace_margin}")
+    _check(c.backbones in ("auto", "paper", "offline"), "backbones",
+           f"must be auto, paper or offline, got {c.backbones!r}")
+    _check(
+        c.keypoint_candidates >= 1 and c.keypoint_threshold >= 6, "keypoint_threshold",
+        f"need keypoint_candidates >= 1 and keypoint_threshold >= 6 (`dedup.match_keypoints` fits nothing below 6 matches), got {c.keypoint_candidates}, {c.keypoint_threshold}"
+    )
+    _check(
+        c.trace_contrast > 0 and c.trace_min_inliers >= 3 and c.trace_margin >= 1, "trace_min_inliers",
+        f"need trace_contrast > 0, trace_min_inliers >= 3 and trace_margin >= 1, got {c.trace_contrast}, {c.trace_min_inliers}, {c.trace_margin}"
+    )
     _check(c.lime_samples >= 10, "lime_samples", f"must be >= 10, got {c.lime_samples}")
     _check(c.lime_engine in LIME_ENGINES, "lime_engine", f"must be one of {LIME_ENGINES}, got {c.lime_engine!r}")
-    _check(c.segmentation in ("quickshift", "slic"), "segmentation", f"must be 'quickshift' or 'slic', got {c.segmentation!r}")
+    _check(c.segmentation in ("quickshift", "slic"), "segmentation",
+           f"must be 'quickshift' or 'slic', got {c.segmentation!r}")
     _check(c.cv_folds >= 3, "cv_folds", f"must be >= 3 (test, validation and training folds), got {c.cv_folds}")
     _check(c.cv_seeds >= 1 and (c.cv_lime_samples is None or c.cv_lime_samples >= 10), "cv_seeds",
            f"need cv_seeds >= 1 and cv_lime_samples None or >= 10, got {c.cv_seeds}, {c.cv_lime_samples}")
-    _check(c.protocol_files >= 2 * len(c.classes) and c.protocol_resplits >= 1 and c.protocol_train_seeds >= 1, "protocol_files",
-           f"need protocol_files >= {2 * len(c.classes)}, protocol_resplits >= 1 and protocol_train_seeds >= 1, "
-           f"got {c.protocol_files}, {c.protocol_resplits}, {c.protocol_train_seeds}")
-    _check(c.lime_top_k >= 1 and c.predict_batch >= 1 and c.gallery_per_class >= 1, "lime_top_k", "lime_top_k, predict_batch and gallery_per_class must be >= 1")
+    _check(
+        c.protocol_files >= 2 * len(c.classes) and c.protocol_resplits >= 1 and c.protocol_train_seeds >= 1,
+        "protocol_files",
+        f"need protocol_files >= {2 * len(c.classes)}, protocol_resplits >= 1 and protocol_train_seeds >= 1, "
+        f"got {c.protocol_files}, {c.protocol_resplits}, {c.protocol_train_seeds}")
+    _check(c.lime_top_k >= 1 and c.predict_batch >= 1 and c.gallery_per_class >= 1, "lime_top_k",
+           "lime_top_k, predict_batch and gallery_per_class must be >= 1")
 
 # %% ../nbs/00_config.ipynb #982f58e9
 def _replace(self: StudyConfig, **changes) -> StudyConfig:
@@ -138,11 +153,13 @@ StudyConfig.replace = _replace
 DEFAULT_PROFILE = "quick"  # what `osteo-reproduce` and `make reproduce` run when no profile is named
 
 PROFILES = {
-    "smoke": StudyConfig(profile="smoke", limit_per_class=8, epochs=1, batch_size=8, lime_samples=40, predict_batch=20, gallery_per_class=1, cv_folds=3, controls=True, cv_seeds=1,
-                         protocol_files=16, protocol_resplits=1, protocol_train_seeds=1),
+    "smoke": StudyConfig(profile="smoke", limit_per_class=8, epochs=1, batch_size=8, lime_samples=40, predict_batch=20,
+                         gallery_per_class=1, cv_folds=3, controls=True, cv_seeds=1, protocol_files=16,
+                         protocol_resplits=1, protocol_train_seeds=1),
     "quick": StudyConfig(profile="quick", epochs=5, lime_samples=300),
     "paper": StudyConfig(profile="paper"),
-    "validity": StudyConfig(profile="validity", controls=True, cv_seeds=1, cv_lime_samples=300),  # the paper, then the validity study's
+    "validity": StudyConfig(profile="validity", controls=True, cv_seeds=1,
+                            cv_lime_samples=300),  # the paper, then the validity study's
     # retrained controls and its cross-validation, reduced to one seed and 300 LIME samples (its rows say so); the full design:
     # --set cv_seeds=5,cv_lime_samples=1000
 }
@@ -153,7 +170,9 @@ def get_profile(name: str, # one of `PROFILES`
     "The named profile, with `changes` applied."
     if name not in PROFILES: raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
     if changes.get("profile") not in (None, name):  # the name would say one profile and the fields another
-        raise ValueError(f"profile={changes['profile']!r}: a profile is chosen by its name ({name!r} here), not changed; choose one of {sorted(PROFILES)}")
+        raise ValueError(
+            f"profile={changes['profile']!r}: a profile is chosen by its name ({name!r} here), not changed; choose one of {sorted(PROFILES)}"
+        )
     return PROFILES[name].replace(**{k: v for k, v in changes.items() if v is not None})
 
 # %% ../nbs/00_config.ipynb #c0c75101
@@ -162,14 +181,17 @@ _KINDS = {int: "an integer", float: "a number", str: "text"}
 def _parse_value(text: str, default):
     "`text` as the type of a field's default; the error says what was expected."
     if isinstance(default, bool):
-        if text.lower() not in ("true", "false", "1", "0", "yes", "no"): raise ValueError(f"expected true or false, got {text!r}")
+        if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"expected true or false, got {text!r}")
         return text.lower() in ("true", "1", "yes")
     kind = type(default[0]) if isinstance(default, tuple) else int if default is None else type(default)
     try:
         if isinstance(default, tuple): return tuple(kind(v) for v in text.split("/"))
         return None if default is None and text.lower() == "none" else kind(text)
-    except ValueError: raise ValueError(f"expected {_KINDS.get(kind, kind.__name__)}" + (" per part, as a/b/c" if isinstance(default, tuple) else "")
-                                        + (" or none" if default is None else "") + f", got {text!r}") from None
+    except ValueError:
+        raise ValueError(f"expected {_KINDS.get(kind, kind.__name__)}" +
+                         (" per part, as a/b/c" if isinstance(default, tuple) else "") +
+                         (" or none" if default is None else "") + f", got {text!r}") from None
 
 def parse_settings(text: str, # "field=value,field=value" (tuples as a/b/c)
                    options: dict | None = None # fields the command line sets with an option of its own: field -> option, e.g. {"seed": "--seed"}
@@ -179,8 +201,10 @@ def parse_settings(text: str, # "field=value,field=value" (tuples as a/b/c)
     out = {}
     for item in filter(None, (t.strip() for t in text.split(","))):
         name, sep, value = (s.strip() for s in item.partition("="))
-        if not sep or name not in defaults: raise ValueError(f"--set {item!r}: expected field=value with a StudyConfig field ({', '.join(defaults)})")
-        if name in (options or {}): raise ValueError(f"--set {item}: {name} has its own option: use {options[name]} instead of --set")
+        if not sep or name not in defaults:
+            raise ValueError(f"--set {item!r}: expected field=value with a StudyConfig field ({', '.join(defaults)})")
+        if name in (options or {}):
+            raise ValueError(f"--set {item}: {name} has its own option: use {options[name]} instead of --set")
         try: out[name] = _parse_value(value, defaults[name])
         except ValueError as e: raise ValueError(f"--set {item}: {e}") from None
     return out
@@ -223,8 +247,9 @@ def out_path(cfg: StudyConfig, # the study configuration
     assert kind in ("figures", "results", "runs", "cache", "data"), kind
     out = at_root(cfg.out_dir)
     if kind in PUBLISHED and out.resolve() == project_root().resolve():
-        raise ValueError(f"out_dir={cfg.out_dir!r} is the project root, where the published study lives: set out_dir to a run "
-                         "folder (e.g. 'runs/notebooks'); `make publish` (osteo-reproduce --publish) copies a complete run there")
+        raise ValueError(
+            f"out_dir={cfg.out_dir!r} is the project root, where the published study lives: set out_dir to a run "
+            "folder (e.g. 'runs/notebooks'); `make publish` (osteo-reproduce --publish) copies a complete run there")
     p = (at_root(cfg.cache_dir or out / ".cache") if kind == "cache" else out / kind).joinpath(*parts)
     (p if not p.suffix else p.parent).mkdir(parents=True, exist_ok=True)
     return p
@@ -248,12 +273,14 @@ def require_data(cfg: StudyConfig # its `data_dir` (and `source_data`, if set) m
     "The data folder, or an error saying which parameter to set."
     d = at_root(cfg.data_dir)
     if not d.is_dir():
-        raise StudyInputError(f"data_dir={cfg.data_dir!r}: no such folder ({d}). Set `data_dir` in the parameters cell to a folder "
-                              "of class sub-folders (Normal/, Osteoporosis/), e.g. '../shared/data/knee-xray-pool', or fetch the "
-                              "paper's data set into data/raw with `osteo-data download`")
+        raise StudyInputError(
+            f"data_dir={cfg.data_dir!r}: no such folder ({d}). Set `data_dir` in the parameters cell to a folder "
+            "of class sub-folders (Normal/, Osteoporosis/), e.g. '../shared/data/knee-xray-pool', or fetch the "
+            "paper's data set into data/raw with `osteo-data download`")
     if cfg.source_data and not at_root(cfg.source_data).is_dir():
-        raise StudyInputError(f"source_data={cfg.source_data!r}: no such folder. Set `overrides['source_data']` in the parameters "
-                              "cell to the source database (e.g. '../shared/data/knee-tscore-source'), or '' for none")
+        raise StudyInputError(
+            f"source_data={cfg.source_data!r}: no such folder. Set `overrides['source_data']` in the parameters "
+            "cell to the source database (e.g. '../shared/data/knee-tscore-source'), or '' for none")
     return d
 
 def require_output(cfg: StudyConfig, # the notebook's configuration
@@ -264,8 +291,9 @@ def require_output(cfg: StudyConfig, # the notebook's configuration
     "An earlier notebook's output, or an error saying which notebook to run first."
     p = out_path(cfg, kind, name)
     if not p.exists():
-        raise StudyInputError(f"{kind}/{name} is missing in out_dir={cfg.out_dir!r}: run study notebook {notebook} first with the same "
-                              "out_dir, or set `out_dir` in the parameters cell to a run folder that has it (runs/<id>)")
+        raise StudyInputError(
+            f"{kind}/{name} is missing in out_dir={cfg.out_dir!r}: run study notebook {notebook} first with the same "
+            "out_dir, or set `out_dir` in the parameters cell to a run folder that has it (runs/<id>)")
     return p
 
 # %% ../nbs/00_config.ipynb #89144600

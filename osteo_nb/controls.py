@@ -77,9 +77,11 @@ def control_masks(condition: str, # one of `MASK_CONDITIONS`
                   cfg: StudyConfig = StudyConfig() # lime_top_k, seed, image_size
                  ) -> np.ndarray:
     "Every image's mask (N, H, W, uint8) under `condition`."
-    if condition not in MASK_CONDITIONS: raise ValueError(f"condition must be one of {MASK_CONDITIONS}, got {condition!r}")
+    if condition not in MASK_CONDITIONS:
+        raise ValueError(f"condition must be one of {MASK_CONDITIONS}, got {condition!r}")
     need = {"true label": ("y_true", y_true), "gradcam": ("cams", cams)}.get(condition)
-    if need and (need[1] is None or len(need[1]) != len(exps)): raise ValueError(f"the {condition!r} condition needs {need[0]}, one per image")
+    if need and (need[1] is None or len(need[1]) != len(exps)):
+        raise ValueError(f"the {condition!r} condition needs {need[0]}, one per image")
     lime = [lime_mask(e, cfg.lime_top_k) for e in exps]
     make = {"lime": lambda i, m: m, "inverted": lambda i, m: 1 - m,
             "true label": lambda i, m: true_label_mask(exps[i], y_true[i], cfg.lime_top_k),
@@ -109,7 +111,10 @@ def cropped_arrays(arrays: dict, # split -> (rows, canonical uint8 images)
                    cfg: StudyConfig = StudyConfig() # image_size
                   ) -> dict:
     "split -> (rows, every image with its border cropped away)."
-    return {s: (rows, np.stack([crop_border(x, cfg.image_size) for x in xs]) if len(xs) else xs) for s, (rows, xs) in arrays.items()}
+    return {
+        s: (rows, np.stack([crop_border(x, cfg.image_size) for x in xs]) if len(xs) else xs)
+        for s, (rows, xs) in arrays.items()
+    }
 
 # %% ../nbs/16_controls.ipynb #34533055
 def cam_maps(model, # Keras classifier taking float RGB 0..255
@@ -156,10 +161,15 @@ def cam_bone_rows(cams: np.ndarray, # Grad-CAM maps (N, H, W) of the test images
     lo, hi = bootstrap_stat(diff, (mass, area), seed=seed)
     claim = ("Grad-CAM puts more of its mass outside bone than the area there" if diff(mass, area) > 0
              else "Grad-CAM puts less of its mass outside bone than the area there (it favours bone)")
-    row = lambda metric, v, ci, shows: validity_row("shortcuts", "Grad-CAM mass outside bone (Otsu threshold), test", model, len(mass), metric, v, *ci, shows)
-    return [row("cam_mass_outside_bone", mass.mean(), bootstrap_stat(np.mean, (mass,), seed=seed), f"share of the map's mass outside the bone mask{left_out}"),
-            row("area_outside_bone", area.mean(), bootstrap_stat(np.mean, (area,), seed=seed), "share of the image outside the bone mask (a uniform map's mass there)"),
-            row("mass_minus_area", diff(mass, area), (lo, hi), evidence(lo, hi, claim, null=0))]
+    row = lambda metric, v, ci, shows: validity_row("shortcuts", "Grad-CAM mass outside bone (Otsu threshold), test",
+                                                    model, len(mass), metric, v, *ci, shows)
+    return [
+        row("cam_mass_outside_bone", mass.mean(), bootstrap_stat(np.mean, (mass,), seed=seed),
+            f"share of the map's mass outside the bone mask{left_out}"),
+        row("area_outside_bone", area.mean(), bootstrap_stat(np.mean, (area,), seed=seed),
+            "share of the image outside the bone mask (a uniform map's mass there)"),
+        row("mass_minus_area", diff(mass, area), (lo, hi), evidence(lo, hi, claim, null=0))
+    ]
 
 # %% ../nbs/16_controls.ipynb #6c68c776
 def rankings(exps: list, # LIME explanations of the predicted labels (`xai.explain`)
@@ -217,12 +227,20 @@ def faithfulness_rows(frame: pd.DataFrame, # from `faithfulness_frame`, with a "
     for curve, better in (("deletion_auc", "lower"), ("insertion_auc", "higher")):
         for method in wide[curve].columns:
             v = wide[curve][method].to_numpy()
-            rows.append(validity_row("faithfulness", f"{method} ranking", model, len(v), curve, v.mean(), *bootstrap_stat(np.mean, (v,), seed=seed),
-                                     f"area under the {curve[:-4]} curve of the explained class ({better} is more faithful)"))
+            rows.append(
+                validity_row("faithfulness", f"{method} ranking", model, len(v), curve, v.mean(),
+                             *bootstrap_stat(np.mean, (v,), seed=seed),
+                             f"area under the {curve[:-4]} curve of the explained class ({better} is more faithful)"))
             if method == "random": continue
-            r = wide[curve]["random"].to_numpy(); d = lambda a, b: float(np.mean(a - b)); lo, hi = bootstrap_stat(d, (v, r), seed=seed)
-            claim = f"{method} ranks the pixels that drive the model better than chance" if (d(v, r) < 0) == (better == "lower") else f"{method} ranks worse than chance"
-            rows.append(validity_row("faithfulness", f"{method} ranking minus random", model, len(v), f"{curve}_difference", d(v, r), lo, hi, evidence(lo, hi, claim, null=0)))
+            r = wide[curve]["random"].to_numpy()
+            d = lambda a, b: float(np.mean(a - b))
+            lo, hi = bootstrap_stat(d, (v, r), seed=seed)
+            ranks_better = (d(v, r) < 0) == (better == "lower")
+            claim = (f"{method} ranks the pixels that drive the model better than chance" if ranks_better
+                     else f"{method} ranks worse than chance")
+            rows.append(
+                validity_row("faithfulness", f"{method} ranking minus random", model, len(v), f"{curve}_difference",
+                             d(v, r), lo, hi, evidence(lo, hi, claim, null=0)))
     return rows
 
 # %% ../nbs/16_controls.ipynb #8ab26d08
@@ -231,8 +249,9 @@ def leak_flags(df: pd.DataFrame # records with `split`, `status`, `cluster`, `gr
     "Each used test file, and whether a copy of it (its cluster) or its exposure (its group) is in training."
     used = df[df.status == "used"]
     test, train = used[used.split == "test"], used[used.split == "train"]
-    return test[["path", "label"]].assign(copy_in_train=test.cluster.isin(set(train.cluster)).to_numpy(),
-                                          exposure_in_train=test.group.isin(set(train.group)).to_numpy()).reset_index(drop=True)
+    flags = dict(copy_in_train=test.cluster.isin(set(train.cluster)).to_numpy(),
+                 exposure_in_train=test.group.isin(set(train.group)).to_numpy())
+    return test[["path", "label"]].assign(**flags).reset_index(drop=True)
 
 # %% ../nbs/16_controls.ipynb #5c9a1f42
 def condition_rows(experiment: str, condition: str, model: str,
@@ -242,9 +261,13 @@ def condition_rows(experiment: str, condition: str, model: str,
     if pred.empty: return []
     if pred.y_true.nunique() < 2:
         m = binary_metrics(pred.y_true, pred.p_osteoporosis)
-        return [validity_row(experiment, condition, model, m["n"], "accuracy", m["accuracy"], m["accuracy_lo"], m["accuracy_hi"], "one class only: no AUC")]
+        return [
+            validity_row(experiment, condition, model, m["n"], "accuracy", m["accuracy"], m["accuracy_lo"],
+                         m["accuracy_hi"], "one class only: no AUC")
+        ]
     backwards = auc_rank(pred.y_true, pred.p_osteoporosis) < 0.5
-    claim = claim or ("the model ranks the classes the wrong way round" if backwards else "the model separates the classes")
+    claim = claim or ("the model ranks the classes the wrong way round"
+                      if backwards else "the model separates the classes")
     return score_rows(experiment, condition, model, pred.y_true, pred.p_osteoporosis, claim, seed)
 
 # %% ../nbs/16_controls.ipynb #81194faa
@@ -269,14 +292,22 @@ def paired_rows(experiment: str, condition: str, model: str,
     d = lambda a, b: float(np.mean(a - b)); lo, hi = bootstrap_stat(d, (a, b), seed=seed, groups=groups)
     m = mcnemar_exact(a.astype(bool), b.astype(bool))
     what = f"{where}: {condition} vs {reference_name}" if where else f"{condition} vs {reference_name}"
-    return [validity_row(experiment, what, model, len(a), "accuracy_difference", d(a, b), lo, hi,
-                         _mcnemar_verdict(m["p_value"], condition, reference_name, "test images" if groups is None else "exposures")),
-            validity_row(experiment, what, model, len(a), "mcnemar_p", m["p_value"],
-                         shows=f"right only with {condition}: {m['b']}, only with {reference_name}: {m['c']}")]
+    return [
+        validity_row(
+            experiment, what, model, len(a), "accuracy_difference", d(a, b), lo, hi,
+            _mcnemar_verdict(m["p_value"], condition, reference_name,
+                             "test images" if groups is None else "exposures")),
+        validity_row(experiment, what, model, len(a), "mcnemar_p", m["p_value"],
+                     shows=f"right only with {condition}: {m['b']}, only with {reference_name}: {m['c']}")
+    ]
 
 # %% ../nbs/16_controls.ipynb #c0708cc1
-PAPER_ACCURACY = {m: tuple(round(float(((t.tn + t.tp) / (t.tn + t.fp + t.fn + t.tp))[t.dataset == d].iloc[0]), 3) for d in ("original", "new"))
-                  for m, t in PAPER_TABLE2.groupby("model")}  # the paper's accuracies from its confusion matrices (`metrics.PAPER_TABLE2`):
+PAPER_ACCURACY = {
+    m: tuple(
+        round(float(((t.tn + t.tp) / (t.tn + t.fp + t.fn + t.tp))[t.dataset == d].iloc[0]), 3)
+        for d in ("original", "new"))
+    for m, t in PAPER_TABLE2.groupby("model")
+}  # the paper's accuracies from its confusion matrices (`metrics.PAPER_TABLE2`):
 # original, feature-focused. Its Table 2 prints MobileNetV3's feature-focused accuracy as 0.8648, but its own matrix gives 61/74 = 0.824
 # (as the author's thesis abstract does), and EfficientNetB0's matrix gives 69/74 = 0.932 where the table prints 0.9189
 
@@ -295,10 +326,17 @@ def plot_conditions(rows: pd.DataFrame, # validity rows: condition, model, metri
         ax.errorbar(s.value, y, xerr=[s.value - s.lo, s.hi - s.value], fmt="o", capsize=3, label=m)
     for k, (role, (orig, new)) in enumerate(paper.items()):
         ax.axvline(new, color=f"C{k}", ls=":", lw=1, label=f"paper, {role}, feature-focused ({new})")
-    if paper: ax.axvline(next(iter(paper.values()))[0], color="grey", ls="--", lw=1, label=f"paper, original ({next(iter(paper.values()))[0]})")
+    if paper:
+        ax.axvline(
+            next(iter(paper.values()))[0], color="grey", ls="--", lw=1,
+            label=f"paper, original ({next(iter(paper.values()))[0]})")
     if metric in ("accuracy", "auc"): ax.axvline(0.5, color="black", lw=0.5)
-    ax.set_yticks(range(len(conds)), conds, fontsize=8); ax.invert_yaxis(); ax.set_xlabel(f"test {metric} (95 % interval)")
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5)); ax.set_title(title, fontsize=9); fig.tight_layout()
+    ax.set_yticks(range(len(conds)), conds, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"test {metric} (95 % interval)")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
     return fig
 
 # %% ../nbs/16_controls.ipynb #9ca58171
@@ -318,7 +356,8 @@ def plot_differences(rows: pd.DataFrame, # validity rows: condition, model, metr
                     ):
     "One line per condition: its accuracy minus that on `reference` (paired, 95 % interval) for each model, and the paper's gains."
     r = difference_rows(rows, reference).assign(
-        condition=lambda d: [textwrap.fill(c.removesuffix(f" vs {reference}") + f" (n = {n})", width) for c, n in zip(d.condition, d.n)])
+        condition=lambda d:
+        [textwrap.fill(c.removesuffix(f" vs {reference}") + f" (n = {n})", width) for c, n in zip(d.condition, d.n)])
     fig = plot_conditions(r, "accuracy_difference", title, paper={})
     ax = fig.axes[0]
     fig.set_size_inches(11, 0.32 * sum(c.count("\n") + 1 for c in dict.fromkeys(r.condition)) + 1.8)
@@ -355,8 +394,8 @@ def cv_design(cfg: StudyConfig) -> str:
     "The design, as every row of the cross-validation names it; \"reduced\" where it is smaller than `CV_FULL`."
     n = cv_lime_config(cfg).lime_samples
     reduced = cfg.cv_seeds < CV_FULL["seeds"] or n < CV_FULL["lime_samples"]
-    return (f"{cfg.cv_folds}-fold CV x {cfg.cv_seeds} seed{'s' * (cfg.cv_seeds > 1)}, LIME {n} samples"
-            + (f" (reduced; the design: {CV_FULL['seeds']} seeds, {CV_FULL['lime_samples']} samples)" if reduced else ""))
+    return (f"{cfg.cv_folds}-fold CV x {cfg.cv_seeds} seed{'s' * (cfg.cv_seeds > 1)}, LIME {n} samples" +
+            (f" (reduced; the design: {CV_FULL['seeds']} seeds, {CV_FULL['lime_samples']} samples)" if reduced else ""))
 
 # %% ../nbs/16_controls.ipynb #01d8a6cd
 CV_PREDICTION_COLUMNS = ["model", "condition", "fold", "seed", "path", "label", "y_true", "p_osteoporosis"]
@@ -374,11 +413,17 @@ def masked_cross_validation(arrays_of, # callable: fold -> split -> (rows, canon
         arrays, (original, masked) = arrays_of(fold), names_of(fold)
         for seed in cv_seeds(cfg):
             c = cfg.replace(seed=seed); lc = cv_lime_config(c)
-            for role, spec in specs.items(): trained[(fold, seed, "original", role)] = run_experiment(original, spec, arrays, c, progress=False)
-            exps = {s: explain(x, {r: trained[(fold, seed, "original", r)].trained.model for r in specs}, lc, progress=False) for s, (_, x) in arrays.items()}
+            for role, spec in specs.items():
+                trained[(fold, seed, "original", role)] = run_experiment(original, spec, arrays, c, progress=False)
+            exps = {
+                s: explain(x, {r: trained[(fold, seed, "original", r)].trained.model
+                               for r in specs}, lc, progress=False)
+                for s, (_, x) in arrays.items()
+            }
             for role, spec in specs.items():
                 masks = {s: control_masks("lime", exps[s][role], cfg=lc) for s in arrays}
-                trained[(fold, seed, "lime", role)] = run_experiment(masked, spec, masked_arrays(arrays, masks), c, progress=False)
+                trained[(fold, seed, "lime", role)] = run_experiment(masked, spec, masked_arrays(arrays, masks), c,
+                                                                     progress=False)
             for cond in CV_CONDITIONS:
                 for role in specs:
                     p = trained[(fold, seed, cond, role)].predictions
@@ -409,7 +454,8 @@ def cv_fold_rows(experiment: str, # e.g. "uncertainty"
     rows = []
     for (role, fold, s), a, b in _pairs(pred, ["model", "fold", "seed"]):
         at = f"{design}, fold {fold}, seed {s}"
-        for cond, p in ((CV_CONDITIONS["original"], a), (CV_CONDITIONS["lime"], b)): rows += condition_rows(experiment, f"{at}: {cond}", names[role], p, seed=seed)
+        for cond, p in ((CV_CONDITIONS["original"], a), (CV_CONDITIONS["lime"], b)):
+            rows += condition_rows(experiment, f"{at}: {cond}", names[role], p, seed=seed)
         rows += paired_rows(experiment, CV_CONDITIONS["lime"], names[role], b, a, CV_CONDITIONS["original"], seed, at)
     return rows
 
@@ -423,15 +469,23 @@ def cv_summary_rows(experiment: str, design: str, pred: pd.DataFrame, names: dic
         n = len(runs)
         for c, v in acc.items():
             lo, hi = bootstrap_stat(np.mean, (v,), seed=seed)
-            rows += [validity_row(experiment, f"{design}: {c}, mean over {n} runs", names[role], n, "accuracy_mean", float(v.mean()), lo, hi,
-                                  f"runs (fold x seed): {', '.join(f'{x:.3f}' for x in v)}; interval: bootstrap over runs"),
-                     validity_row(experiment, f"{design}: {c}, mean over {n} runs", names[role], n, "accuracy_sd", float(v.std(ddof=1)) if n > 1 else float("nan"))]
+            rows += [
+                validity_row(experiment, f"{design}: {c}, mean over {n} runs", names[role], n, "accuracy_mean",
+                             float(v.mean()), lo, hi,
+                             f"runs (fold x seed): {', '.join(f'{x:.3f}' for x in v)}; interval: bootstrap over runs"),
+                validity_row(experiment, f"{design}: {c}, mean over {n} runs", names[role], n, "accuracy_sd",
+                             float(v.std(ddof=1)) if n > 1 else float("nan"))
+            ]
         d = acc[l] - acc[o]; lo, hi = bootstrap_stat(np.mean, (d,), seed=seed)
-        rows.append(validity_row(experiment, f"{design}: {l} minus {o}, mean over {n} runs", names[role], n, "accuracy_difference_mean", float(d.mean()), lo, hi,
-                                 evidence(lo, hi, f"the accuracy with {l} differs from that with {o} across folds and seeds", null=0)))
+        rows.append(
+            validity_row(
+                experiment, f"{design}: {l} minus {o}, mean over {n} runs", names[role], n, "accuracy_difference_mean",
+                float(d.mean()), lo, hi,
+                evidence(lo, hi, f"the accuracy with {l} differs from that with {o} across folds and seeds", null=0)))
         for (s,), a, b in _pairs(pred[pred.model == role], ["seed"]):
             at = f"{design}, seed {s}, out-of-fold (every image tested once)"
-            rows += condition_rows(experiment, f"{at}: {o}", names[role], a, seed=seed) + condition_rows(experiment, f"{at}: {l}", names[role], b, seed=seed)
+            rows += condition_rows(experiment, f"{at}: {o}", names[role], a, seed=seed) + condition_rows(
+                experiment, f"{at}: {l}", names[role], b, seed=seed)
             rows += paired_rows(experiment, l, names[role], b, a, o, seed, at)
     return rows
 
@@ -448,10 +502,15 @@ def plot_cv(pred: pd.DataFrame, # from `masked_cross_validation`
         runs = _pairs(pred[pred.model == role], ["fold", "seed"])
         acc = np.array([[_accuracy(a), _accuracy(b)] for _, a, b in runs]).reshape(-1, 2)
         for a, b in acc: ax.plot([0, 1], [a, b], "-o", color="0.6", lw=0.8, ms=4)
-        ax.errorbar([-0.12, 1.12], acc.mean(0), yerr=acc.std(0, ddof=1) if len(acc) > 1 else None, fmt="s", color="C3", capsize=4, label="mean ± SD over runs")
+        ax.errorbar([-0.12, 1.12], acc.mean(0), yerr=acc.std(0, ddof=1) if len(acc) > 1 else None, fmt="s", color="C3",
+                    capsize=4, label="mean ± SD over runs")
         if role in paper: ax.plot([0, 1], paper[role], "*", color="k", ms=11, label="the paper (Table 2)")
-        ax.set_xticks([0, 1], list(CV_CONDITIONS.values())); ax.set_xlim(-0.4, 1.4); ax.set_title(names.get(role, role), fontsize=10)
-        ax.set_ylabel("test accuracy per fold and seed"); ax.grid(axis="y", alpha=0.3); ax.legend(fontsize=8, loc="lower center")
+        ax.set_xticks([0, 1], list(CV_CONDITIONS.values()))
+        ax.set_xlim(-0.4, 1.4)
+        ax.set_title(names.get(role, role), fontsize=10)
+        ax.set_ylabel("test accuracy per fold and seed")
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=8, loc="lower center")
     fig.suptitle(title, fontsize=10); fig.tight_layout()
     return fig
 
@@ -481,7 +540,8 @@ def cv_study(study: str, # the data, e.g. "pool" or "source labels"
     "`masked_cross_validation` on one set of folds, with its rows per fold and seed and over them."
     t0, design, names = time.time(), f"{study}, {cv_design(cfg)}", model_names(specs)
     pred, models = masked_cross_validation(arrays_of, names_of, specs, cfg)
-    rows = cv_fold_rows(experiment, design, pred, names, cfg.seed) + cv_summary_rows(experiment, design, pred, names, cfg.seed)
+    rows = cv_fold_rows(experiment, design, pred, names, cfg.seed) + cv_summary_rows(
+        experiment, design, pred, names, cfg.seed)
     models = {f"{study}/fold{f}/seed{s}/{c}/{r}": e for (f, s, c, r), e in models.items()}
     return CVStudy(study, rows, pred.assign(study=study), models, round(time.time() - t0, 1))
 
@@ -502,9 +562,10 @@ def part_tables(names: tuple, # the four tables' names: rows, predictions, model
 def cv_tables(studies: list # `CVStudy`s, in the order of their rows
              ) -> dict:
     "name -> table: `validity_cv` (the rows), `validity_cv_predictions`, `validity_cv_models`, `validity_cv_seconds`."
+    models = {k: e for s in studies for k, e in s.models.items()}
     return part_tables(("validity_cv", "validity_cv_predictions", "validity_cv_models", "validity_cv_seconds"),
-                       [r for s in studies for r in s.rows], [s.predictions for s in studies],
-                       {k: e for s in studies for k, e in s.models.items()}, [(s.study, s.seconds) for s in studies], "study")
+                       [r for s in studies for r in s.rows], [s.predictions for s in studies], models,
+                       [(s.study, s.seconds) for s in studies], "study")
 
 # %% ../nbs/16_controls.ipynb #d3c1c48d
 @dataclass
@@ -528,8 +589,9 @@ class ControlsLog:
 
     def tables(self) -> dict:
         "name -> table: `validity_retrained` (the rows), `validity_predictions`, `validity_models`, `validity_seconds`."
-        return part_tables(("validity_retrained", "validity_predictions", "validity_models", "validity_seconds"), self.rows,
-                           self.predictions, {f"{c}/{r}": e for (c, r), e in self.trained.items()}, list(self.seconds.items()), "experiment")
+        models = {f"{c}/{r}": e for (c, r), e in self.trained.items()}
+        return part_tables(("validity_retrained", "validity_predictions", "validity_models", "validity_seconds"),
+                           self.rows, self.predictions, models, list(self.seconds.items()), "experiment")
 
 # %% ../nbs/16_controls.ipynb #4ad66cd3
 @dataclass
@@ -557,17 +619,27 @@ def control_inputs(records: pd.DataFrame, # the study's split records (`results/
     specs = resolve_backbones(cfg.backbones, cfg.mobilenet)
     arrays = split_arrays(records, root, cfg)
     originals = {role: train_or_load("original", spec, arrays, cfg, progress=False) for role, spec in specs.items()}
-    exps = {s: explain(x, {r: t.model for r, t in originals.items()}, cfg, progress=False) for s, (_, x) in arrays.items()}
-    cams = {s: {r: cam_maps(originals[r].model, x, [e.label for e in exps[s][r]]) for r in specs} for s, (_, x) in arrays.items()}
+    models = {r: t.model for r, t in originals.items()}
+    exps = {s: explain(x, models, cfg, progress=False) for s, (_, x) in arrays.items()}
+    cams = {
+        s: {r: cam_maps(originals[r].model, x, [e.label for e in exps[s][r]])
+            for r in specs}
+        for s, (_, x) in arrays.items()
+    }
     table = pd.read_csv(out_path(cfg, "results", "feature_dataset.csv"), keep_default_na=False)
     feature = {role: load_feature_arrays(table, role, arrays, cfg) for role in specs}
     for role in specs:
         for s, (_, x) in arrays.items():
             if not np.array_equal(feature[role][s][1], x * control_masks("lime", exps[s][role], cfg=cfg)):
-                raise ValueError(f"{role}/{s}: the LIME masks rebuilt from the cache differ from notebook 4's feature-focused images")
-    reference = {(role, d): pd.read_csv(out_path(cfg, "results", f"predictions_{d}_{role}.csv")) for role in specs for d in ("original", "new")}
+                raise ValueError(
+                    f"{role}/{s}: the LIME masks rebuilt from the cache differ from notebook 4's feature-focused images"
+                )
+    reference = {(role, d): pd.read_csv(out_path(cfg, "results", f"predictions_{d}_{role}.csv"))
+                 for role in specs
+                 for d in ("original", "new")}
     y = {s: (r.label == cfg.classes[1]).astype(int).to_numpy() for s, (r, _) in arrays.items()}
-    return ControlInputs(specs, model_names(specs), records, root, arrays, y, arrays["test"][0].group.to_numpy(), originals, exps, cams, feature, reference)
+    return ControlInputs(specs, model_names(specs), records, root, arrays, y, arrays["test"][0].group.to_numpy(),
+                         originals, exps, cams, feature, reference)
 
 # %% ../nbs/16_controls.ipynb #e3bc2ae0
 def reference_rows(inp: ControlInputs, cfg: StudyConfig) -> list[dict]:
@@ -577,7 +649,8 @@ def reference_rows(inp: ControlInputs, cfg: StudyConfig) -> list[dict]:
         orig, new = inp.reference[(role, "original")], inp.reference[(role, "new")]
         rows += condition_rows("reference", "original images (Table 2)", name, orig, seed=cfg.seed)
         rows += condition_rows("reference", "LIME masks (Table 2, the paper's method)", name, new, seed=cfg.seed)
-        rows += paired_rows("reference", "LIME masks (Table 2, the paper's method)", name, new, orig, "original images", cfg.seed, groups=inp.exposure)
+        rows += paired_rows("reference", "LIME masks (Table 2, the paper's method)", name, new, orig, "original images",
+                            cfg.seed, groups=inp.exposure)
     return rows
 
 # %% ../nbs/16_controls.ipynb #11fb1ee9
@@ -587,14 +660,17 @@ def mask_leakage(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig):
     for role, spec in inp.specs.items():
         name, ref, ex = inp.names[role], inp.reference[(role, "new")], inp.exps["test"][role]
         new = train_or_load("new", spec, inp.feature[role], cfg, progress=False)  # notebook 5's model, from the cache
-        p = predict_proba(new.model, inp.arrays["test"][1] * control_masks("true label", ex, inp.y["test"], cfg=cfg), cfg)
+        p = predict_proba(new.model, inp.arrays["test"][1] * control_masks("true label", ex, inp.y["test"], cfg=cfg),
+                          cfg)
         pred = ref.assign(p_osteoporosis=p, y_pred=(p >= 0.5).astype(int))  # y_pred of these probabilities, not notebook 5's
         log.rows += condition_rows("mask leakage", cond, name, pred, seed=cfg.seed)
         log.collect(cond, name, pred)
-        log.rows += paired_rows("mask leakage", "test masked for the true label", name, pred, ref, "test masked for the prediction", cfg.seed, groups=inp.exposure)
+        log.rows += paired_rows("mask leakage", "test masked for the true label", name, pred, ref,
+                                "test masked for the prediction", cfg.seed, groups=inp.exposure)
         wrong = int((np.array([e.label for e in ex]) != inp.y["test"]).sum())
-        log.rows.append(validity_row("mask leakage", "test images whose true-label mask differs", name, len(inp.y["test"]), "count", wrong,
-                                     shows="the original model's wrong predictions: only there do the two masks differ"))
+        log.rows.append(
+            validity_row("mask leakage", "test images whose true-label mask differs", name, len(inp.y["test"]), "count",
+                         wrong, shows="the original model's wrong predictions: only there do the two masks differ"))
 
 # %% ../nbs/16_controls.ipynb #e7709020
 CONTROL_NAMES = {"true label": "true-label masks", "random": "random masks, same area", "inverted": "inverted masks",
@@ -607,12 +683,15 @@ def mask_controls(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig, progre
         name, model = CONTROL_NAMES[cond], inp.names[role]
         with log.timed(f"{name}, {role}"):
             masks = {s: control_masks(cond, inp.exps[s][role], inp.y[s], inp.cams[s][role], cfg) for s in inp.arrays}
-            e = log.trained[(cond, role)] = run_experiment(f"control-{cond.replace(' ', '-')}", inp.specs[role], masked_arrays(inp.arrays, masks), cfg, progress=False)
+            e = log.trained[(cond, role)] = run_experiment(f"control-{cond.replace(' ', '-')}", inp.specs[role],
+                                                           masked_arrays(inp.arrays, masks), cfg, progress=False)
             experiment = "mask leakage" if cond == "true label" else "mask controls"
             log.rows += condition_rows(experiment, f"{name}, retrained", model, e.predictions, seed=cfg.seed)
             log.collect(f"{name}, retrained", model, e.predictions)
-            log.rows += paired_rows(experiment, name, model, e.predictions, inp.reference[(role, "new")], "LIME masks", cfg.seed, groups=inp.exposure)
-            log.rows += paired_rows(experiment, name, model, e.predictions, inp.reference[(role, "original")], "original images", cfg.seed, groups=inp.exposure)
+            log.rows += paired_rows(experiment, name, model, e.predictions, inp.reference[(role, "new")], "LIME masks",
+                                    cfg.seed, groups=inp.exposure)
+            log.rows += paired_rows(experiment, name, model, e.predictions, inp.reference[(role, "original")],
+                                    "original images", cfg.seed, groups=inp.exposure)
 
 # %% ../nbs/16_controls.ipynb #09a3a341
 def shortcuts(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig):
@@ -624,7 +703,8 @@ def shortcuts(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig):
             e = log.trained[("cropped", role)] = run_experiment("control-cropped", spec, cropped, cfg, progress=False)
             log.rows += condition_rows("shortcuts", "cropped borders, retrained", model, e.predictions, seed=cfg.seed)
             log.collect("cropped borders, retrained", model, e.predictions)
-            log.rows += paired_rows("shortcuts", "cropped borders", model, e.predictions, inp.reference[(role, "original")], "original images", cfg.seed, groups=inp.exposure)
+            log.rows += paired_rows("shortcuts", "cropped borders", model, e.predictions,
+                                    inp.reference[(role, "original")], "original images", cfg.seed, groups=inp.exposure)
             log.rows += cam_bone_rows(inp.cams["test"][role], inp.arrays["test"][1], model, cfg.seed)
 
 # %% ../nbs/16_controls.ipynb #74623828
@@ -635,7 +715,8 @@ def faithfulness(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig) -> pd.D
         with log.timed(f"faithfulness, {role}"):
             ex = inp.exps["test"][role]
             predict = lambda x, m=inp.originals[role].model: predict_outputs(m, x, cfg)
-            ff = faithfulness_frame(predict, inp.arrays["test"][1], rankings(ex, inp.cams["test"][role], cfg.seed), [e.label for e in ex], steps=10, seed=cfg.seed)
+            ff = faithfulness_frame(predict, inp.arrays["test"][1], rankings(ex, inp.cams["test"][role], cfg.seed),
+                                    [e.label for e in ex], steps=10, seed=cfg.seed)
             log.rows += faithfulness_rows(ff, model, cfg.seed)
             means[model] = ff.groupby("method")[["deletion_auc", "insertion_auc"]].mean().round(3)
     return pd.concat(means, names=["model"])
@@ -650,16 +731,21 @@ def naive_split(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig) -> dict:
         n = len(flags)
         for col, what in (("copy_in_train", "a copy"), ("exposure_in_train", "a file of the same exposure")):
             k = int(flags[col].sum())
-            log.rows.append(validity_row("duplicate leakage", "naive split (the paper's)", "file-level split", n, f"test_share_{col}", k / n if n else float("nan"),
-                                         *wilson_interval(k, n), f"{k} of {n} test files have {what} in training"))
+            log.rows.append(
+                validity_row("duplicate leakage", "naive split (the paper's)",
+                             "file-level split", n, f"test_share_{col}", k / n if n else float("nan"),
+                             *wilson_interval(k, n), f"{k} of {n} test files have {what} in training"))
         for role, spec in inp.specs.items():
             model = inp.names[role]
             e = log.trained[("naive", role)] = run_experiment("naive-split", spec, arrays, cfg, progress=False)
             p, leak = e.predictions.reset_index(drop=True), flags.copy_in_train.to_numpy()
-            log.rows += condition_rows("duplicate leakage", "naive split (the paper's), all test files", model, p, seed=cfg.seed)
+            log.rows += condition_rows("duplicate leakage", "naive split (the paper's), all test files", model, p,
+                                       seed=cfg.seed)
             log.collect("naive split (the paper's), all test files", model, p.assign(copy_in_train=leak))
-            log.rows += condition_rows("duplicate leakage", "naive split, test files with a copy in training", model, p[leak], seed=cfg.seed)
-            log.rows += condition_rows("duplicate leakage", "naive split, test files without a copy in training", model, p[~leak], seed=cfg.seed)
+            log.rows += condition_rows("duplicate leakage", "naive split, test files with a copy in training", model,
+                                       p[leak], seed=cfg.seed)
+            log.rows += condition_rows("duplicate leakage", "naive split, test files without a copy in training", model,
+                                       p[~leak], seed=cfg.seed)
     return {s: len(r) for s, (r, _) in arrays.items()}
 
 # %% ../nbs/16_controls.ipynb #b3f347e1
@@ -681,9 +767,13 @@ def label_controls(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig,
         for role, spec in (inp.specs.items() if retrain else ()):
             model, e = inp.names[role], {}
             for cond, arrs in (("original images", inp.arrays), ("LIME masks", inp.feature[role])):
-                e[cond] = log.trained[(f"not contradicted, {cond}", role)] = run_experiment(f"not-contradicted-{cond.split()[0].lower()}", spec, subset(arrs), cfg, progress=False)
-                log.rows += condition_rows("labels", f"images the source does not contradict, {cond}", model, e[cond].predictions, seed=cfg.seed)
+                e[cond] = log.trained[(f"not contradicted, {cond}",
+                                       role)] = run_experiment(f"not-contradicted-{cond.split()[0].lower()}", spec,
+                                                               subset(arrs), cfg, progress=False)
+                log.rows += condition_rows("labels", f"images the source does not contradict, {cond}", model,
+                                           e[cond].predictions, seed=cfg.seed)
                 log.collect(f"images the source does not contradict, {cond}", model, e[cond].predictions)
-            log.rows += paired_rows("labels", "images the source does not contradict: LIME masks", model, e["LIME masks"].predictions,
-                                    e["original images"].predictions, "original images", cfg.seed)
+            log.rows += paired_rows("labels", "images the source does not contradict: LIME masks", model,
+                                    e["LIME masks"].predictions, e["original images"].predictions, "original images",
+                                    cfg.seed)
     return kept, retrain

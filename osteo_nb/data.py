@@ -47,7 +47,9 @@ def find_class_root(data_dir # a data folder: class sub-folders, possibly nested
                    ) -> Path:
     "The folder whose sub-folders are the class folders."
     d = Path(data_dir)
-    if d.exists() and not d.is_dir(): raise DataError(f"{d}: is a file, not a data folder (pass the folder that holds the class folders). {WHERE_TO_GET_DATA}")
+    if d.exists() and not d.is_dir():
+        raise DataError(
+            f"{d}: is a file, not a data folder (pass the folder that holds the class folders). {WHERE_TO_GET_DATA}")
     if not d.is_dir(): raise DataError(f"{d}: data folder not found. {WHERE_TO_GET_DATA}")
     for _ in range(4):
         if _is_class_root(d): return d
@@ -68,7 +70,9 @@ def download_paper_data(dest = "data/raw" # where the class folders go
         raise DataError(f"{dest}: kagglehub is not installed (`pip install kagglehub`). {WHERE_TO_GET_DATA}")
     import kagglehub
     try: src = Path(kagglehub.dataset_download(KAGGLE_DATASET))
-    except Exception as e: raise DataError(f"{dest}: could not download {KAGGLE_DATASET} ({type(e).__name__}: {e}). {WHERE_TO_GET_DATA}") from None
+    except Exception as e:
+        raise DataError(
+            f"{dest}: could not download {KAGGLE_DATASET} ({type(e).__name__}: {e}). {WHERE_TO_GET_DATA}") from None
     shutil.copytree(src, dest, dirs_exist_ok=True)
     return find_class_root(dest)
 
@@ -92,7 +96,8 @@ def _unusable(root: Path, rel: str) -> str:
     if hidden: return f"in a hidden folder {hidden[0]!r} (editor or system copies, not data)"
     try: rel.encode("utf-8")
     except UnicodeEncodeError: return "file name is not valid UTF-8 (rename it)"
-    if p.is_symlink() and not p.exists(): return "broken symbolic link (its target is missing, or the links form a loop)"
+    if p.is_symlink() and not p.exists():
+        return "broken symbolic link (its target is missing, or the links form a loop)"
     if not os.access(p, os.R_OK): return "no permission to read the file"
     return ""
 
@@ -103,9 +108,14 @@ def _luminance(im: Image.Image, p: Path) -> np.ndarray:
 def _scan_file(root: Path, rel: str, label, folder: str, cfg: StudyConfig) -> dict:
     p = root / rel
     if why := _unusable(root, rel):
-        return dict(path=os.fsencode(rel).decode("utf-8", "backslashreplace"), label=label or folder.lower(), readable=False, reason=why, bytes=0, file_sha256="")
-    try: r = dict(path=rel, label=label or folder.lower(), readable=False, reason="", bytes=p.stat().st_size, file_sha256=sha256_file(p))
-    except OSError as e: return dict(path=rel, label=label or folder.lower(), readable=False, reason=f"cannot be read ({e.strerror or e})", bytes=0, file_sha256="")
+        return dict(path=os.fsencode(rel).decode("utf-8", "backslashreplace"), label=label or folder.lower(),
+                    readable=False, reason=why, bytes=0, file_sha256="")
+    try:
+        r = dict(path=rel, label=label or folder.lower(), readable=False, reason="", bytes=p.stat().st_size,
+                 file_sha256=sha256_file(p))
+    except OSError as e:
+        return dict(path=rel, label=label or folder.lower(), readable=False,
+                    reason=f"cannot be read ({e.strerror or e})", bytes=0, file_sha256="")
     if label is None:
         r["reason"] = "not in a class folder" if folder == "." else f"folder {folder!r} is not a known class {KNOWN_CLASSES}"
         return r
@@ -130,7 +140,10 @@ def scan(data_dir, # a data folder (see `find_class_root`)
     "One record per file: label, decode outcome (`readable`, `reason`), metadata and digests."
     root = find_class_root(data_dir)
     files = list_files(root)
-    recs = [_scan_file(root, rel, lab, folder, cfg) for rel, lab, folder in tqdm(files, desc=f"scan {root.name}", disable=not progress)]
+    recs = [
+        _scan_file(root, rel, lab, folder, cfg)
+        for rel, lab, folder in tqdm(files, desc=f"scan {root.name}", disable=not progress)
+    ]
     df = pd.DataFrame(recs, columns=RECORD_COLUMNS)
     df.attrs["root"] = str(root)
     return df
@@ -167,7 +180,9 @@ def representatives(df: pd.DataFrame, labels: np.ndarray, classes) -> pd.Series:
     return pd.Series(order.index, index=order.index).groupby(labels).apply(lambda g: order[g].sort_values().index[0])
 
 # %% ../nbs/04_data.ipynb #85e83866
-PAIR_COLUMNS = ["path_a", "path_b", "view", "kind", "score", "fine", "medium", "stretch", "sx", "sy", "tx", "ty", "distance"]
+PAIR_COLUMNS = [
+    "path_a", "path_b", "view", "kind", "score", "fine", "medium", "stretch", "sx", "sy", "tx", "ty", "distance"
+]
 
 def find_pairs(records: pd.DataFrame, # output of `scan` (with `attrs["root"]`), restricted to readable images
                hash_cluster: np.ndarray, # hash-cluster label of each row
@@ -216,7 +231,8 @@ def cluster(records: pd.DataFrame, # output of `scan`
            ) -> pd.DataFrame:
     "`records` with `hash_cluster`, `cluster`, `group`, `status`, `reason` (see `STATUSES`); the pairs checked in `attrs['pairs']`."
     df = records.copy()
-    df["hash_cluster"], df["cluster"], df["group"], df["status"] = "", "", "", np.where(df.readable, "used", "unreadable")
+    df["hash_cluster"], df["cluster"], df["group"], df["status"] = "", "", "", np.where(
+        df.readable, "used", "unreadable")
     df.loc[df.readable, "reason"] = ""  # what an earlier clustering of these records said is redecided below
     not_image = ~df.path.str.lower().str.endswith(IMAGE_EXTS)
     df.loc[~df.readable & (~df.label.isin(KNOWN_CLASSES) | not_image), "status"] = "excluded"  # outside the task, not undecodable
@@ -225,8 +241,10 @@ def cluster(records: pd.DataFrame, # output of `scan`
     if len(ok) == 0: return df
     hashed = components(len(ok), np.argwhere(duplicate_distance(ok, cfg.mirror_duplicates) <= cfg.dup_threshold))
     pairs = _geometric_pairs(ok, hashed, cfg, progress, pairs)
-    df.loc[ok.index, "hash_cluster"] = ("h" + ok.pixel_sha256[representatives(ok, hashed, cfg.classes)].str[:12]).to_numpy()[hashed]
-    radiograph, exposure = _link(ok, hashed, pairs, cfg, crops=False), _join_sources(_link(ok, hashed, pairs, cfg, crops=True), ok.path, sources)
+    reps = ok.pixel_sha256[representatives(ok, hashed, cfg.classes)]
+    df.loc[ok.index, "hash_cluster"] = ("h" + reps.str[:12]).to_numpy()[hashed]
+    radiograph = _link(ok, hashed, pairs, cfg, crops=False)
+    exposure = _join_sources(_link(ok, hashed, pairs, cfg, crops=True), ok.path, sources)
     if sources is not None: df["source"] = sources.reindex(df.path.to_numpy()).fillna("").to_numpy()
     _name(df, ok.index, radiograph, exposure, cfg)
     _mark(df, cfg)
@@ -249,9 +267,11 @@ def _mark(df: pd.DataFrame, cfg: StudyConfig):
     for g, files in df[df.group != ""].groupby("group"):
         labels = sorted(set(files.label))
         if len(labels if cfg.conflict_scope == "any" else set(labels) & set(cfg.classes)) > 1:
-            what = "radiograph" if files.cluster.nunique() == 1 else f"exposure ({files.cluster.nunique()} radiographs: copies and one-knee crops)"
+            n = files.cluster.nunique()
+            what = "radiograph" if n == 1 else f"exposure ({n} radiographs: copies and one-knee crops)"
             df.loc[files.index, "status"] = "conflict"
-            df.loc[files.index, "reason"] = f"label conflict: the same {what} is filed as {' and '.join(labels)} ({len(files)} files)"
+            why = f"label conflict: the same {what} is filed as {' and '.join(labels)} ({len(files)} files)"
+            df.loc[files.index, "reason"] = why
     out = df.readable & df.label.isin(KNOWN_CLASSES) & ~df.label.isin(cfg.classes) & (df.status != "conflict")
     df.loc[out, "status"] = "excluded"
     df.loc[out, "reason"] = [f"class {l!r} is not part of the task {cfg.classes}" for l in df.loc[out, "label"]]
@@ -304,7 +324,8 @@ def cv_folds(df: pd.DataFrame, # records with `status`, `label` and `group` (fro
     from sklearn.model_selection import StratifiedGroupKFold
     used = df[df.status == "used"].sort_values("path")
     fold = pd.Series(-1, index=df.index, name="fold")
-    for f, (_, test) in enumerate(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(used, used.label, used.group)):
+    for f, (_, test) in enumerate(
+            StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(used, used.label, used.group)):
         fold[used.index[test]] = f
     return fold
 
@@ -315,7 +336,8 @@ def fold_split(df: pd.DataFrame, # records with `status`, `cluster` (and `fold`,
     "`df` with a `split` column for cross-validation fold `fold`: test = that fold, val = the next, train = the rest."
     out = df.copy(); out["split"] = ""
     used = out.status == "used"
-    out.loc[used, "split"] = np.where(out.fold[used] == fold, "test", np.where(out.fold[used] == (fold + 1) % k, "val", "train"))
+    out.loc[used, "split"] = np.where(out.fold[used] == fold, "test",
+                                      np.where(out.fold[used] == (fold + 1) % k, "val", "train"))
     by_cluster = dict(zip(out.cluster[used], out.split[used]))
     dup = out.status == "duplicate"
     out.loc[dup, "split"] = out.cluster[dup].map(by_cluster).fillna("")
@@ -347,9 +369,11 @@ def check_split(df: pd.DataFrame, # output of `split`
     missing = [f"{s} without {c}" for s in SPLITS for c in cfg.classes if not n.get((s, c), 0)]
     if missing:
         st = df.status.value_counts()
-        raise DataError(f"{df.attrs.get('root', 'the data')}: the {cfg.split_mode} split leaves {', '.join(missing)} (used images per split and "
-                        f"class: {split_counts(df, cfg.classes)}; of {len(df)} files {st.get('duplicate', 0)} are duplicates, "
-                        f"{st.get('conflict', 0)} in conflicts). Every split needs both classes: add radiographs, or change split_ratios")
+        raise DataError(
+            f"{df.attrs.get('root', 'the data')}: the {cfg.split_mode} split leaves {', '.join(missing)} (used images per split and "
+            f"class: {split_counts(df, cfg.classes)}; of {len(df)} files {st.get('duplicate', 0)} are duplicates, "
+            f"{st.get('conflict', 0)} in conflicts). Every split needs both classes: add radiographs, or change split_ratios"
+        )
 
 # %% ../nbs/04_data.ipynb #5b659894
 SPLIT_COLUMNS = ["path", "label", "split", "cluster", "status"]
@@ -405,9 +429,13 @@ def summary(df: pd.DataFrame # output of `make_split`
            ) -> str:
     "A few lines: files per status, used images per class and split, conflicts, leakage."
     st = df.status.value_counts().reindex(STATUSES, fill_value=0)
-    used = df[df.status == "used"].groupby(["label", "split"]).size().unstack(fill_value=0).reindex(columns=list(SPLITS), fill_value=0)
-    return "\n".join([f"{len(df)} files: " + ", ".join(f"{k} {v}" for k, v in st.items()),
-                      f"radiographs (clusters) {df.cluster[df.cluster != ''].nunique()}, exposures (groups) {df.group[df.group != ''].nunique()}, "
-                      f"conflicting exposures {df.group[df.status == 'conflict'].nunique()}, "
-                      f"radiographs across splits {len(leakage(df))}, exposures across splits {len(leakage(df, 'group'))}",
-                      "used images per class and split:", used.to_string()])
+    used = df[df.status == "used"].groupby(["label", "split"
+                                            ]).size().unstack(fill_value=0).reindex(columns=list(SPLITS), fill_value=0)
+    return "\n".join([
+        f"{len(df)} files: " + ", ".join(f"{k} {v}" for k, v in st.items()),
+        f"radiographs (clusters) {df.cluster[df.cluster != ''].nunique()}, exposures (groups) {df.group[df.group != ''].nunique()}, "
+        f"conflicting exposures {df.group[df.status == 'conflict'].nunique()}, "
+        f"radiographs across splits {len(leakage(df))}, exposures across splits {len(leakage(df, 'group'))}",
+        "used images per class and split:",
+        used.to_string()
+    ])

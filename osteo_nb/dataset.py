@@ -45,11 +45,16 @@ def safe_entry(root, # a cache root (itself possibly a link: where the user put 
               ) -> Path: # `root/parts`, safe to read, write and delete
     "`root/parts`, after refusing a link on the way below `root`; an entry that is a link is removed as a link, with a notice."
     root, rel = Path(root), Path(*parts)
-    if not rel.parts or rel.is_absolute() or ".." in rel.parts: raise CacheError(f"{rel}: not a name inside the cache {root}")
+    if not rel.parts or rel.is_absolute() or ".." in rel.parts:
+        raise CacheError(f"{rel}: not a name inside the cache {root}")
     for q in (root.joinpath(*rel.parts[:i]) for i in range(1, len(rel.parts))):
-        if q.is_symlink(): raise CacheError(f"{_shown(q)} is a symbolic link inside the cache {root}: osteo_nb never writes or deletes "
-                                            "through one; remove the link (the cache root itself may be a link)")
-    if (p := root / rel).is_symlink(): print(f"osteo_nb: removing the symbolic link {_shown(p)} from the cache (an entry is never followed)"); p.unlink()
+        if q.is_symlink():
+            raise CacheError(
+                f"{_shown(q)} is a symbolic link inside the cache {root}: osteo_nb never writes or deletes "
+                "through one; remove the link (the cache root itself may be a link)")
+    if (p := root / rel).is_symlink():
+        print(f"osteo_nb: removing the symbolic link {_shown(p)} from the cache (an entry is never followed)")
+        p.unlink()
     return p
 
 # %% ../nbs/07_dataset.ipynb #8a1d8120
@@ -57,8 +62,9 @@ def refuse_link(p, # a folder (or file) osteo_nb is about to write or delete in
                 what: str = "folder" # how the message names it
                ) -> Path:
     "`p`, unless it is a symbolic link: then `CacheError`, since osteo_nb never writes or deletes through a link."
-    if Path(p).is_symlink(): raise CacheError(f"{what} {_shown(Path(p))} is a symbolic link: osteo_nb never writes or deletes through one; "
-                                              "remove the link, or name the real folder")
+    if Path(p).is_symlink():
+        raise CacheError(f"{what} {_shown(Path(p))} is a symbolic link: osteo_nb never writes or deletes through one; "
+                         "remove the link, or name the real folder")
     return Path(p)
 
 # %% ../nbs/07_dataset.ipynb #1e1e1f69
@@ -83,7 +89,10 @@ def _decode_all(df: pd.DataFrame, root, cfg: StudyConfig) -> np.ndarray:
 # %% ../nbs/07_dataset.ipynb #5e37242c
 def _record(x: np.ndarray, made_from: str) -> dict:
     "What an image cache entry holds and was made from: the fingerprint of its inputs, its shape, dtype and pixels' sha256."
-    return {"made_from": made_from, "shape": list(x.shape), "dtype": str(x.dtype), "pixels_sha256": hashlib.sha256(x.tobytes()).hexdigest()}
+    return {
+        "made_from": made_from, "shape": list(x.shape), "dtype": str(x.dtype),
+        "pixels_sha256": hashlib.sha256(x.tobytes()).hexdigest()
+    }
 
 def _entry_problem(x: np.ndarray, record: dict | None, made_from: str) -> str | None:
     "Why a cached array cannot serve, or None."
@@ -119,7 +128,8 @@ def load_images(df: pd.DataFrame, # rows to load (e.g. from `select`), with `pat
 # %% ../nbs/07_dataset.ipynb #6450f3d6
 def _affine(u, size: int, cfg: StudyConfig):
     "Projective transform (output -> input pixel) from 6 uniforms in [-1, 1)."
-    th, tx, ty, sh = u[0] * cfg.rotation * math.pi / 180, u[1] * cfg.shift * size, u[2] * cfg.shift * size, u[3] * cfg.shear
+    th, sh = u[0] * cfg.rotation * math.pi / 180, u[3] * cfg.shear
+    tx, ty = u[1] * cfg.shift * size, u[2] * cfg.shift * size
     zx, zy = 1 + u[4] * cfg.zoom, 1 + u[5] * cfg.zoom
     c, s = tf.cos(th), tf.sin(th)
     a, b = c * zx, (c * sh - s) * zy  # rotation @ shear @ zoom
@@ -157,7 +167,8 @@ def from_arrays(x: np.ndarray, # uint8 images (N, H, W)
     if not training: return ds.map(lambda im, l: (to3(im), l)).batch(cfg.batch_size).prefetch(2)
     ds = ds.shuffle(len(x), seed=cfg.seed, reshuffle_each_iteration=True)
     seeds = tf.data.Dataset.random(seed=cfg.seed, rerandomize_each_iteration=True).batch(2)
-    ds = tf.data.Dataset.zip((ds, seeds)).map(lambda xl, s: (augment(to3(xl[0]), s, cfg), xl[1]), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = tf.data.Dataset.zip((ds, seeds)).map(lambda xl, s: (augment(to3(xl[0]), s, cfg), xl[1]),
+                                              num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.batch(cfg.batch_size).prefetch(2)
 
 # %% ../nbs/07_dataset.ipynb #ba28a819
@@ -169,4 +180,5 @@ def make_dataset(df: pd.DataFrame, # records from `data.make_split`
                 ) -> tf.data.Dataset:
     "Batched `(image, one_hot)` dataset of one split, augmented for training only."
     rows = select(df, subset, cfg)
-    return from_arrays(load_images(rows, root, cfg), labels_of(rows, cfg), cfg, subset == "train" if training is None else training)
+    return from_arrays(load_images(rows, root, cfg), labels_of(rows, cfg), cfg,
+                       subset == "train" if training is None else training)

@@ -107,7 +107,8 @@ def candidates(images: list, # 8-bit luminance images (any size)
     if len(images) < 2: return pd.DataFrame(columns=["a", "b", "view", "distance"])
     n, copy_views = len(images), ["full", "full_m"]
     boxes = [foreground_box(a) for a in images]  # once per image: every view below starts from it
-    thumbs = [{v: descriptor(view(a, v, 64, box=bx)) for v in copy_views + list(HALF_VIEWS)} for a, bx in zip(images, boxes)]
+    thumbs = [{v: descriptor(view(a, v, 64, box=bx))
+               for v in copy_views + list(HALF_VIEWS)} for a, bx in zip(images, boxes)]
     halves = [v for v in HALF_VIEWS if not v.endswith("_m")]
     profiles = [{v: row_profile(view(a, v, 128, box=bx)) for v in ["full"] + halves} for a, bx in zip(images, boxes)]
     windows = np.stack([descriptor(view(a, "full", 64, w, bx)) for a, bx in zip(images, boxes) for w in WINDOWS])  # image i owns rows i*9 .. i*9+8
@@ -119,7 +120,10 @@ def candidates(images: list, # 8-bit luminance images (any size)
                  Q(thumbs, HALF_VIEWS, by_thumb, k_crop), Q(profiles, halves, by_profile, k_crop),
                  Q(thumbs, ["full"], by_window, k_window, owner), Q(thumbs, ["full_m"], by_window, k_window, owner),
                  Q(thumbs, HALF_VIEWS, by_window, k_window, owner)]
-    found = [f for q in questions if q.k for f in _nearest([[d[v] for v in q.views] for d in q.descriptors], q.views, q.index, q.k, q.owner)]
+    found = [
+        f for q in questions if q.k
+        for f in _nearest([[d[v] for v in q.views] for d in q.descriptors], q.views, q.index, q.k, q.owner)
+    ]
     rows = [r for found_row in found for r in _views_to_verify(*found_row)]
     return _drop_reversed(pd.DataFrame(rows, columns=["a", "b", "view", "distance"])).reset_index(drop=True)
 
@@ -205,7 +209,8 @@ def refine(q: np.ndarray, r: np.ndarray, # square float32 views, same size
            m: int # working size of this ECC step
           ) -> np.ndarray:
     "One affine ECC step at `m` px, starting from and returning a full-size map."
-    _, Wm = cv2.findTransformECC(_shrink(q, m), _shrink(r, m), _rescaled(W, m / q.shape[0]), cv2.MOTION_AFFINE, _ECC, None, 3)
+    _, Wm = cv2.findTransformECC(_shrink(q, m), _shrink(r, m), _rescaled(W, m / q.shape[0]), cv2.MOTION_AFFINE, _ECC,
+                                 None, 3)
     return _rescaled(Wm, q.shape[0] / m)
 
 # %% ../nbs/03_dedup.ipynb #ec0e4eaf
@@ -281,7 +286,8 @@ def stretch(W: np.ndarray # affine 2x3 from `register`
     return float(max(s.max(), 1 / max(s.min(), 1e-9)))
 
 # %% ../nbs/03_dedup.ipynb #59bd8e3b
-_REJECTED = dict(score=-1.0, fine=-1.0, medium=-1.0, kind="none", stretch=np.nan, sx=np.nan, sy=np.nan, tx=np.nan, ty=np.nan)
+_REJECTED = dict(score=-1.0, fine=-1.0, medium=-1.0, kind="none", stretch=np.nan, sx=np.nan, sy=np.nan, tx=np.nan,
+                 ty=np.nan)
 
 def verify(a: np.ndarray, # 8-bit luminance image
            b: np.ndarray, # 8-bit luminance image
@@ -300,7 +306,8 @@ def verify(a: np.ndarray, # 8-bit luminance image
         else: score = medium
     except cv2.error: return dict(_REJECTED)
     if collapsed(W): return dict(_REJECTED)
-    T = (_frame(b, view_name, size, box_b) @ np.vstack([W, [0, 0, 1]]) @ np.linalg.inv(_frame(a, "full", size, box_a)))[:2]
+    to_b, from_a = _frame(b, view_name, size, box_b), np.linalg.inv(_frame(a, "full", size, box_a))
+    T = (to_b @ np.vstack([W, [0, 0, 1]]) @ from_a)[:2]
     return dict(score=score, fine=fine, medium=medium, kind=pair_kind(view_name, T), stretch=stretch(W),
                 sx=T[0, 0], sy=T[1, 1], tx=T[0, 2], ty=T[1, 2])
 
@@ -323,7 +330,8 @@ def keypoints(a: np.ndarray, # 8-bit luminance image
               contrast: float = StudyConfig.trace_contrast # SIFT contrast threshold
              ) -> tuple[np.ndarray, np.ndarray]:
     "SIFT keypoint positions (n, 2) and descriptors (n, 128), float32."
-    kp, d = cv2.SIFT_create(nfeatures=MAX_KEYPOINTS, contrastThreshold=contrast).detectAndCompute(np.ascontiguousarray(a), None)
+    kp, d = cv2.SIFT_create(nfeatures=MAX_KEYPOINTS,
+                            contrastThreshold=contrast).detectAndCompute(np.ascontiguousarray(a), None)
     return np.float32([k.pt for k in kp]).reshape(-1, 2), (d if d is not None else np.zeros((0, 128), np.float32))
 
 # %% ../nbs/03_dedup.ipynb #180587c7
@@ -332,7 +340,10 @@ def source_views(a: np.ndarray, # a source radiograph, 8-bit luminance, any size
                 ) -> dict:
     "Keypoints of `a` squeezed to each shape of `SOURCE_VIEWS`."
     n = cfg.image_size
-    return {v: keypoints(cv2.resize(a, (w * n, h * n), interpolation=cv2.INTER_AREA), cfg.trace_contrast) for v, (w, h) in SOURCE_VIEWS.items()}
+    return {
+        v: keypoints(cv2.resize(a, (w * n, h * n), interpolation=cv2.INTER_AREA), cfg.trace_contrast)
+        for v, (w, h) in SOURCE_VIEWS.items()
+    }
 
 # %% ../nbs/03_dedup.ipynb #415d634c
 def query_views(a: np.ndarray, # a canonical image (`data.read_canonical`)
@@ -347,10 +358,14 @@ def match_keypoints(q: tuple, r: tuple # (positions, descriptors) of a query and
     "Matches (ratio test) that one affine map from `q` onto `r` explains (RANSAC inliers), and that map (2 x 3)."
     (pq, dq), (pr, dr) = q, r
     if len(dq) < 3 or len(dr) < 3: return 0, None
-    pairs = [m for m in cv2.BFMatcher(cv2.NORM_L2).knnMatch(dq, dr, k=2) if len(m) == 2 and m[0].distance < RATIO * m[1].distance]
+    pairs = [
+        m for m in cv2.BFMatcher(cv2.NORM_L2).knnMatch(dq, dr, k=2)
+        if len(m) == 2 and m[0].distance < RATIO * m[1].distance
+    ]
     if len(pairs) < 6: return 0, None
     A, B = pq[[m[0].queryIdx for m in pairs]], pr[[m[0].trainIdx for m in pairs]]
-    M, inliers = cv2.estimateAffine2D(A, B, method=cv2.RANSAC, ransacReprojThreshold=REPROJ, maxIters=2000, confidence=0.99, refineIters=10)
+    M, inliers = cv2.estimateAffine2D(A, B, method=cv2.RANSAC, ransacReprojThreshold=REPROJ, maxIters=2000,
+                                      confidence=0.99, refineIters=10)
     return (0, None) if M is None else (int(inliers.sum()), M)
 
 # %% ../nbs/03_dedup.ipynb #ea2406d8
@@ -396,8 +411,10 @@ def word_counts(descriptors: list, # one (n_i, 128) array per image
                 vocab: MiniBatchKMeans # `visual_words`
                ) -> np.ndarray:
     "(images, words) counts of each image's descriptors per visual word."
-    return np.stack([np.bincount(vocab.predict(d), minlength=vocab.n_clusters) if len(d) else np.zeros(vocab.n_clusters, int)
-                     for d in descriptors]).astype(np.float32)
+    return np.stack([
+        np.bincount(vocab.predict(d), minlength=vocab.n_clusters) if len(d) else np.zeros(vocab.n_clusters, int)
+        for d in descriptors
+    ]).astype(np.float32)
 
 # %% ../nbs/03_dedup.ipynb #2971b199
 def tfidf(counts: np.ndarray, # `word_counts`
@@ -433,12 +450,13 @@ def single_threaded_cv2():
 # %% ../nbs/03_dedup.ipynb #0aadf067
 def _keypoint_match(va: dict, vb: dict) -> dict:
     "`a` as it is and mirrored onto `b` stretched 2x: the better, as `VERIFY_COLUMNS` and the view."
-    (n, M), o = max(((match_keypoints(va[o], vb["stretched"]), o) for o in ("direct", "mirrored")), key=lambda t: t[0][0])
+    (n, M), o = max(((match_keypoints(va[o], vb["stretched"]), o) for o in ("direct", "mirrored")),
+                    key=lambda t: t[0][0])
     view = KEYPOINT_VIEWS[o == "mirrored"]
     if M is None: return dict(_REJECTED) | {"view": view, "score": 0.0, "kind": "keypoint"}
     w = SOURCE_VIEWS["crop"][0]
-    return dict(score=float(n), fine=np.nan, medium=np.nan, kind="keypoint", stretch=stretch(M), sx=M[0, 0] / w, sy=M[1, 1],
-                tx=M[0, 2] / w, ty=M[1, 2], view=view)
+    return dict(score=float(n), fine=np.nan, medium=np.nan, kind="keypoint", stretch=stretch(M), sx=M[0, 0] / w,
+                sy=M[1, 1], tx=M[0, 2] / w, ty=M[1, 2], view=view)
 
 def verify_keypoints(views: list, # `keypoint_views` of each image
                      pairs: pd.DataFrame, # candidate pairs `a`, `b` (indices into `views`)
@@ -456,7 +474,8 @@ def verify_keypoints(views: list, # `keypoint_views` of each image
 def _best_per_pair(p: pd.DataFrame) -> pd.DataFrame:
     "One row per unordered pair `{a, b}`: the highest score."
     key = np.sort(p[["a", "b"]].to_numpy(int), axis=1) if len(p) else np.zeros((0, 2), int)
-    p = p.assign(_lo=key[:, 0], _hi=key[:, 1]).sort_values(["_lo", "_hi", "score"], ascending=[True, True, False], kind="stable")
+    p = p.assign(_lo=key[:, 0], _hi=key[:, 1]).sort_values(["_lo", "_hi", "score"], ascending=[True, True, False],
+                                                           kind="stable")
     return p.drop_duplicates(["_lo", "_hi"]).drop(columns=["_lo", "_hi"]).reset_index(drop=True)
 
 def keypoint_pairs(images: list, # 8-bit luminance images, canonical size
@@ -466,8 +485,11 @@ def keypoint_pairs(images: list, # 8-bit luminance images, canonical size
                   ) -> pd.DataFrame:
     "Keypoint candidates (`keypoint_candidates`) verified (`verify_keypoints`): one row per pair of images."
     with single_threaded_cv2(), ThreadPoolExecutor(workers or os.cpu_count() or 1) as ex:
-        views = list(tqdm(ex.map(lambda a: keypoint_views(a, cfg), images), total=len(images), desc="keypoints", disable=not progress))
-    return _best_per_pair(verify_keypoints(views, keypoint_candidates(views, cfg.keypoint_candidates), progress, workers))
+        views = list(
+            tqdm(ex.map(lambda a: keypoint_views(a, cfg), images), total=len(images), desc="keypoints",
+                 disable=not progress))
+    return _best_per_pair(
+        verify_keypoints(views, keypoint_candidates(views, cfg.keypoint_candidates), progress, workers))
 
 # %% ../nbs/03_dedup.ipynb #cff36dbf
 def verify_pairs(images: list, # 8-bit luminance images
@@ -484,7 +506,8 @@ def verify_pairs(images: list, # 8-bit luminance images
         res = list(tqdm(ex.map(work, pairs.itertuples()), total=len(pairs), desc="verify pairs", disable=not progress))
     out = pd.concat([pairs, pd.DataFrame(res, columns=VERIFY_COLUMNS, index=pairs.index)], axis=1)
     out["_ok"] = is_verified(out, cfg)  # a verified view first, then the highest score
-    best = out.sort_values(["a", "b", "_ok", "score"], ascending=[True, True, False, False], kind="stable").drop_duplicates(["a", "b"])
+    best = out.sort_values(["a", "b", "_ok", "score"], ascending=[True, True, False, False],
+                           kind="stable").drop_duplicates(["a", "b"])
     best = best.drop(columns="_ok")
     return best.reset_index(drop=True)
 
@@ -494,7 +517,8 @@ def match_pairs(images: list, # 8-bit luminance images
                 workers: int | None = None # threads (default: the CPU count)
                ) -> pd.DataFrame:
     "Candidate pairs `a, b, view, distance` from `candidates`, verified (`verify_pairs`); with `keypoint_links`, the keypoint stage's too (`keypoint_pairs`)."
-    pairs = verify_pairs(images, candidates(images, cfg.match_candidates, cfg.crop_candidates, cfg.window_candidates), cfg, progress, workers)
+    pairs = verify_pairs(images, candidates(images, cfg.match_candidates, cfg.crop_candidates, cfg.window_candidates),
+                         cfg, progress, workers)
     if not cfg.keypoint_links or len(images) < 2: return pairs
     return pd.concat([pairs, keypoint_pairs(images, cfg, progress, workers)], ignore_index=True)
 
@@ -505,7 +529,8 @@ def threshold_of(pairs: pd.DataFrame, # rows with `kind` and `stretch` (from `ve
     "The score each pair's relation needs: a copy of one radiograph, a crop, a stretched crop registration (detail scores), or a keypoint match (inliers)."
     crop, keypoint = (pairs.kind == "crop").to_numpy(), (pairs.kind == "keypoint").to_numpy()
     stretched = pairs.get("stretch", pd.Series(1.0, index=pairs.index)).fillna(1.0).to_numpy() > cfg.crop_max_stretch
-    registered = np.where(crop & stretched, cfg.stretched_threshold, np.where(crop, cfg.crop_threshold, cfg.match_threshold))
+    registered = np.where(crop & stretched, cfg.stretched_threshold,
+                          np.where(crop, cfg.crop_threshold, cfg.match_threshold))
     return np.where(keypoint, cfg.keypoint_threshold, registered)
 
 def is_verified(pairs: pd.DataFrame, # rows with `kind`, `score` and `stretch` (from `verify`)
@@ -536,7 +561,8 @@ def plot_pairs(pairs: pd.DataFrame, # rows with `a`, `b`, `view`, `score`, `kind
     for ax in axs.ravel(): ax.axis("off")
     for ax, p in zip(axs.ravel(), pairs.itertuples()):
         shown = dict(zip(KEYPOINT_VIEWS, ("full", "full_m"))).get(p.view, p.view)  # a keypoint pair: the whole of `b`
-        ax.imshow(np.concatenate([view(images[p.a], "full", 128), view(images[p.b], shown, 128)], 1), cmap="gray", vmin=0, vmax=255)
+        ax.imshow(np.concatenate(
+            [view(images[p.a], "full", 128), view(images[p.b], shown, 128)], 1), cmap="gray", vmin=0, vmax=255)
         score = f"{p.score:.0f} inliers" if p.kind == "keypoint" else f"{p.score:.2f}"
         cap = f"{score} {p.kind}" + (f"\n{names[p.a]}\n{names[p.b]}" if names else "")
         ax.set_title(cap, fontsize=6.5)

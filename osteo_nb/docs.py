@@ -40,7 +40,9 @@ def fill(text: str, # markdown with `{{source.key}}` placeholders
     parts = _CODE.split(text)
     for i in range(0, len(parts), 2):
         parts[i] = _PLACEHOLDER.sub(lambda p: f"{mark}{get(p[1], p[2])}{mark}", parts[i])
-        if "{{" in parts[i]: raise ValueError(f"malformed placeholder near {parts[i][parts[i].index('{{'):][:40]!r}: write {{{{source.key}}}}")
+        if "{{" in parts[i]:
+            raise ValueError(
+                f"malformed placeholder near {parts[i][parts[i].index('{{'):][:40]!r}: write {{{{source.key}}}}")
     return "".join(parts)
 
 # %% ../nbs/90_docs.ipynb #a1b8653a
@@ -57,10 +59,12 @@ def source(name: str, # the `source` of `{{source.key}}`
 
 # %% ../nbs/90_docs.ipynb #249018b3
 def _read_source(root: Path, name: str) -> dict:
-    if name not in SOURCES: raise ValueError(f"unknown placeholder source {name!r}; the sources are {', '.join(sorted(SOURCES))}")
+    if name not in SOURCES:
+        raise ValueError(f"unknown placeholder source {name!r}; the sources are {', '.join(sorted(SOURCES))}")
     file, reader = SOURCES[name]
     if file is None: return reader(None)
-    if not (root / file).exists(): raise FileNotFoundError(f"placeholder source {name!r} reads {file}, which is missing")
+    if not (root / file).exists():
+        raise FileNotFoundError(f"placeholder source {name!r} reads {file}, which is missing")
     return reader(root / file)
 
 def placeholder_values(root=None # the project whose files fill the placeholders (default: this one)
@@ -110,11 +114,15 @@ def table2_markdown(t: pd.DataFrame # `results/table2.csv`
     "Table 2 as Markdown: our scores with 95 % intervals, the paper's beside them."
     from osteo_nb.metrics import PAPER_TABLE2
     names = dict(zip(PAPER_TABLE2.model, PAPER_TABLE2.backbone))
-    rows = ["| data set | model (backbone used) | accuracy [95 % CI] | F1 [95 % CI] | AUC [95 % CI] | paper: accuracy / F1 |",
-            "|---|---|---|---|---|---|"]
+    rows = [
+        "| data set | model (backbone used) | accuracy [95 % CI] | F1 [95 % CI] | AUC [95 % CI] | paper: accuracy / F1 |",
+        "|---|---|---|---|---|---|"
+    ]
     for r in t.itertuples():
-        cis = " | ".join(_ci(getattr(r, m), getattr(r, f"{m}_lo"), getattr(r, f"{m}_hi")) for m in ("accuracy", "f1", "auc"))
-        rows.append(f"| {r.dataset} | {names[r.model]} (`{r.backbone}`) | {cis} | {r.paper_accuracy:g} / {r.paper_f1:g} |")
+        cis = " | ".join(
+            _ci(getattr(r, m), getattr(r, f"{m}_lo"), getattr(r, f"{m}_hi")) for m in ("accuracy", "f1", "auc"))
+        rows.append(
+            f"| {r.dataset} | {names[r.model]} (`{r.backbone}`) | {cis} | {r.paper_accuracy:g} / {r.paper_f1:g} |")
     return "\n".join(rows)
 
 @source("t2", "results/table2.csv")
@@ -134,7 +142,10 @@ def _table2(path) -> dict:
 def _mcnemar(path) -> dict:
     v = {}
     for r in pd.read_csv(path).itertuples():
-        v.update({f"p_{r.model}": _p(r.p_value), f"only_original_{r.model}": str(r.only_original_right), f"only_new_{r.model}": str(r.only_new_right)})
+        v.update({
+            f"p_{r.model}": _p(r.p_value), f"only_original_{r.model}": str(r.only_original_right),
+            f"only_new_{r.model}": str(r.only_new_right)
+        })
     return v
 
 # %% ../nbs/90_docs.ipynb #9fff2986
@@ -148,7 +159,8 @@ def _cv_rows(cv: pd.DataFrame, role: str) -> dict:
     from scipy.stats import ttest_rel
     mine = cv[cv.condition.str.startswith("pool, ") & cv.model.str.startswith(f"{role} ")]
     row = lambda metric, ending: mine[(mine.metric == metric) & mine.condition.str.endswith(_OOF + ending)].iloc[0]
-    o, l, mc = row("accuracy", "original images"), row("accuracy", "LIME masks"), row("mcnemar_p", "LIME masks vs original images")
+    o, l, mc = row("accuracy", "original images"), row("accuracy",
+                                                       "LIME masks"), row("mcnemar_p", "LIME masks vs original images")
     ex = mine.condition.str.extract(_CV_RUN)
     runs = mine.assign(run=ex[0] + " " + ex[1], cond=ex[2])[ex[2].notna() & (mine.metric == "accuracy")]
     per_run = runs.pivot(index="run", columns="cond", values="value").astype(float)  # fold and seed x condition
@@ -165,19 +177,25 @@ def cv_markdown(v: dict # the `cv` source's values
                ) -> str:
     "The pool cross-validation, one row per model."
     from osteo_nb.metrics import PAPER_TABLE2
-    rows = ["| model (backbone used) | original images [95 % CI] | LIME masks [95 % CI] | right only with masks / only without | McNemar p | t-test over folds p |",
-            "|---|---|---|---|---|---|"]
+    rows = [
+        "| model (backbone used) | original images [95 % CI] | LIME masks [95 % CI] | right only with masks / only without | McNemar p | t-test over folds p |",
+        "|---|---|---|---|---|---|"
+    ]
     for role, name in sorted(dict(zip(PAPER_TABLE2.model, PAPER_TABLE2.backbone)).items()):
-        rows.append(f"| {name} (`{v[f'backbone_{role}']}`) | {v[f'acc_original_ci_{role}']} | {v[f'acc_lime_ci_{role}']} | "
-                    f"{v[f'only_lime_{role}']} / {v[f'only_original_{role}']} | {v[f'p_{role}']} | {v[f't_p_{role}']} |")
+        rows.append(
+            f"| {name} (`{v[f'backbone_{role}']}`) | {v[f'acc_original_ci_{role}']} | {v[f'acc_lime_ci_{role}']} | "
+            f"{v[f'only_lime_{role}']} / {v[f'only_original_{role}']} | {v[f'p_{role}']} | {v[f't_p_{role}']} |")
     return "\n".join(rows)
 
 @source("cv", "results/validity_cv.csv")
 def _cv(path) -> dict:
     cv = pd.read_csv(path, keep_default_na=False)
     pool = cv[cv.condition.str.startswith("pool, ")]
-    v = {"folds": str(pool.condition.str.extract(_CV_RUN)[0].nunique()), "seeds": str(pool.condition.str.extract(_CV_RUN)[1].nunique()),
-         "lime_samples": re.search(r"LIME (\d+) samples", pool.condition.iloc[0])[1]}
+    v = {
+        "folds": str(pool.condition.str.extract(_CV_RUN)[0].nunique()),
+        "seeds": str(pool.condition.str.extract(_CV_RUN)[1].nunique()),
+        "lime_samples": re.search(r"LIME (\d+) samples", pool.condition.iloc[0])[1]
+    }
     for model in sorted(set(pool.model)):
         role, backbone = model.split(" ")[0], model.split("(")[1].rstrip(")")
         v.update(_cv_rows(pool, role), **{f"backbone_{role}": backbone})
@@ -194,10 +212,14 @@ def _controls(path) -> dict:
     pick = lambda cond, metric, role: t[(t.condition == cond) & (t.metric == metric) & (t.role == role)].iloc[0]
     v = {}
     for role in ("efficientnet", "mobilenet"):
-        acc, mc = pick("true-label masks, retrained", "accuracy", role), pick("true-label masks vs original images", "mcnemar_p", role)
+        acc, mc = pick("true-label masks, retrained", "accuracy", role), pick("true-label masks vs original images",
+                                                                              "mcnemar_p", role)
         naive = pick("naive split (the paper's), all test files", "accuracy", role)
         (v[f"true_only_true_{role}"], v[f"true_only_original_{role}"]) = map(str, _counts(mc.shows))
-        v.update({f"true_acc_{role}": _f3(acc.value), f"true_p_{role}": _p(mc.value), f"naive_acc_{role}": _f3(naive.value), "naive_n": str(naive.n)})
+        v.update({
+            f"true_acc_{role}": _f3(acc.value), f"true_p_{role}": _p(mc.value), f"naive_acc_{role}": _f3(naive.value),
+            "naive_n": str(naive.n)
+        })
     others = t[t.condition.isin([f"{c} vs original images" for c in _OTHER_MASKS]) & (t.metric == "mcnemar_p")]
     v["other_masks_min_p"] = _p(others.value.astype(float).min())
     return v
@@ -207,10 +229,13 @@ def _controls(path) -> dict:
 def _data(path) -> dict:
     t = pd.read_csv(path).set_index("label")
     total = t.loc["total"]
-    return {"files": str(int(total[["used", "duplicate", "conflict", "excluded", "unreadable"]].sum())), "used": str(total.used),
-            "used_normal": str(t.loc["normal"].used), "used_osteoporosis": str(t.loc["osteoporosis"].used),
-            "train": str(total.used_train), "val": str(total.used_val), "test": str(total.used_test),
-            "duplicate": str(total.duplicate), "conflict": str(total.conflict), "osteopenia": str(t.loc["osteopenia"].excluded)}
+    return {
+        "files": str(int(total[["used", "duplicate", "conflict", "excluded", "unreadable"]].sum())),
+        "used": str(total.used), "used_normal": str(t.loc["normal"].used),
+        "used_osteoporosis": str(t.loc["osteoporosis"].used), "train": str(total.used_train),
+        "val": str(total.used_val), "test": str(total.used_test), "duplicate": str(total.duplicate),
+        "conflict": str(total.conflict), "osteopenia": str(t.loc["osteopenia"].excluded)
+    }
 
 @source("naive", "results/data_leakage_paper_mode.csv")
 def _naive(path) -> dict:
@@ -221,7 +246,10 @@ def _naive(path) -> dict:
 def _labels(path) -> dict:
     t = pd.read_csv(path)
     g = t[t.split_mode == "grouped"][["images", "agrees", "osteopenia", "opposite", "not traced"]].sum()
-    return {"used": str(g.images), "traced": str(g.images - g["not traced"]), "agree": str(g.agrees), "osteopenia": str(g.osteopenia)}
+    return {
+        "used": str(g.images), "traced": str(g.images - g["not traced"]), "agree": str(g.agrees),
+        "osteopenia": str(g.osteopenia)
+    }
 
 # %% ../nbs/90_docs.ipynb #f2807d96
 @source("src", "results/source_labels.csv")
@@ -236,8 +264,10 @@ def _manifest_times(path) -> dict:
     m = json.loads(Path(path).read_text())
     cpu = m["environment"]["cpu"]
     v = {f"nb_{Path(nb).stem}": duration(s["seconds"]) for nb, s in m["notebooks"].items()}
-    return v | {"total": duration(sum(s["seconds"] for s in m["notebooks"].values())), "profile": m["config"]["profile"],
-                "cpu": f"{cpu['model']}, {cpu['logical_cores']} logical cores"}
+    return v | {
+        "total": duration(sum(s["seconds"] for s in m["notebooks"].values())), "profile": m["config"]["profile"],
+        "cpu": f"{cpu['model']}, {cpu['logical_cores']} logical cores"
+    }
 
 source("run", "results/manifest.json")(_manifest_times)
 source("clean", "benchmarks/paper_clean_manifest.json")(_manifest_times)
@@ -246,7 +276,10 @@ source("clean", "benchmarks/paper_clean_manifest.json")(_manifest_times)
 def _config(path) -> dict:
     c = json.loads(Path(path).read_text())["config"]
     v = {k: str(c[k]) for k in ("lime_top_k", "lime_samples", "epochs", "batch_size", "cv_folds", "seed")}
-    return v | {"image_size": f"{c['image_size']}x{c['image_size']}", "split": ":".join(f"{10 * r:g}" for r in c["split_ratios"])}
+    return v | {
+        "image_size": f"{c['image_size']}x{c['image_size']}", "split": ":".join(f"{10 * r:g}"
+                                                                                for r in c["split_ratios"])
+    }
 
 # %% ../nbs/90_docs.ipynb #b92db190
 TIMINGS = "benchmarks/timings.csv"
@@ -292,7 +325,8 @@ def render_readme(nb_path=None, # default: `nbs/index.ipynb`
     "The README rendered from the index notebook, every placeholder filled from the results."
     root = Path(root or project_root())
     nb = nbformat.read(nb_path or root / "nbs" / "index.ipynb", as_version=4)
-    return _HEADER + fill("\n\n".join(md for md in map(_cell_md, nb.cells) if md), placeholder_values(root), mark) + "\n"
+    text = "\n\n".join(md for md in map(_cell_md, nb.cells) if md)
+    return _HEADER + fill(text, placeholder_values(root), mark) + "\n"
 
 def hand_typed(text: str, # a README rendered with `mark` around every filled value
                mark: str = MARK
@@ -377,7 +411,8 @@ def keep_outputs(nb_path # a library notebook
     from execnb.nbio import read_nb, write_nb
     from execnb.shell import CaptureShell
     nb = read_nb(nb_path)
-    CaptureShell(path=Path(nb_path).parent).run_all(nb, exc_stop=True, preproc=lambda c: _directive(c.source, "slow", "notest", r"eval:\s*false"))
+    CaptureShell(path=Path(nb_path).parent).run_all(
+        nb, exc_stop=True, preproc=lambda c: _directive(c.source, "slow", "notest", r"eval:\s*false"))
     for c in nb.cells:
         if c.cell_type == "code":
             c.outputs = [o for o in c.get("outputs", []) if _example(c) and _deterministic(o)]

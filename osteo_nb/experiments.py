@@ -48,8 +48,12 @@ def plot_history(hist: pd.DataFrame, # from `fit` (epoch, loss, a metric, val_lo
     best = hist.epoch[hist.val_loss.idxmin()]
     metric = next(c for c in hist.columns if c not in ("epoch", "loss") and not c.startswith("val_"))
     for ax, k in zip(axs, ("loss", metric)):
-        ax.plot(hist.epoch, hist[k], "o-", label="train"); ax.plot(hist.epoch, hist[f"val_{k}"], "o-", label="validation")
-        ax.axvline(best, color="grey", ls=":", label=f"kept (epoch {best})"); ax.set_xlabel("epoch"); ax.set_title(k); ax.legend(fontsize=8)
+        ax.plot(hist.epoch, hist[k], "o-", label="train")
+        ax.plot(hist.epoch, hist[f"val_{k}"], "o-", label="validation")
+        ax.axvline(best, color="grey", ls=":", label=f"kept (epoch {best})")
+        ax.set_xlabel("epoch")
+        ax.set_title(k)
+        ax.legend(fontsize=8)
     if title: fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
@@ -91,9 +95,12 @@ def models_table(exps: dict # role -> `Experiment`
     rows = []
     for role, e in exps.items():
         m = e.trained.meta
-        rows.append({"dataset": m["dataset"], "model": role, "backbone": m["backbone"]["arch"], "model_file": e.trained.path.name,
-                     "epochs": m["config"]["epochs"], "best_epoch": m["best_epoch"], "train_seconds": m["train_seconds"],
-                     "n_train": m["n"]["train"], "n_val": m["n"]["val"], "n_test": m["n"]["test"], "data_digest": m["data_digest"]})
+        rows.append({
+            "dataset": m["dataset"], "model": role, "backbone": m["backbone"]["arch"],
+            "model_file": e.trained.path.name, "epochs": m["config"]["epochs"], "best_epoch": m["best_epoch"],
+            "train_seconds": m["train_seconds"], "n_train": m["n"]["train"], "n_val": m["n"]["val"],
+            "n_test": m["n"]["test"], "data_digest": m["data_digest"]
+        })
     return pd.DataFrame(rows)
 
 # %% ../nbs/10a_experiments.ipynb #77429713
@@ -105,5 +112,8 @@ def mcnemar_table(exps: dict # role -> `Experiment`, evaluated on the same test 
         for b in roles[i + 1:]:
             pa, pb = exps[a].predictions, exps[b].predictions
             if not pa.path.equals(pb.path): raise ValueError(f"{a} and {b} were not evaluated on the same images")
-            rows.append({"dataset": exps[a].row["dataset"], "model_a": a, "model_b": b, **mcnemar_exact(correct(pa), correct(pb))})
+            rows.append({
+                "dataset": exps[a].row["dataset"], "model_a": a, "model_b": b,
+                **mcnemar_exact(correct(pa), correct(pb))
+            })
     return pd.DataFrame(rows, columns=["dataset", "model_a", "model_b", "b", "c", "p_value"])

@@ -37,7 +37,8 @@ def open_image(path, # image file
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             Image.init()  # registers every plugin, so that `formats` can name them
             im = Image.open(path, formats=IMAGE_FORMATS)
-    except UnidentifiedImageError: raise DataError(f"{path}: not an image of a supported format {IMAGE_FORMATS}") from None
+    except UnidentifiedImageError:
+        raise DataError(f"{path}: not an image of a supported format {IMAGE_FORMATS}") from None
     except Image.DecompressionBombError as e: raise DataError(f"{path}: too large ({e})") from None
     except Exception as e: raise DataError(f"{path}: corrupt or truncated image ({type(e).__name__}: {e})") from None  # a header cut short
     if im.width * im.height > max_pixels:
@@ -96,7 +97,8 @@ def perceptual_hash(lum: np.ndarray, # 8-bit luminance
 
 # %% ../nbs/02a_images.ipynb #056fa7ff
 def _bits(hashes: list[str]) -> np.ndarray:
-    return np.array([[b == "1" for b in bin(int(h, 16))[2:].zfill(len(h) * 4)] for h in hashes], np.float32).reshape(len(hashes), -1)
+    return np.array([[b == "1" for b in bin(int(h, 16))[2:].zfill(len(h) * 4)] for h in hashes],
+                    np.float32).reshape(len(hashes), -1)
 
 def hamming(hashes: list[str], # hex perceptual hashes of equal length
             others: list[str] | None = None # a second list (default: `hashes` itself)

@@ -49,12 +49,15 @@ def _write_png(path: Path, a: np.ndarray):
     with atomic_path(path) as tmp: Image.fromarray(a).save(tmp, format="PNG")
 
 def _check_names(model: str, split: str, rows: pd.DataFrame, names: list):
-    if len(set(zip(rows.label, names))) < len(names): raise ValueError(f"{model}/{split}: two rows would share a file (a path listed twice?)")
+    if len(set(zip(rows.label, names))) < len(names):
+        raise ValueError(f"{model}/{split}: two rows would share a file (a path listed twice?)")
 
 def _check_predicted(model: str, split: str, rows: pd.DataFrame, exps: list):
     if len(exps) != len(rows): raise ValueError(f"{model}/{split}: {len(exps)} explanations for {len(rows)} images")
     wrong = [r for r, e in zip(rows.path, exps) if e.label != int(np.argmax(e.probs))]
-    if wrong: raise ValueError(f"{model}/{split}: the masks must explain the predicted label; {len(wrong)} do not, e.g. {wrong[0]}")
+    if wrong:
+        raise ValueError(
+            f"{model}/{split}: the masks must explain the predicted label; {len(wrong)} do not, e.g. {wrong[0]}")
 
 def feature_dataset(arrays: dict, # split -> (rows, canonical uint8 images), e.g. from `models.split_arrays`
                     explanations: dict, # split -> {model -> [Explanation]} of those images (`xai.explain`, predicted label)
@@ -70,12 +73,17 @@ def feature_dataset(arrays: dict, # split -> (rows, canonical uint8 images), e.g
         _check_predicted(model, split, rows, exps); _check_names(model, split, rows, names := feature_names(rows))
         for r, name, img, e in zip(rows.itertuples(), names, x, exps):
             mask = lime_mask(e, cfg.lime_top_k)
-            p = safe_entry(out_path(cfg, "data"), "feature", model, split, r.label, name); p.parent.mkdir(parents=True, exist_ok=True)
+            p = safe_entry(out_path(cfg, "data"), "feature", model, split, r.label, name)
+            p.parent.mkdir(parents=True, exist_ok=True)
             _write_png(p, img * mask)
-            out.append({"model": model, "split": split, "path": r.path, "label": r.label, "feature_path": p.relative_to(root).as_posix(),
-                        "feature_sha256": sha256_file(p), "explained": cfg.classes[e.label], "p_osteoporosis": round(float(e.probs[1]), 4),
-                        "mask_area": round(float(mask.mean()), 4), "superpixels_kept": int(len(np.unique(e.segments[mask == 1]))),
-                        "lime_r2": round(e.score, 4), "explanation": e.key})
+            out.append({
+                "model": model, "split": split, "path": r.path, "label": r.label,
+                "feature_path": p.relative_to(root).as_posix(), "feature_sha256": sha256_file(p),
+                "explained": cfg.classes[e.label], "p_osteoporosis": round(float(e.probs[1]), 4),
+                "mask_area": round(float(mask.mean()),
+                                   4), "superpixels_kept": int(len(np.unique(e.segments[mask == 1]))),
+                "lime_r2": round(e.score, 4), "explanation": e.key
+            })
     return pd.DataFrame(out, columns=FEATURE_COLUMNS)
 
 # %% ../nbs/12_masking.ipynb #d56de8c0
@@ -89,10 +97,14 @@ def load_feature_arrays(table: pd.DataFrame, # from `feature_dataset`
     def read(split, path):
         f = t.loc[(split, path)]
         if sha256_file(root / f.feature_path) != f.feature_sha256:
-            raise DataError(f"{f.feature_path}: the file differs from the one the feature-focused data set table lists (sha256)")
+            raise DataError(
+                f"{f.feature_path}: the file differs from the one the feature-focused data set table lists (sha256)")
         return np.asarray(Image.open(root / f.feature_path))
     empty = np.zeros((0, cfg.image_size, cfg.image_size), np.uint8)
-    return {split: (rows, np.stack([read(split, p) for p in rows.path]) if len(rows) else empty) for split, (rows, _) in arrays.items()}
+    return {
+        split: (rows, np.stack([read(split, p) for p in rows.path]) if len(rows) else empty)
+        for split, (rows, _) in arrays.items()
+    }
 
 # %% ../nbs/12_masking.ipynb #cb519fbc
 def plot_feature_samples(table: pd.DataFrame, # from `feature_dataset`
@@ -105,11 +117,13 @@ def plot_feature_samples(table: pd.DataFrame, # from `feature_dataset`
     models, rng = list(dict.fromkeys(table.model)), np.random.default_rng(cfg.seed)
     picks = [(s, i) for s, (rows, _) in arrays.items() for lab in cfg.classes
              for i in sorted(rng.permutation(np.flatnonzero(rows.label.to_numpy() == lab))[:per_class])]
-    fig, axs = plt.subplots(max(1, len(picks)), 1 + len(models), figsize=(2.2 * (1 + len(models)), 2.3 * max(1, len(picks))), squeeze=False)
+    fig, axs = plt.subplots(max(1, len(picks)), 1 + len(models),
+                            figsize=(2.2 * (1 + len(models)), 2.3 * max(1, len(picks))), squeeze=False)
     t = table.set_index(["model", "split", "path"])
     for ax_row, (s, i) in zip(axs, picks):
         rows, x = arrays[s]; path = rows.path.iloc[i]
-        ax_row[0].imshow(x[i], cmap="gray", vmin=0, vmax=255); ax_row[0].set_title(f"{s}, {rows.label.iloc[i]}\n{Path(path).name}", fontsize=7)
+        ax_row[0].imshow(x[i], cmap="gray", vmin=0, vmax=255)
+        ax_row[0].set_title(f"{s}, {rows.label.iloc[i]}\n{Path(path).name}", fontsize=7)
         for ax, m in zip(ax_row[1:], models):
             f = t.loc[(m, s, path)]
             ax.imshow(np.asarray(Image.open(at_root(cfg.out_dir) / f.feature_path)), cmap="gray", vmin=0, vmax=255)

@@ -36,7 +36,8 @@ def wilson_interval(k: int, # successes, e.g. correctly classified images
 # %% ../nbs/09_metrics.ipynb #e30a0be8
 def _check_binary(y_true, y_prob):
     y, p = np.asarray(y_true), np.asarray(y_prob, dtype=float)
-    if y.shape != p.shape or y.ndim != 1: raise ValueError(f"y_true and y_prob must be 1-d of one length, got {y.shape} and {p.shape}")
+    if y.shape != p.shape or y.ndim != 1:
+        raise ValueError(f"y_true and y_prob must be 1-d of one length, got {y.shape} and {p.shape}")
     if not np.isin(y, (0, 1)).all(): raise ValueError("y_true must hold only 0 (normal) and 1 (osteoporosis)")
     if ((p < 0) | (p > 1) | np.isnan(p)).any(): raise ValueError("y_prob must be probabilities in [0, 1]")
     return y.astype(int), p
@@ -110,7 +111,9 @@ def bootstrap_stat(stat, # callable(*arrays) -> float, over the items of `arrays
     if groups is None: idx = list(rng.integers(0, len(arrays[0]), (n_boot, len(arrays[0]))))
     else:
         members = list(pd.Series(np.arange(len(arrays[0]))).groupby(np.asarray(groups), sort=True).apply(np.asarray))
-        idx = [np.concatenate([members[g] for g in draw]) for draw in rng.integers(0, len(members), (n_boot, len(members)))]
+        idx = [
+            np.concatenate([members[g] for g in draw]) for draw in rng.integers(0, len(members), (n_boot, len(members)))
+        ]
     stats = np.array([stat(*(a[i] for a in arrays)) for i in idx], dtype=float)
     if np.isnan(stats).all(): return (float("nan"), float("nan"))
     return tuple(float(v) for v in np.nanpercentile(stats, [100 * alpha / 2, 100 * (1 - alpha / 2)]))
@@ -235,13 +238,19 @@ def read_predictions(cfg: StudyConfig, # the run's configuration
                      datasets=("original", "new") # the conditions
                     ) -> dict:
     "(dataset, role) -> the test predictions the training notebooks wrote (`results/predictions_<dataset>_<role>.csv`)."
-    return {(d, r): pd.read_csv(require_output(cfg, "results", f"predictions_{d}_{r}.csv", "05_train_feature")) for d in datasets for r in roles}
+    return {(d, r): pd.read_csv(require_output(cfg, "results", f"predictions_{d}_{r}.csv", "05_train_feature"))
+            for d in datasets
+            for r in roles}
 
 # %% ../nbs/09_metrics.ipynb #81aab516
 def _original_vs_new(role: str, a: pd.DataFrame, b: pd.DataFrame) -> dict:
-    if not a.path.equals(b.path): raise ValueError(f"{role}: the original and new test sets are not the same radiographs in the same order")
+    if not a.path.equals(b.path):
+        raise ValueError(f"{role}: the original and new test sets are not the same radiographs in the same order")
     right = lambda p: p.y_pred == p.y_true
-    return {"model": role, "n_test": len(a), "accuracy_original": right(a).mean(), "accuracy_new": right(b).mean(), **mcnemar_exact(right(a), right(b))}
+    return {
+        "model": role, "n_test": len(a), "accuracy_original": right(a).mean(), "accuracy_new": right(b).mean(),
+        **mcnemar_exact(right(a), right(b))
+    }
 
 def original_vs_new(preds: dict, # from `read_predictions`
                     roles # the models

@@ -47,9 +47,11 @@ def t_scores(rows: pd.DataFrame, cfg: StudyConfig = None) -> np.ndarray:
     return rows.t_score.to_numpy(np.float32)
 
 # %% ../nbs/10_models.ipynb #31b92ae1
-TARGETS = {"class": Target("probs", "softmax", "categorical_crossentropy", "accuracy", lambda cfg: len(cfg.classes), labels_of, 1),
-           "t_score": Target("t_score", "linear", "mse", "mae", lambda cfg: 1, t_scores, 0,
-                             lambda y: [float(np.mean(y))])}  # the paper's task; T-score regression (`tscore`), which starts at the training mean
+TARGETS = {
+    "class": Target("probs", "softmax", "categorical_crossentropy", "accuracy", lambda cfg: len(cfg.classes), labels_of,
+                    1), "t_score": Target("t_score", "linear", "mse", "mae", lambda cfg: 1, t_scores, 0,
+                                          lambda y: [float(np.mean(y))])
+}  # the paper's task; T-score regression (`tscore`), which starts at the training mean
 
 def _freeze(backbone: keras.Model, fine_tune: bool):
     backbone.trainable = fine_tune
@@ -68,7 +70,8 @@ def build_classifier(spec: BackboneSpec, # from `weights.resolve_backbones`
     for units in HEADS[spec.role]: x = keras.layers.Dense(units, activation="relu", name=f"dense_{units}")(x)
     t = TARGETS[target]
     out = keras.layers.Dense(t.units(cfg), activation=t.activation, name=t.layer)(x)
-    return keras.Model(backbone.input, out, name=f"{spec.role}_{spec.arch}" + ("" if target == "class" else f"_{target}"))
+    return keras.Model(backbone.input, out,
+                       name=f"{spec.role}_{spec.arch}" + ("" if target == "class" else f"_{target}"))
 
 # %% ../nbs/10_models.ipynb #c3932a57
 def split_arrays(records: pd.DataFrame, # records from `data.make_split` or `data.read_records`
@@ -76,7 +79,11 @@ def split_arrays(records: pd.DataFrame, # records from `data.make_split` or `dat
                  cfg: StudyConfig = StudyConfig() # classes, limit_per_class, decoding
                 ) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
     "For train, val and test: the selected rows and their canonical uint8 images."
-    return {s: (rows, load_images(rows, root, cfg)) for s in ("train", "val", "test") for rows in [select(records, s, cfg)]}
+    return {
+        s: (rows, load_images(rows, root, cfg))
+        for s in ("train", "val", "test")
+        for rows in [select(records, s, cfg)]
+    }
 
 # %% ../nbs/10_models.ipynb #69133af3
 def seed_everything(seed: int):
@@ -104,17 +111,27 @@ def arrays_digest(arrays: dict, # from `split_arrays`
                   subsets = ("train", "val") # which splits
                  ) -> str:
     "sha256 over the pixels, labels and paths of `subsets`: what a model was trained on."
-    return fingerprint({s: fingerprint({"x": hashlib.sha256(arrays[s][1].tobytes()).hexdigest(),
-                                        "y": ",".join(arrays[s][0].label), "paths": ",".join(arrays[s][0].path)}) for s in subsets})
+    return fingerprint({
+        s: fingerprint({
+            "x": hashlib.sha256(arrays[s][1].tobytes()).hexdigest(), "y": ",".join(arrays[s][0].label),
+            "paths": ",".join(arrays[s][0].path)
+        })
+        for s in subsets
+    })
 
 # %% ../nbs/10_models.ipynb #986d04b4
-_TRAIN_FIELDS = ("seed", "epochs", "batch_size", "learning_rate", "fine_tune", "rotation", "shift", "shear", "zoom", "hflip", "classes", "image_size")
+_TRAIN_FIELDS = ("seed", "epochs", "batch_size", "learning_rate", "fine_tune", "rotation", "shift", "shear", "zoom",
+                 "hflip", "classes", "image_size")
 _TRAINING = "2: epoch batches seeded by (seed, epoch)"  # change when training changes, so older models retrain
 
 def _targets_digest(arrays: dict, cfg: StudyConfig, target: str) -> dict:
     "The target and its training and validation values; empty for classes, which `arrays_digest` covers."
     if target == "class": return {}
-    return {"target": target, "targets": fingerprint({s: TARGETS[target].values(arrays[s][0], cfg).tolist() for s in ("train", "val")})}
+    return {
+        "target": target,
+        "targets": fingerprint({s: TARGETS[target].values(arrays[s][0], cfg).tolist()
+                                for s in ("train", "val")})
+    }
 
 def training_key(spec: BackboneSpec, # the backbone
                  arrays: dict, # from `split_arrays` (train and val count)
@@ -177,8 +194,13 @@ def write_backup(backup, # the backup folder of one training
     backup = refuse_link(backup, "backup folder"); backup.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=backup, prefix=".tmp-"))
     for name, data in files.items(): (tmp / name).write_bytes(data)
-    meta = {"key": key, **{k: getattr(state, k) for k in ("epoch", "history", "best_epoch", "best_val_loss", "seconds")},
-            "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}}
+    meta = {
+        "key": key, **{k: getattr(state, k)
+                       for k in ("epoch", "history", "best_epoch", "best_val_loss", "seconds")}, "sha256": {
+            name: hashlib.sha256(data).hexdigest()
+            for name, data in files.items()
+        }
+    }
     (tmp / "manifest.json").write_text(json.dumps(meta))  # last: a folder with a manifest is complete
     dest = backup / f"epoch-{state.epoch:04d}"; _remove(dest); os.replace(tmp, dest)
     for d in backup.glob("epoch-*"):
@@ -218,11 +240,15 @@ def restore_backup(backup, # the backup folder of one training
     "Load the newest complete backup into `model` and its optimizer, and return its state; a fresh state where there is none."
     model.optimizer.build(model.trainable_variables)  # its variables exist before the first step, to be restored
     if (d := read_backup(backup, key)) is None: return TrainState()
-    meta, values, variables = json.loads((d / "manifest.json").read_text()), _load_npz(d / "state.npz"), _state_variables(model)
+    meta, values, variables = json.loads(
+        (d / "manifest.json").read_text()), _load_npz(d / "state.npz"), _state_variables(model)
     if [a.shape for a in values] != [tuple(v.shape) for v in variables]:
-        print(f"osteo_nb: discarding training backup {d} (its variables do not fit this model)"); _remove(d); return TrainState()
+        print(f"osteo_nb: discarding training backup {d} (its variables do not fit this model)")
+        _remove(d)
+        return TrainState()
     for v, a in zip(variables, values): v.assign(a)
-    return TrainState(meta["epoch"], meta["history"], meta["best_epoch"], meta["best_val_loss"], _load_npz(d / "best.npz") or None,
+    return TrainState(meta["epoch"], meta["history"], meta["best_epoch"], meta["best_val_loss"],
+                      _load_npz(d / "best.npz") or None,
                       meta.get("seconds", math.nan))  # NaN: a backup written before the time was recorded
 
 # %% ../nbs/10_models.ipynb #d91035c0
@@ -249,7 +275,8 @@ def fit(spec: BackboneSpec, # the backbone
        ) -> tuple[keras.Model, pd.DataFrame]:
     "Train `spec`'s model for `target`, resuming from `backup_dir`; returns it (best validation epoch restored) and the history."
     if backup_dir is None:
-        with tempfile.TemporaryDirectory(prefix="osteo-fit-") as d: return fit(spec, arrays, cfg, d, progress, callbacks, target, weights)
+        with tempfile.TemporaryDirectory(prefix="osteo-fit-") as d:
+            return fit(spec, arrays, cfg, d, progress, callbacks, target, weights)
     t0 = time.time()
     if weights == "imagenet": ensure_weights(spec)  # before seeding: converting a stand-in's weights builds a model, which would shift every draw below
     seed_everything(cfg.seed)
@@ -259,7 +286,8 @@ def fit(spec: BackboneSpec, # the backbone
     model.compile(keras.optimizers.Adam(cfg.learning_rate), t.loss, metrics=[t.metric], jit_compile=False)
     backup, key = Path(backup_dir), training_key(spec, arrays, cfg, target, weights)
     state = restore_backup(backup, model, key); before = state.seconds  # the time of the epochs before an interruption
-    val, bar = from_arrays(xva, t.values(va, cfg), cfg), TrainingBar(cfg.epochs, state.epoch, desc=f"train {model.name}", disable=not progress)
+    val, bar = from_arrays(xva, t.values(va, cfg), cfg), TrainingBar(cfg.epochs, state.epoch,
+                                                                     desc=f"train {model.name}", disable=not progress)
     for epoch in range(state.epoch, cfg.epochs):
         h = model.fit(epoch_dataset(xtr, ytr, cfg, epoch), validation_data=val, initial_epoch=epoch, epochs=epoch + 1,
                       verbose=0, callbacks=[*callbacks, bar])
@@ -278,7 +306,8 @@ def save_classifier(model: keras.Model, # a trained classifier
     "Write `path`, then `path.json` with `meta` and the sha256 of `path`, each atomically."
     path = Path(path)
     with atomic_path(path) as tmp: model.save(tmp); digest = sha256_file(tmp)
-    atomic_write_bytes(path.with_suffix(".json"), (json.dumps({**meta, "file_sha256": digest}, indent=1, default=str) + "\n").encode())
+    atomic_write_bytes(path.with_suffix(".json"),
+                       (json.dumps({**meta, "file_sha256": digest}, indent=1, default=str) + "\n").encode())
     return path
 
 def load_classifier(path # a `.keras` file written by `save_classifier`
@@ -286,7 +315,8 @@ def load_classifier(path # a `.keras` file written by `save_classifier`
     "The model and its metadata, once the file's sha256 matches the one recorded when it was saved."
     path = Path(path); meta = json.loads(path.with_suffix(".json").read_text())
     if (want := meta.get("file_sha256")) and want != sha256_file(path):  # absent from files saved before it was recorded
-        raise ValueError(f"{path} is truncated or corrupt: its sha256 differs from the one in {path.with_suffix('.json').name}")
+        raise ValueError(
+            f"{path} is truncated or corrupt: its sha256 differs from the one in {path.with_suffix('.json').name}")
     return keras.models.load_model(path, compile=False), meta
 
 # %% ../nbs/10_models.ipynb #e9cdb29e
@@ -302,7 +332,8 @@ def clean_temporaries(folder, # e.g. the models cache
 
 # %% ../nbs/10_models.ipynb #5d5d6151
 def _model_file(cfg: StudyConfig, data_name: str, spec: BackboneSpec, key: str) -> Path:
-    return cache_path(cfg, "models", f"{data_name}_{spec.arch}-{fingerprint({'dataset': data_name, 'training': key})[:16]}.keras")
+    return cache_path(cfg, "models",
+                      f"{data_name}_{spec.arch}-{fingerprint({'dataset': data_name, 'training': key})[:16]}.keras")
 
 def model_path(data_name: str, # "original" or "new"
                spec: BackboneSpec, arrays: dict, cfg: StudyConfig, target: str = "class") -> Path:
@@ -312,15 +343,23 @@ def model_path(data_name: str, # "original" or "new"
 # %% ../nbs/10_models.ipynb #a14a5842
 def _model_record(data_name: str, spec: BackboneSpec, arrays: dict, cfg: StudyConfig, target: str, key: str) -> dict:
     "What a cached model must have been made from, as its metadata records it."
-    return {"training_key": key, "dataset": data_name, "target": target, "arch": spec.arch, "weights_sha256": spec.sha256,
-            "data_digest": arrays_digest(arrays), **{f: to_dict(cfg)[f] for f in _TRAIN_FIELDS}}
+    return {
+        "training_key": key, "dataset": data_name, "target": target, "arch": spec.arch, "weights_sha256": spec.sha256,
+        "data_digest": arrays_digest(arrays), **{f: to_dict(cfg)[f]
+                                                 for f in _TRAIN_FIELDS}
+    }
 
 def _model_problem(meta: dict, want: dict) -> str | None:
     "Why a cached model's metadata shows it was not made from `want` (`_model_record`), or None."
-    if "training_key" in meta: return None if meta["training_key"] == want["training_key"] else "made for other inputs or settings: its training key differs"
-    have = {"dataset": meta.get("dataset"), "target": meta.get("target", "class"), "arch": meta.get("backbone", {}).get("arch"),
-            "weights_sha256": meta.get("backbone", {}).get("sha256"), "data_digest": meta.get("data_digest"),
-            **{f: meta.get("config", {}).get(f) for f in _TRAIN_FIELDS}}
+    if "training_key" in meta:
+        return None if meta["training_key"] == want[
+            "training_key"] else "made for other inputs or settings: its training key differs"
+    have = {
+        "dataset": meta.get("dataset"), "target": meta.get("target", "class"),
+        "arch": meta.get("backbone", {}).get("arch"), "weights_sha256": meta.get("backbone", {}).get("sha256"),
+        "data_digest": meta.get("data_digest"), **{f: meta.get("config", {}).get(f)
+                                                   for f in _TRAIN_FIELDS}
+    }
     if bad := [k for k in have if have[k] != want[k]]: return f"an older entry made for other {', '.join(bad)}"
 
 @dataclass
@@ -365,9 +404,13 @@ def train_or_load(data_name: str, # "original" or "new": names the data set in t
     backup = safe_entry(path.parent, path.with_suffix(".backup").name)  # a link there is removed as a link, never followed
     model, hist = fit(spec, arrays, cfg, backup_dir=backup, progress=progress, target=target)
     seconds = hist.attrs["train_seconds"]  # every epoch's, across interruptions; NaN where a backup predates the record
-    meta = {"dataset": data_name, "target": target, "training_key": key, "backbone": asdict(spec), "config": to_dict(cfg),
-            "data_digest": arrays_digest(arrays), "n": {s: len(arrays[s][0]) for s in arrays}, "best_epoch": int(hist.val_loss.idxmin()) + 1,
-            "train_seconds": None if math.isnan(seconds) else round(seconds, 1), "environment": environment(), "history": hist.to_dict("list")}
+    meta = {
+        "dataset": data_name, "target": target, "training_key": key, "backbone": asdict(spec), "config": to_dict(cfg),
+        "data_digest": arrays_digest(arrays), "n": {s: len(arrays[s][0])
+                                                    for s in arrays}, "best_epoch": int(hist.val_loss.idxmin()) + 1,
+        "train_seconds": None if math.isnan(seconds) else round(seconds, 1), "environment": environment(),
+        "history": hist.to_dict("list")
+    }
     save_classifier(model, path, meta)
     _remove(safe_entry(path.parent, backup.name))
     return Trained(model, meta, hist, path)

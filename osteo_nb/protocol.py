@@ -38,7 +38,10 @@ def paper_scale_sample(records: pd.DataFrame, # records with `path`, `label`, `r
     per, rng = n // len(classes), np.random.default_rng(seed)
     short = {c: int((task.label == c).sum()) for c in classes if (task.label == c).sum() < per}
     if short: raise ValueError(f"paper_scale_sample: {per} files per class asked, but only {short} are readable")
-    picked = [task[task.label == c].iloc[np.sort(rng.choice(int((task.label == c).sum()), per, replace=False))] for c in classes]
+    picked = [
+        task[task.label == c].iloc[np.sort(rng.choice(int((task.label == c).sum()), per, replace=False))]
+        for c in classes
+    ]
     return pd.concat(picked).sort_values("path").reset_index(drop=True)
 
 # %% ../nbs/17_protocol.ipynb #9feb4e2d
@@ -66,7 +69,11 @@ def lime_masked(arrays: dict, # split -> (rows, canonical uint8 images), e.g. `m
                ) -> dict: # role -> split -> (rows, masked images)
     "Every image of `arrays` times its LIME mask (predicted label) by each model: one feature-focused data set per model."
     exps = {s: explain(x, models, cfg, progress=False) for s, (_, x) in arrays.items()}
-    return {role: masked_arrays(arrays, {s: control_masks("lime", exps[s][role], cfg=cfg) for s in arrays}) for role in models}
+    return {
+        role: masked_arrays(arrays, {s: control_masks("lime", exps[s][role], cfg=cfg)
+                                     for s in arrays})
+        for role in models
+    }
 
 # %% ../nbs/17_protocol.ipynb #6e7f4732
 def train_pair(names: tuple, # model cache names of the (original, LIME-mask) conditions, e.g. ("original", "new")
@@ -91,18 +98,21 @@ def pair_rows(where: str, # the cell, e.g. "naive file split, re-split seed 43"
     rows = [r for cond, p in (("original images", original), ("LIME masks", masked))
             for r in condition_rows("protocol", f"{where}: {cond}", model, p, seed=seed)]
     g = None if groups is None else np.asarray(groups)
-    rows += paired_rows("protocol", "LIME masks", model, masked, original, "original images", seed, where=where, groups=g)
+    rows += paired_rows("protocol", "LIME masks", model, masked, original, "original images", seed, where=where,
+                        groups=g)
     for inside in ((True, False) if flags is not None else ()):
         keep = (flags.image_in_mask_training == inside).to_numpy()
         part = f"{where}, test images {'in' if inside else 'not in'} the mask models' training split"
-        if keep.any(): rows += paired_rows("protocol", "LIME masks", model, masked[keep], original[keep], "original images", seed, where=part,
-                                           groups=None if g is None else g[keep])
+        if keep.any():
+            rows += paired_rows("protocol", "LIME masks", model, masked[keep], original[keep], "original images", seed,
+                                where=part, groups=None if g is None else g[keep])
     return rows
 
 # %% ../nbs/17_protocol.ipynb #f605dfd3
 def paper_gains() -> pd.DataFrame: # model, backbone, original, new, gain (from the confusion matrices), stated_gain (Table 2)
     "The paper's accuracy gain per model, from its confusion matrices, beside the gain its Table 2 states."
-    t = PAPER_TABLE2.assign(cm_accuracy=lambda d: (d.tn + d.tp) / (d.tn + d.fp + d.fn + d.tp)).set_index(["model", "dataset"])
+    t = PAPER_TABLE2.assign(cm_accuracy=lambda d: (d.tn + d.tp) / (d.tn + d.fp + d.fn + d.tp)).set_index(
+        ["model", "dataset"])
     rows = [{"model": m, "backbone": t.at[(m, "new"), "backbone"], "original": t.at[(m, "original"), "cm_accuracy"],
              "new": t.at[(m, "new"), "cm_accuracy"]} for m in t.index.unique("model")]
     g = pd.DataFrame(rows).assign(gain=lambda d: d.new - d.original)
@@ -125,7 +135,8 @@ def first_partitions(records: pd.DataFrame, # the study's records and split (`da
 def protocol_cells(first: pd.DataFrame, cfg: StudyConfig) -> list[tuple]:
     "(partition, seed, records) of every cell of one split: the same partition per training seed, then each re-split."
     same = [("same partition", cfg.seed + i, first) for i in range(cfg.protocol_train_seeds)]
-    return same + [("re-split", cfg.seed + i, resplit(first, cfg, cfg.seed + i)) for i in range(1, cfg.protocol_resplits + 1)]
+    return same + [("re-split", cfg.seed + i, resplit(first, cfg, cfg.seed + i))
+                   for i in range(1, cfg.protocol_resplits + 1)]
 
 # %% ../nbs/17_protocol.ipynb #7ffeeeba
 def protocol_study(records: pd.DataFrame, # the study's records and split
@@ -138,8 +149,10 @@ def protocol_study(records: pd.DataFrame, # the study's records and split
     rows, preds, trained = [], [], {}
     for split_name, (first, scfg) in first_partitions(records, cfg).items():
         first_arrays = split_arrays(first, root, scfg)
-        mask_models = {r: train_or_load(MODEL_NAMES[split_name, "same partition"][0], s, first_arrays, scfg, progress=False).model
-                       for r, s in specs.items()}
+        mask_models = {
+            r: train_or_load(MODEL_NAMES[split_name, "same partition"][0], s, first_arrays, scfg, progress=False).model
+            for r, s in specs.items()
+        }
         first_masked = lime_masked(first_arrays, mask_models, scfg)  # once for every training seed of the same partition
         for partition, seed, part in tqdm(protocol_cells(first, scfg), desc=split_name, disable=not progress):
             arrays = first_arrays if part is first else split_arrays(part, root, scfg)
@@ -150,12 +163,14 @@ def protocol_study(records: pd.DataFrame, # the study's records and split
             for role, spec in specs.items():
                 o, m = train_pair(MODEL_NAMES[split_name, partition], spec, arrays, masked[role], tcfg)
                 name = f"{role} ({spec.arch})"
-                rows += pair_rows(where, name, o.predictions, m.predictions, flags if partition == "re-split" else None, cfg.seed,
-                                  arrays["test"][0].group.to_numpy())
+                rows += pair_rows(where, name, o.predictions, m.predictions, flags if partition == "re-split" else None,
+                                  cfg.seed, arrays["test"][0].group.to_numpy())
                 for cond, e in (("original images", o), ("LIME masks", m)):
                     trained[(split_name, partition, seed, cond, role)] = e
-                    preds.append(e.predictions.assign(split=split_name, partition=partition, seed=seed, condition=cond, model=name,
-                                                      **flags.drop(columns="path").reset_index(drop=True)))
+                    preds.append(
+                        e.predictions.assign(split=split_name, partition=partition, seed=seed, condition=cond,
+                                             model=name,
+                                             **flags.drop(columns="path").reset_index(drop=True)))
     return rows, pd.concat(preds, ignore_index=True) if preds else pd.DataFrame(), trained
 
 # %% ../nbs/17_protocol.ipynb #dcac8114
@@ -164,7 +179,8 @@ def _cell_values(rows: pd.DataFrame, where: str, model: str) -> dict:
     r = rows[(rows.model == model)]
     acc = lambda cond: r[(r.condition == f"{where}: {cond}") & (r.metric == "accuracy")].value
     vs = r[r.condition == f"{where}: LIME masks vs original images"].set_index("metric")
-    b, c = map(int, re.findall(r": (\d+)", vs.at["mcnemar_p", "shows"])) if "mcnemar_p" in vs.index else (np.nan, np.nan)
+    b, c = map(int, re.findall(r": (\d+)", vs.at["mcnemar_p",
+                                                 "shows"])) if "mcnemar_p" in vs.index else (np.nan, np.nan)
     return {"n": int(vs.at["accuracy_difference", "n"]), "original": float(acc("original images").iloc[0]),
             "lime_masks": float(acc("LIME masks").iloc[0]), "gain": float(vs.at["accuracy_difference", "value"]),
             "gain_lo": float(vs.at["accuracy_difference", "lo"]), "gain_hi": float(vs.at["accuracy_difference", "hi"]),
@@ -177,16 +193,23 @@ def factorial_table(rows: pd.DataFrame, # `protocol_study` rows
     rows, out = rows[rows.experiment == "protocol"], []
     for split_name, partition in MODEL_NAMES:
         same = partition == "same partition"
-        seeds = range(cfg.seed, cfg.seed + cfg.protocol_train_seeds) if same else range(cfg.seed + 1, cfg.seed + cfg.protocol_resplits + 1)
+        seeds = range(cfg.seed, cfg.seed +
+                      cfg.protocol_train_seeds) if same else range(cfg.seed + 1, cfg.seed + cfg.protocol_resplits + 1)
         wheres = [cell_name(split_name, partition, s) for s in seeds]
         for model in rows.model.unique():
             if not (rows.condition == f"{wheres[0]}: LIME masks vs original images").any(): continue
-            cells = [_cell_values(rows, w, model) for w in wheres if (rows.condition == f"{w}: LIME masks vs original images").any()]
+            cells = [
+                _cell_values(rows, w, model) for w in wheres
+                if (rows.condition == f"{w}: LIME masks vs original images").any()
+            ]
             row = {"split": split_name, "partition": partition, "model": model, "primary_seed": seeds[0], **cells[0],
                    "seeds": len(cells), "gain_mean": np.mean([c["gain"] for c in cells]),
                    "gain_min": min(c["gain"] for c in cells), "gain_max": max(c["gain"] for c in cells)}
             for inside in ("in", "not in"):
-                sub = rows[(rows.model == model) & rows.condition.isin([f"{w}, test images {inside} the mask models' training split: LIME masks vs original images" for w in wheres])
+                sub = rows[(rows.model == model) & rows.condition.isin([
+                    f"{w}, test images {inside} the mask models' training split: LIME masks vs original images"
+                    for w in wheres
+                ])
                            & (rows.metric == "accuracy_difference")]
                 key = "in_training" if inside == "in" else "not_in_training"
                 row[f"gain_{key}"] = float(np.average(sub.value, weights=sub.n)) if len(sub) else np.nan
@@ -203,13 +226,22 @@ def decomposition(table: pd.DataFrame # `factorial_table`
         g = t.set_index(["split", "partition"]).gain_mean
         role = model.split(" ")[0]
         paper = float(gains.at[role, "gain"]) if role in gains.index else np.nan
-        steps = [("the study's protocol (exposure-grouped, same partition)", g.get(("exposure-grouped", "same partition"), np.nan)),
-                 ("+ the naive file split", g.get(("naive file split", "same partition"), np.nan) - g.get(("exposure-grouped", "same partition"), np.nan)),
-                 ("+ a fresh split of the masked set (the paper as written)", g.get(("naive file split", "re-split"), np.nan) - g.get(("naive file split", "same partition"), np.nan))]
+        steps = [("the study's protocol (exposure-grouped, same partition)",
+                  g.get(("exposure-grouped", "same partition"), np.nan)),
+                 ("+ the naive file split", g.get(("naive file split", "same partition"), np.nan) - g.get(
+                     ("exposure-grouped", "same partition"), np.nan)),
+                 ("+ a fresh split of the masked set (the paper as written)",
+                  g.get(("naive file split", "re-split"), np.nan) - g.get(
+                      ("naive file split", "same partition"), np.nan))]
         total = np.nansum([v for _, v in steps])
-        out += [{"model": model, "step": s, "gain": v, "share_of_paper_gain": v / paper if np.isfinite(paper) and paper else np.nan} for s, v in steps]
-        out.append({"model": model, "step": "left unexplained (the paper's gain minus the above)", "gain": paper - total,
-                    "share_of_paper_gain": (paper - total) / paper if np.isfinite(paper) and paper else np.nan})
+        out += [{
+            "model": model, "step": s, "gain": v,
+            "share_of_paper_gain": v / paper if np.isfinite(paper) and paper else np.nan
+        } for s, v in steps]
+        out.append({
+            "model": model, "step": "left unexplained (the paper's gain minus the above)", "gain": paper - total,
+            "share_of_paper_gain": (paper - total) / paper if np.isfinite(paper) and paper else np.nan
+        })
     return pd.DataFrame(out)
 
 # %% ../nbs/17_protocol.ipynb #fb3eba57
@@ -223,12 +255,15 @@ def plot_factorial(table: pd.DataFrame # `factorial_table`
         t = table[table.model == model].set_index(["split", "partition"])
         y = np.arange(len(cells)) + (k - (len(models) - 1) / 2) * 0.25
         g = np.array([t.gain.get(c, np.nan) for c in cells])
-        lo, hi = np.array([t.gain_lo.get(c, np.nan) for c in cells]), np.array([t.gain_hi.get(c, np.nan) for c in cells])
-        ax.errorbar(g, y, xerr=[g - lo, hi - g], fmt="o", color=f"C{k}", capsize=3, label=f"{model} (primary seed, 95 % interval)")
+        lo, hi = np.array([t.gain_lo.get(c, np.nan)
+                           for c in cells]), np.array([t.gain_hi.get(c, np.nan) for c in cells])
+        ax.errorbar(g, y, xerr=[g - lo, hi - g], fmt="o", color=f"C{k}", capsize=3,
+                    label=f"{model} (primary seed, 95 % interval)")
         ax.scatter([t.gain_min.get(c, np.nan) for c in cells] + [t.gain_max.get(c, np.nan) for c in cells], np.r_[y, y],
                    marker="|", s=80, color=f"C{k}", label=f"{model}: lowest and highest seed")
     for k, r in enumerate(paper_gains().itertuples()):
-        ax.axvline(r.gain, color="grey", ls=("--", ":")[k % 2], lw=1, label=f"paper's gain, {r.backbone} ({r.gain:+.3f}, confusion matrix)")
+        ax.axvline(r.gain, color="grey", ls=("--", ":")[k % 2], lw=1,
+                   label=f"paper's gain, {r.backbone} ({r.gain:+.3f}, confusion matrix)")
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(range(len(cells)), [f"{s},\n{p}" for s, p in cells], fontsize=8); ax.invert_yaxis()
     ax.set_xlabel("test accuracy with LIME masks minus with original images (paired)")

@@ -62,8 +62,9 @@ def fingerprint(items: dict # name -> digest (or any str)
     return hashlib.sha256("\n".join(f"{k}={items[k]}" for k in sorted(items)).encode()).hexdigest()
 
 # %% ../nbs/01_provenance.ipynb #c12e2cb6
-_PACKAGES = ("osteo_nb", "tensorflow", "keras", "numpy", "pandas", "pillow", "imagehash", "scipy", "scikit-learn", "scikit-image",
-             "opencv-python-headless", "openvino", "matplotlib", "seaborn", "papermill", "lime", "tf-keras-vis")
+_PACKAGES = ("osteo_nb", "tensorflow", "keras", "numpy", "pandas", "pillow", "imagehash", "scipy", "scikit-learn",
+             "scikit-image", "opencv-python-headless", "openvino", "matplotlib", "seaborn", "papermill", "lime",
+             "tf-keras-vis")
 _NUMERIC_ENV = ("TF_ENABLE_ONEDNN_OPTS", "OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")  # change floating-point results
 
 def cpu() -> dict:
@@ -94,7 +95,8 @@ def atomic_path(path # the file to write; a `{sha256}` in its name becomes the d
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; the result gets the usual permissions
-        os.replace(tmp, path.with_name(path.name.replace("{sha256}", sha256_file(tmp))) if "{sha256}" in path.name else path)
+        os.replace(tmp,
+                   path.with_name(path.name.replace("{sha256}", sha256_file(tmp))) if "{sha256}" in path.name else path)
     finally: Path(tmp).unlink(missing_ok=True)
 
 # %% ../nbs/01_provenance.ipynb #d3f775d6

@@ -26,7 +26,8 @@ def counts_table(df: pd.DataFrame # records from `make_split`
                 ) -> pd.DataFrame:
     "Files per class (rows) and status, and used images per split (columns)."
     st = pd.crosstab(df.label, df.status).reindex(columns=list(STATUSES), fill_value=0)
-    sp = pd.crosstab(df.label[df.status == "used"], df.split[df.status == "used"]).reindex(columns=list(SPLITS), fill_value=0)
+    sp = pd.crosstab(df.label[df.status == "used"],
+                     df.split[df.status == "used"]).reindex(columns=list(SPLITS), fill_value=0)
     out = st.join(sp.add_prefix("used_"), how="left").fillna(0).astype(int)
     out.loc["total"] = out.sum()
     return out.rename_axis("label").reset_index()
@@ -47,7 +48,8 @@ def conflicts_table(df: pd.DataFrame) -> pd.DataFrame:
 # %% ../nbs/06_report.ipynb #1168ff7c
 def exclusions_table(df: pd.DataFrame) -> pd.DataFrame:
     "Every file that is neither used nor a duplicate of a used image, with its reason."
-    return df.loc[df.status.isin(["conflict", "excluded", "unreadable"]), ["path", "label", "status", "cluster", "reason"]].sort_values("path").reset_index(drop=True)
+    return df.loc[df.status.isin(["conflict", "excluded", "unreadable"]),
+                  ["path", "label", "status", "cluster", "reason"]].sort_values("path").reset_index(drop=True)
 
 # %% ../nbs/06_report.ipynb #af5862bb
 def links_table(df: pd.DataFrame, # records from `make_split` (with `attrs["pairs"]` when the geometric stage ran)
@@ -61,7 +63,8 @@ def links_table(df: pd.DataFrame, # records from `make_split` (with `attrs["pair
     pairs = df.attrs.get("pairs", pd.DataFrame(columns=["kind", "score"]))
     passed = is_verified(pairs, cfg) if len(pairs) else pd.Series(dtype=bool)
     ok = pairs[passed]
-    rows += [(k, "verified pair", int((ok.kind == k).sum())) for k in ("shift", "scale", "mirror", "photometric", "crop", "keypoint")]
+    rows += [(k, "verified pair", int((ok.kind == k).sum()))
+             for k in ("shift", "scale", "mirror", "photometric", "crop", "keypoint")]
     rows += [("rejected", "candidate pair", int((~passed).sum()))]
     return pd.DataFrame(rows, columns=["kind", "unit", "links"])
 
@@ -72,9 +75,14 @@ def geometry_effect(runs: dict, # name -> records from `make_split` (e.g. hash o
     "One row per run: radiographs, exposures, conflicting exposures and used images per class and split."
     def row(df):
         used = df[df.status == "used"]
-        return {"radiographs": df.cluster[df.cluster != ""].nunique(), "exposures": df.group[df.group != ""].nunique(),
-                "conflicting_exposures": df.group[df.status == "conflict"].nunique(), "conflict_files": int((df.status == "conflict").sum()),
-                **{f"used_{c}": int((used.label == c).sum()) for c in cfg.classes}, **{f"used_{s}": int((used.split == s).sum()) for s in SPLITS}}
+        return {
+            "radiographs": df.cluster[df.cluster != ""].nunique(), "exposures": df.group[df.group != ""].nunique(),
+            "conflicting_exposures": df.group[df.status == "conflict"].nunique(), "conflict_files": int(
+                (df.status == "conflict").sum()), **{f"used_{c}": int((used.label == c).sum())
+                                                     for c in cfg.classes},
+            **{f"used_{s}": int((used.split == s).sum())
+               for s in SPLITS}
+        }
     return pd.DataFrame([{"clustering": k, **row(v)} for k, v in runs.items()])
 
 def hidden_leakage(weak: pd.DataFrame, # records split by a weaker clustering (e.g. hash only)
@@ -85,7 +93,10 @@ def hidden_leakage(weak: pd.DataFrame, # records split by a weaker clustering (e
     s = weak[weak.split != ""].assign(exposure=lambda d: d.path.map(exposure))
     train = set(s.exposure[s.split == "train"])
     out = {f"{sp}_files": int((s.split == sp).sum()) for sp in ("val", "test")}
-    out |= {f"{sp}_files_with_a_copy_in_train": int(((s.split == sp) & s.exposure.isin(train)).sum()) for sp in ("val", "test")}
+    out |= {
+        f"{sp}_files_with_a_copy_in_train": int(((s.split == sp) & s.exposure.isin(train)).sum())
+        for sp in ("val", "test")
+    }
     return pd.DataFrame([out])
 
 # %% ../nbs/06_report.ipynb #f4bafcea
@@ -127,7 +138,8 @@ def audit_table(df: pd.DataFrame, # records from `make_split`
             t = pd.crosstab(f(d), d.label)
             for value in t.index:
                 for label in t.columns:
-                    rows.append((subset, feat, label, value, int(t.at[value, label]), round(t.at[value, label] / t[label].sum(), 3)))
+                    n = t.at[value, label]
+                    rows.append((subset, feat, label, value, int(n), round(n / t[label].sum(), 3)))
     return pd.DataFrame(rows, columns=["subset", "feature", "label", "value", "n", "share"])
 
 # %% ../nbs/06_report.ipynb #9b972dbb
@@ -135,8 +147,12 @@ def data_report(df: pd.DataFrame, # records from `make_split`
                 cfg: StudyConfig = StudyConfig() # the task classes and verification thresholds
                ) -> dict[str, pd.DataFrame]:
     "All data-report tables, keyed by their file stem."
-    return {"data_counts": counts_table(df), "data_clusters": clusters_table(df), "data_links": links_table(df, cfg), "data_conflicts": conflicts_table(df),
-            "data_exclusions": exclusions_table(df), "data_audit": audit_table(df, cfg.classes), "data_leakage": leakage(df), "data_leakage_exposures": leakage(df, "group")}
+    return {
+        "data_counts": counts_table(df), "data_clusters": clusters_table(df), "data_links": links_table(df, cfg),
+        "data_conflicts": conflicts_table(df), "data_exclusions": exclusions_table(df),
+        "data_audit": audit_table(df, cfg.classes), "data_leakage": leakage(df),
+        "data_leakage_exposures": leakage(df, "group")
+    }
 
 # %% ../nbs/06_report.ipynb #3a3b8e46
 def _bars(ax, t: pd.DataFrame, title: str, xlabel: str, ylabel: str, legend: str):
@@ -159,11 +175,13 @@ def plot_data_report(df: pd.DataFrame, # records from `make_split`
     by_split = pd.crosstab(u.split, u.label).reindex(list(SPLITS))
     _bars(axs[0, 1], by_split, "used images by split", "split", "used images", "class")
     ct = clusters_table(df)
-    axs[0, 2].bar(ct.files_per_cluster.astype(str), ct.clusters); axs[0, 2].set_title("files per radiograph (cluster)", fontsize=10)
+    axs[0, 2].bar(ct.files_per_cluster.astype(str), ct.clusters)
+    axs[0, 2].set_title("files per radiograph (cluster)", fontsize=10)
     axs[0, 2].set_xlabel("files in the cluster", fontsize=9); axs[0, 2].set_ylabel("clusters (radiographs)", fontsize=9)
     au = audit_table(df, classes)
     for ax, feat in zip(axs[1], ("mode", "format", "border")):
-        t = au[(au.subset == "all readable") & (au.feature == feat)].pivot(index="label", columns="value", values="share").fillna(0)
+        t = au[(au.subset == "all readable") & (au.feature == feat)].pivot(index="label", columns="value",
+                                                                           values="share").fillna(0)
         _bars(ax, t, f"{feat} by class (share of readable files)", "class", "share of the class's readable files",
               {"mode": "colour mode", "border": "border fraction"}.get(feat, feat))
     if title: fig.suptitle(short_paths(title))
@@ -207,5 +225,6 @@ def plot_threshold_pairs(df: pd.DataFrame, # records from `make_split` (with `at
     fig = plot_pairs(sel.assign(a=sel.path_a.map(pos), b=sel.path_b.map(pos)), images, names, ncols=n)
     what = (f"keypoint matches {cfg.keypoint_threshold} inliers" if keypoints else
             f"copies {cfg.match_threshold}, crops {cfg.crop_threshold}, stretched crops {cfg.stretched_threshold}")
-    fig.suptitle(f"candidate pairs just below (top row) and above (bottom row) their threshold: {what}", fontsize=9, y=1.02)
+    fig.suptitle(f"candidate pairs just below (top row) and above (bottom row) their threshold: {what}", fontsize=9,
+                 y=1.02)
     return fig

@@ -36,8 +36,9 @@ def study_notebooks(folder=None # default: `nbs/study` of this project
     "The numbered study notebooks, in execution order."
     folder = Path(folder or project_root() / "nbs" / "study")
     found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
-    if not found: raise StudyError(f"{folder}: no study notebooks (NN_name.ipynb). osteo-reproduce runs the notebooks of a "
-                                   "clone of the osteo_nb repository; an installed package alone does not include them")
+    if not found:
+        raise StudyError(f"{folder}: no study notebooks (NN_name.ipynb). osteo-reproduce runs the notebooks of a "
+                         "clone of the osteo_nb repository; an installed package alone does not include them")
     return found
 
 # %% ../nbs/13_reproduce.ipynb #38277d60
@@ -46,7 +47,9 @@ def select_notebooks(notebooks: list, # from `study_notebooks`
                     ) -> list[Path]:
     "The notebooks whose name contains `only`; an error listing the names if none does."
     picked = [nb for nb in notebooks if only in nb.name]
-    if not picked: raise StudyError(f"--only {only!r} matches no study notebook; the notebooks are {[nb.name for nb in notebooks]}")
+    if not picked:
+        raise StudyError(
+            f"--only {only!r} matches no study notebook; the notebooks are {[nb.name for nb in notebooks]}")
     return picked
 
 # %% ../nbs/13_reproduce.ipynb #26fa57a1
@@ -61,7 +64,8 @@ def notebook_parameters(cfg: StudyConfig) -> dict:
 def run_id(cfg: StudyConfig, data_fp: str) -> str:
     "`<profile>-seed<seed>-<data fingerprint[:10]>`, plus a digest of any overrides."
     ov = notebook_parameters(cfg)["overrides"]
-    return f"{cfg.profile}-seed{cfg.seed}-{data_fp[:10]}" + (f"-{fingerprint({k: json.dumps(v) for k, v in ov.items()})[:6]}" if ov else "")
+    return f"{cfg.profile}-seed{cfg.seed}-{data_fp[:10]}" + (
+        f"-{fingerprint({k: json.dumps(v) for k, v in ov.items()})[:6]}" if ov else "")
 
 # %% ../nbs/13_reproduce.ipynb #00c03649
 PROGRESS_ENV = "OSTEO_PROGRESS"  # names the file where a study notebook's kernel writes the state of its progress bars
@@ -70,7 +74,9 @@ def bar_states() -> list[dict]:
     "Description, count, total, rate (per second) and unit of every live `tqdm` bar of this process, oldest first."
     from tqdm.std import tqdm as _tqdm
     with _tqdm.get_lock(): bars = sorted(_tqdm._instances, key=lambda b: b.start_t)
-    return [{"desc": b.desc.rstrip(": "), "n": b.n, "total": b.total, "rate": b.format_dict.get("rate"), "unit": b.unit} for b in bars]
+    return [{
+        "desc": b.desc.rstrip(": "), "n": b.n, "total": b.total, "rate": b.format_dict.get("rate"), "unit": b.unit
+    } for b in bars]
 
 # %% ../nbs/13_reproduce.ipynb #46c359b6
 def watch_progress(every: float = 1.0 # seconds between writes
@@ -109,7 +115,10 @@ def _forward_progress(path: Path, name: str, every: float, stop: threading.Event
     while not stop.wait(every):
         try: line = progress_line(json.loads(path.read_text()))
         except (OSError, ValueError, KeyError, TypeError): continue  # not written yet, or half a file
-        if line and line != last: _tqdm.write(f"[osteo-reproduce] {name}: {line}", file=sys.stdout); sys.stdout.flush(); last = line
+        if line and line != last:
+            _tqdm.write(f"[osteo-reproduce] {name}: {line}", file=sys.stdout)
+            sys.stdout.flush()
+            last = line
 
 @contextmanager
 def progress_forwarded(out: Path, # the executed notebook
@@ -138,14 +147,17 @@ def run_notebook(nb: Path, # a study notebook
     t0 = time.time()
     try:
         with progress_forwarded(out, every):
-            pm.execute_notebook(str(nb), str(out), parameters=params, kernel_name="python3", progress_bar=progress,
-                                cwd=str(project_root()), log_output=False, extra_arguments=[_KERNEL_PROGRESS] if every else [],
-                                shutdown_kernel="immediate")  # killed with its process group: a stopped run leaves no kernel, and no kernel traceback
+            pm.execute_notebook(
+                str(nb), str(out), parameters=params, kernel_name="python3", progress_bar=progress,
+                cwd=str(project_root()), log_output=False, extra_arguments=[_KERNEL_PROGRESS] if every else [],
+                shutdown_kernel="immediate"
+            )  # killed with its process group: a stopped run leaves no kernel, and no kernel traceback
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the stopped kernel's pending cell task would log DeadKernelError at exit
         logging.getLogger("asyncio").disabled = True; raise
     except pm.PapermillExecutionError as e:
-        raise StudyError(f"{nb.name} failed in cell {e.cell_index} (execution count {e.exec_count}): {e.ename}: {e.evalue}"
-                         f"\n  executed copy with the traceback: {out}") from None
+        raise StudyError(
+            f"{nb.name} failed in cell {e.cell_index} (execution count {e.exec_count}): {e.ename}: {e.evalue}"
+            f"\n  executed copy with the traceback: {out}") from None
     return round(time.time() - t0, 2)
 
 def render_html(executed: Path # an executed notebook
@@ -165,7 +177,8 @@ def step_key(nb: Path, # a study notebook
              params: dict # its papermill parameters
             ) -> str:
     "Digest of what a notebook's result depends on: parameters, notebook source, library source."
-    return fingerprint({"params": json.dumps(params, sort_keys=True), "notebook": sha256_file(nb), "library": library_digest()})
+    return fingerprint(
+        {"params": json.dumps(params, sort_keys=True), "notebook": sha256_file(nb), "library": library_digest()})
 
 def _succeeded(step: dict | None, key: str) -> bool: return bool(step) and step.get("status") == "ok" and step.get("key") == key
 
@@ -173,8 +186,10 @@ def _succeeded(step: dict | None, key: str) -> bool: return bool(step) and step.
 def _git_commit() -> str | None:
     try:
         root = project_root()
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "nbs", "osteo_nb"], cwd=root, capture_output=True, text=True).stdout.strip()
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "nbs", "osteo_nb"], cwd=root, capture_output=True,
+                               text=True).stdout.strip()
         return sha + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError): return None
 
@@ -184,7 +199,8 @@ def _backbones(cfg: StudyConfig) -> list | None:
     return pd.read_csv(p).to_dict("records") if p.exists() else None
 
 def _digests(folder: Path) -> dict:
-    return {p.relative_to(folder.parent).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()} if folder.is_dir() else {}
+    return {p.relative_to(folder.parent).as_posix(): sha256_file(p)
+            for p in sorted(folder.rglob("*")) if p.is_file()} if folder.is_dir() else {}
 
 def write_manifest(cfg: StudyConfig, # the configuration of the run
                    run_dir: Path, # the run folder
@@ -194,13 +210,13 @@ def write_manifest(cfg: StudyConfig, # the configuration of the run
     "Write `run_dir/manifest.json` and a copy in the run's `results/`; returns the former."
     at = anchored(cfg)
     split = out_path(at, "results", SPLIT_FILE)
-    m = {"run_id": run_dir.name, "config": to_dict(cfg),
-         "data_fingerprint": data_fp, "split": {"file": f"results/{SPLIT_FILE}", "sha256": sha256_file(split) if split.exists() else None},
-         "seeds": {"split": cfg.seed, "augmentation": cfg.seed, "training": cfg.seed, "bootstrap": cfg.seed},
-         "backbones": _backbones(at),
-         "git_commit": _git_commit(), "environment": environment(), "notebooks": steps,
-         "library_sha256": library_digest(), "wall_seconds": round(sum(s.get("seconds", 0) for s in steps.values()), 2),
-         "outputs": _digests(out_path(at, "results")) | _digests(out_path(at, "figures"))}
+    seeds = {"split": cfg.seed, "augmentation": cfg.seed, "training": cfg.seed, "bootstrap": cfg.seed}
+    m = {"run_id": run_dir.name, "config": to_dict(cfg), "data_fingerprint": data_fp,
+         "split": {"file": f"results/{SPLIT_FILE}", "sha256": sha256_file(split) if split.exists() else None},
+         "seeds": seeds, "backbones": _backbones(at), "git_commit": _git_commit(), "environment": environment(),
+         "notebooks": steps, "library_sha256": library_digest(),
+         "wall_seconds": round(sum(s.get("seconds", 0) for s in steps.values()), 2)}
+    m["outputs"] = _digests(out_path(at, "results")) | _digests(out_path(at, "figures"))
     m["outputs"].pop("results/manifest.json", None)
     text = (json.dumps(m, indent=1, sort_keys=False) + "\n").encode()
     atomic_write_bytes(out_path(at, "results", "manifest.json"), text)
@@ -210,9 +226,11 @@ def write_manifest(cfg: StudyConfig, # the configuration of the run
 def portable_path(p # a path, relative to the current directory or absolute
                  ) -> str:
     "`p` relative to the project root when it is near it (so manifests hold no machine paths), else absolute."
-    a = Path(p).resolve()
-    rel = os.path.relpath(a, project_root())
-    return str(a) if rel.startswith(os.path.join("..", "..")) else Path(rel).as_posix()
+    a, root = Path(os.path.abspath(p)), project_root()  # links are kept as written, not followed
+    for base in (root, root.resolve()):
+        rel = os.path.relpath(a, base)
+        if not rel.startswith(os.path.join("..", "..")): return Path(rel).as_posix()
+    return str(a)
 
 # %% ../nbs/13_reproduce.ipynb #73dfdcba
 def anchored(cfg: StudyConfig) -> StudyConfig:
@@ -239,9 +257,11 @@ def warn_offline(run_dir: Path):
     p = run_dir / "results" / f"{BACKBONES_TABLE}.csv"
     if not p.exists(): return
     b = pd.read_csv(p)
-    if b.stand_in.any(): print(f"[osteo-reproduce] WARNING: OFFLINE BACKBONES: {', '.join(b.arch[b.stand_in])} stood in for the paper's "
-                               "ImageNet backbones (their weights were neither cached nor downloadable); every table names them",
-                               file=sys.stderr, flush=True)
+    if b.stand_in.any():
+        print(
+            f"[osteo-reproduce] WARNING: OFFLINE BACKBONES: {', '.join(b.arch[b.stand_in])} stood in for the paper's "
+            "ImageNet backbones (their weights were neither cached nor downloadable); every table names them",
+            file=sys.stderr, flush=True)
 
 # %% ../nbs/13_reproduce.ipynb #cb16a05e
 def class_files(data_dir, # a data folder (see `data.find_class_root`)
@@ -254,15 +274,18 @@ def class_files(data_dir, # a data folder (see `data.find_class_root`)
 def _check_folds(k: int, counts: dict, what: str):
     "A `StudyError` if a class with images has fewer than `k` (a class with none is notebook 1's error, with the counts)."
     few = {c: n for c, n in counts.items() if 0 < n < k}
-    if few: raise StudyError(f"cv_folds={k}: more folds than {what} of class " + ", ".join(f"{c} ({n})" for c, n in few.items())
-                             + f"; every fold needs an image of each class: --set cv_folds=N with N <= {min(few.values())}")
+    if few:
+        counts = ", ".join(f"{c} ({n})" for c, n in few.items())
+        raise StudyError(f"cv_folds={k}: more folds than {what} of class {counts}; every fold needs an image of each "
+                         f"class: --set cv_folds=N with N <= {min(few.values())}")
 
 # %% ../nbs/13_reproduce.ipynb #54b7041e
 def check_inputs(cfg: StudyConfig # the run's configuration (relative paths from the project root)
                 ):
     "Fail before the first notebook on what would fail late: data and source folders, `patients.csv`, `cache_dir`, `cv_folds`."
     from osteo_nb.trace import read_source
-    _check_folds(cfg.cv_folds, class_files(at_root(cfg.data_dir), cfg.classes), f"image files in data_dir={cfg.data_dir!r}")
+    _check_folds(cfg.cv_folds, class_files(at_root(cfg.data_dir), cfg.classes),
+                 f"image files in data_dir={cfg.data_dir!r}")
     if cfg.source_data:
         try: src = read_source(at_root(cfg.source_data))
         except DataError as e: raise StudyError(f"source_data={cfg.source_data!r}: {e}") from None
@@ -298,9 +321,10 @@ def machine_paths(nb) -> list[str]:
     "'cell N: path' for every machine path (`MACHINE_PATHS`) in a notebook's sources and text outputs."
     found = []
     for i, c in enumerate(nb.cells):
-        texts = [c.source] + [json.dumps({k: v for k, v in o.items() if k != "data"} | {"data": {k: v for k, v in o.get("data", {}).items()
-                                                                                            if not k.startswith("image/")}})
-                              for o in c.get("outputs", [])]
+        texts = [c.source]
+        for o in c.get("outputs", []):
+            data = {k: v for k, v in o.get("data", {}).items() if not k.startswith("image/")}
+            texts.append(json.dumps({k: v for k, v in o.items() if k != "data"} | {"data": data}))
         found += [f"cell {i}: {m}" for t in texts for m in MACHINE_PATHS if m in t]
     return found
 
@@ -316,11 +340,14 @@ def published_copy(executed: Path, # an executed study notebook in a run folder
         if "injected-parameters" in c.metadata.get("tags", []): c.source = _outside_paths(c.source)
         if c.cell_type == "code": c.outputs = _reader_outputs(c.outputs, root)
     nb.metadata.pop("papermill", None)
-    if found := machine_paths(nb): raise StudyError(f"{executed.name}: machine paths would be published: {'; '.join(found[:5])}")
+    if found := machine_paths(nb):
+        raise StudyError(f"{executed.name}: machine paths would be published: {'; '.join(found[:5])}")
     atomic_write_bytes(dest, (nbformat.writes(nb) + "\n").encode())
     _nbdev_clean(dest)
     if (size := dest.stat().st_size) > MAX_NOTEBOOK_BYTES:
-        dest.unlink(); raise StudyError(f"{executed.name}: {size / 1e6:.1f} MB is too large to publish (at most {MAX_NOTEBOOK_BYTES / 1e6:.0f} MB)")
+        dest.unlink()
+        raise StudyError(
+            f"{executed.name}: {size / 1e6:.1f} MB is too large to publish (at most {MAX_NOTEBOOK_BYTES / 1e6:.0f} MB)")
     return dest
 
 def _nbdev_clean(p: Path):
@@ -361,9 +388,13 @@ def run_lock(run_dir: Path # a run folder
         try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             f.seek(0)
-            raise StudyError(f"{portable_path(run_dir)} is in use by another osteo-reproduce ({f.read().strip() or 'a process'}): "
-                             "wait for it to finish, or stop it, then run again") from None
-        f.seek(0); f.truncate(); f.write(f"pid {os.getpid()} on {platform.node()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n"); f.flush()
+            raise StudyError(
+                f"{portable_path(run_dir)} is in use by another osteo-reproduce ({f.read().strip() or 'a process'}): "
+                "wait for it to finish, or stop it, then run again") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()} on {platform.node()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        f.flush()
         yield  # closing the file releases the lock
 
 # %% ../nbs/13_reproduce.ipynb #72342ba5
@@ -394,7 +425,9 @@ def reproduce(cfg: StudyConfig, # the study configuration (see `config.get_profi
              ) -> Path:
     "Execute the study notebooks for `cfg` in its own run folder, and publish it only if asked. Returns the run folder."
     if publish and cfg.profile == "smoke":
-        raise StudyError("--publish: the smoke profile is never published (one epoch on a handful of images); run it without --publish")
+        raise StudyError(
+            "--publish: the smoke profile is never published (one epoch on a handful of images); run it without --publish"
+        )
     cfg = cfg.replace(data_dir=portable_path(cfg.data_dir), out_dir=portable_path(cfg.out_dir),
                       source_data=cfg.source_data and portable_path(cfg.source_data))  # the notebooks run in the project root
     out = Path(anchored(cfg).out_dir); check_out(out); check_inputs(cfg)
@@ -407,15 +440,20 @@ def reproduce(cfg: StudyConfig, # the study configuration (see `config.get_profi
         for nb in notebooks or all_notebooks:
             key = step_key(nb, params)
             if not rerun and _succeeded(steps.get(nb.name), key) and (run_dir / nb.name).exists():
-                print(f"[osteo-reproduce] {nb.name}: done earlier in {run_dir.name}, skipped (use --force to rerun)"); continue
+                print(f"[osteo-reproduce] {nb.name}: done earlier in {run_dir.name}, skipped (use --force to rerun)")
+                continue
             rerun = True  # what follows a rerun notebook may read what it writes: rerun it too
-            steps[nb.name] = _run_step(nb, run_dir, run_cfg, params, key, steps, data_fp, progress, every if progress else 0)
+            steps[nb.name] = _run_step(nb, run_dir, run_cfg, params, key, steps, data_fp, progress,
+                                       every if progress else 0)
         warn_offline(run_dir)
         complete = all(_succeeded(steps.get(nb.name), step_key(nb, params)) for nb in all_notebooks)
         if complete and drop_stale(run_dir, steps): write_manifest(run_cfg, run_dir, data_fp, steps)
         if publish and complete:
-            print(f"[osteo-reproduce] published {', '.join(portable_path(p) for p in publish_run(run_dir, out))} from {run_dir.name}")
-        elif publish: print(f"[osteo-reproduce] {run_dir.name} is not complete (not every study notebook ran): nothing published")
+            print(
+                f"[osteo-reproduce] published {', '.join(portable_path(p) for p in publish_run(run_dir, out))} from {run_dir.name}"
+            )
+        elif publish:
+            print(f"[osteo-reproduce] {run_dir.name} is not complete (not every study notebook ran): nothing published")
     print(where(run_dir, complete))
     return run_dir
 
@@ -426,11 +464,12 @@ def where(run_dir: Path, # a run folder
     "Where a run's executed notebooks, figures, results and manifest are, for the console."
     count = lambda d: sum(p.is_file() for p in (run_dir / d).rglob("*"))
     rel = portable_path(run_dir)
-    return "\n".join([f"[osteo-reproduce] run {run_dir.name} ({'complete' if complete else 'not complete'}):",
-                      f"  notebooks: {rel}/NN_*.ipynb ({len(list(run_dir.glob('[0-9][0-9]_*.ipynb')))}, each with an .html beside it)",
-                      f"  figures:   {rel}/figures/ ({count('figures')} files)",
-                      f"  results:   {rel}/results/ ({count('results')} files)",
-                      f"  manifest:  {rel}/manifest.json"])
+    return "\n".join([
+        f"[osteo-reproduce] run {run_dir.name} ({'complete' if complete else 'not complete'}):",
+        f"  notebooks: {rel}/NN_*.ipynb ({len(list(run_dir.glob('[0-9][0-9]_*.ipynb')))}, each with an .html beside it)",
+        f"  figures:   {rel}/figures/ ({count('figures')} files)",
+        f"  results:   {rel}/results/ ({count('results')} files)", f"  manifest:  {rel}/manifest.json"
+    ])
 
 # %% ../nbs/13_reproduce.ipynb #82cff940
 def _stamps(run_dir: Path) -> dict:
@@ -445,7 +484,9 @@ def drop_stale(run_dir: Path, # a run folder
     if not steps or any("wrote" not in s for s in steps.values()): return []  # a notebook without the list of what it wrote (it did not finish): nothing is known
     owned = {f for s in steps.values() for f in s["wrote"]} | {"results/manifest.json"}
     stale = sorted(set(_stamps(run_dir)) - owned)
-    for f in stale: (run_dir / f).unlink(); print(f"[osteo-reproduce] removed {run_dir.name}/{f}: no notebook of this run writes it", flush=True)
+    for f in stale:
+        (run_dir / f).unlink()
+        print(f"[osteo-reproduce] removed {run_dir.name}/{f}: no notebook of this run writes it", flush=True)
     return stale
 
 def _run_step(nb, run_dir, run_cfg, params, key, steps, data_fp, progress, every=0) -> dict:
@@ -473,7 +514,8 @@ def ensure_data(data: str # the --data folder
     "`data`; when it is the default folder and missing, first downloaded with kagglehub."
     path = Path(data) if Path(data).is_absolute() else project_root() / data
     if path.exists() or data != StudyConfig.data_dir: return data
-    print(f"[osteo-reproduce] {data} is missing: downloading the paper's data set {KAGGLE_DATASET} with kagglehub ...", flush=True)
+    print(f"[osteo-reproduce] {data} is missing: downloading the paper's data set {KAGGLE_DATASET} with kagglehub ...",
+          flush=True)
     download_paper_data(path)
     return data
 
@@ -485,7 +527,8 @@ def csv_difference(a: Path, # one version of a CSV
     x, y = pd.read_csv(a, keep_default_na=False), pd.read_csv(b, keep_default_na=False)
     if list(x.columns) != list(y.columns): return f"columns differ: {sorted(set(x.columns) ^ set(y.columns))}"
     if len(x) != len(y): return f"rows {len(x)} vs {len(y)}"
-    return "; ".join(filter(None, (_column_difference(x[c], y[c]) for c in x.columns))) or "same values, other bytes (formatting)"
+    found = (_column_difference(x[c], y[c]) for c in x.columns)
+    return "; ".join(filter(None, found)) or "same values, other bytes (formatting)"
 
 def _column_difference(u: pd.Series, v: pd.Series) -> str:
     nu, nv = pd.to_numeric(u, errors="coerce"), pd.to_numeric(v, errors="coerce")
@@ -511,5 +554,6 @@ def compare_runs(run: Path, # a run folder (holds manifest.json)
     for m in (run / "manifest.json", published):
         if not m.exists(): raise StudyError(f"{m} is missing: compare a complete run folder with a published manifest")
     mine, theirs = (json.loads(m.read_text())["outputs"] for m in (run / "manifest.json", published))
-    rows = [(rel, *_output_status(run / rel, published.parent.parent / rel, d, theirs, rel)) for rel, d in sorted(mine.items())]
+    rows = [(rel, *_output_status(run / rel, published.parent.parent / rel, d, theirs, rel))
+            for rel, d in sorted(mine.items())]
     return pd.DataFrame(rows, columns=["output", "status", "detail"])

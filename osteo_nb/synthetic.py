@@ -22,7 +22,9 @@ def synthetic_image(rng, # a numpy Generator
                    ) -> np.ndarray:
     "A smooth random synthetic radiograph (uint8) with a class signal in its texture."
     low = rng.normal(size=(8, 8))
-    base = np.asarray(Image.fromarray(((low - low.min()) / np.ptp(low) * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC), float)
+    base = np.asarray(
+        Image.fromarray(((low - low.min()) / np.ptp(low) * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC),
+        float)
     yy, xx = np.mgrid[:size, :size]
     bone = np.exp(-((xx - size / 2) / (size / 6)) ** 2) * (120 if osteo else 200)
     texture = rng.normal(scale=35 if osteo else 10, size=(size, size))
@@ -46,7 +48,8 @@ def synthetic_dataset(dest, # folder to create; gets `Normal/` and `Osteoporosis
             im.save(dest / cls / f"{cls} {i}{ext}")
             if i < n_copies:  # the same radiograph again, re-encoded in the other format and colour mode
                 other = ".jpg" if ext == ".png" else ".png"
-                (im.convert("L") if i % 2 else im.convert("RGB")).save(dest / cls / f"{cls} {i} copy{other}", quality=85)
+                (im.convert("L") if i % 2 else im.convert("RGB")).save(dest / cls / f"{cls} {i} copy{other}",
+                                                                       quality=85)
     return dest
 
 # %% ../nbs/02_synthetic.ipynb #ccf5edf8
@@ -80,11 +83,14 @@ def synthetic_copies(a: np.ndarray # 8-bit luminance image
                     ) -> dict[str, np.ndarray]:
     "Copies of `a` that a whole-frame hash misses: shifted, rescaled, cropped, padded, mirrored, brightened, rotated."
     h, w = a.shape
-    return {"shifted": _affine_copy(a, tx=0.08 * w, ty=-0.05 * h), "rescaled": jpeg_copy(_affine_copy(a, 0.9, 0.9, 0.05 * w, 0.05 * h)),
-            "cropped": cv2.resize(a[int(0.1 * h):, :int(0.88 * w)], (w, h)), "padded": cv2.resize(np.pad(a, 20), (w, h)),
-            "mirrored": jpeg_copy(np.ascontiguousarray(_affine_copy(a, tx=-6)[:, ::-1])),
-            "brightened": jpeg_copy(np.clip(255 * (a / 255) ** 0.7 * 1.1, 0, 255).astype(np.uint8)),
-            "rotated": cv2.warpAffine(a, cv2.getRotationMatrix2D((w / 2, h / 2), 4, 1.0), (w, h))}
+    return {
+        "shifted": _affine_copy(a, tx=0.08 * w,
+                                ty=-0.05 * h), "rescaled": jpeg_copy(_affine_copy(a, 0.9, 0.9, 0.05 * w, 0.05 * h)),
+        "cropped": cv2.resize(a[int(0.1 * h):, :int(0.88 * w)], (w, h)), "padded": cv2.resize(np.pad(a, 20), (w, h)),
+        "mirrored": jpeg_copy(np.ascontiguousarray(_affine_copy(a, tx=-6)[:, ::-1])),
+        "brightened": jpeg_copy(np.clip(255 * (a / 255)**0.7 * 1.1, 0, 255).astype(np.uint8)),
+        "rotated": cv2.warpAffine(a, cv2.getRotationMatrix2D((w / 2, h / 2), 4, 1.0), (w, h))
+    }
 
 # %% ../nbs/02_synthetic.ipynb #6b613996
 def synthetic_bilateral(seed: int = 0, # texture seed of the left knee (the right one gets seed + 1)

@@ -46,13 +46,17 @@ class _TorchUnpickler(pickle.Unpickler):
     def __init__(self, data, storages):
         super().__init__(io.BytesIO(data)); self.storages = storages
     def find_class(self, module, name):
-        if (obj := _allowed(module, name)) is None: raise pickle.UnpicklingError(f"refusing global {module}.{name} (not a plain torch state dict)")
+        if (obj := _allowed(module, name)) is None:
+            raise pickle.UnpicklingError(f"refusing global {module}.{name} (not a plain torch state dict)")
         return obj
     def persistent_load(self, pid):
-        ok = isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage" and any(pid[1] is t for t in _STORAGE_DTYPES.values())
-        if not (ok and isinstance(pid[2], str) and _is_count(pid[4]) and pid[5] is None): raise pickle.UnpicklingError(f"unsupported persistent id {pid!r:.200}")
+        ok = isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage" and any(pid[1] is t
+                                                                                      for t in _STORAGE_DTYPES.values())
+        if not (ok and isinstance(pid[2], str) and _is_count(pid[4]) and pid[5] is None):
+            raise pickle.UnpicklingError(f"unsupported persistent id {pid!r:.200}")
         new = _Storage(pid[2], pid[1], pid[4])
-        if (st := self.storages.setdefault(new.key, new)) != new: raise pickle.UnpicklingError(f"storage {new.key!r} is declared twice, as {st} and as {new}")
+        if (st := self.storages.setdefault(new.key, new)) != new:
+            raise pickle.UnpicklingError(f"storage {new.key!r} is declared twice, as {st} and as {new}")
         return st
 
 # %% ../nbs/07a_torchfile.ipynb #899069b2
@@ -63,7 +67,8 @@ def _pickle_end(data, start, path):
     f, puts = io.BytesIO(data), 0; f.seek(start)
     try:
         for op, arg, pos in pickletools.genops(f):
-            if op.name in _PUTS and arg > puts: raise ValueError(f"memo index {arg} at byte {pos} skips ahead of the {puts} objects stored so far")
+            if op.name in _PUTS and arg > puts:
+                raise ValueError(f"memo index {arg} at byte {pos} skips ahead of the {puts} objects stored so far")
             puts += op.name in _PUTS or op.name == "MEMOIZE"
     except ValueError as e: raise pickle.UnpicklingError(f"{path}: malformed pickle at byte {start}: {e}") from None
     return f.tell()
@@ -77,9 +82,12 @@ def _load_pickle(data, start, path, storages):
 # %% ../nbs/07a_torchfile.ipynb #2b47341c
 def _check_keys(keys, storages, path):
     "`keys`, after checking that it lists each storage the state dict references exactly once."
-    if not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)): raise ValueError(f"{path}: the storage key list is not a list of strings")
-    if (extra := [k for k in keys if k not in storages]): raise ValueError(f"{path}: storage {extra[0]!r} is not referenced by the state dict")
-    if (missing := sorted(set(storages) - set(keys))): raise ValueError(f"{path}: storage {missing[0]!r} is referenced by the state dict but not stored")
+    if not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
+        raise ValueError(f"{path}: the storage key list is not a list of strings")
+    if (extra := [k for k in keys if k not in storages]):
+        raise ValueError(f"{path}: storage {extra[0]!r} is not referenced by the state dict")
+    if (missing := sorted(set(storages) - set(keys))):
+        raise ValueError(f"{path}: storage {missing[0]!r} is referenced by the state dict but not stored")
     if len(set(keys)) < len(keys): raise ValueError(f"{path}: a storage is listed twice in the storage key list")
     return keys
 
@@ -91,7 +99,9 @@ def _read_storages(data, pos, path, storages, keys):
         if left < 0: raise ValueError(f"{path}: the file ends before storage {k!r}")
         n, = struct.unpack_from("<q", data, pos); pos += 8
         if n != st.numel: raise ValueError(f"{path}: storage {k!r} holds {n} elements, the state dict says {st.numel}")
-        if (nbytes := n * np.dtype(st.dtype).itemsize) > left: raise ValueError(f"{path}: storage {k!r} declares {n} elements ({nbytes} bytes) but only {left} bytes remain")
+        if (nbytes := n * np.dtype(st.dtype).itemsize) > left:
+            raise ValueError(
+                f"{path}: storage {k!r} declares {n} elements ({nbytes} bytes) but only {left} bytes remain")
         arrays[k], pos = np.frombuffer(data, st.dtype, n, pos), pos + nbytes
     if pos != len(data): raise ValueError(f"{path}: {len(data) - pos} unexpected bytes after the last storage")
     return arrays
@@ -99,13 +109,19 @@ def _read_storages(data, pos, path, storages, keys):
 # %% ../nbs/07a_torchfile.ipynb #097f053b
 def _tensor_view(name, t, arrays, path):
     "Read-only strided view for tensor `name`, after checking that it lies inside its storage."
-    if not (isinstance(t, _TensorRef) and isinstance(t.storage, _Storage)): raise ValueError(f"{path}: {name!r} is not a tensor")
+    if not (isinstance(t, _TensorRef) and isinstance(t.storage, _Storage)):
+        raise ValueError(f"{path}: {name!r} is not a tensor")
     off, size, stride = t.offset, t.size, t.stride
-    if not (type(size) is tuple and type(stride) is tuple and len(size) == len(stride) <= 32 and all(map(_is_count, (off, *size, *stride)))):
-        raise ValueError(f"{path}: tensor {name!r} has a malformed offset, size or stride: {off!r:.40}, {size!r:.80}, {stride!r:.80}")
+    if not (type(size) is tuple and type(stride) is tuple and len(size) == len(stride) <= 32 and
+            all(map(_is_count, (off, *size, *stride)))):
+        raise ValueError(
+            f"{path}: tensor {name!r} has a malformed offset, size or stride: {off!r:.40}, {size!r:.80}, {stride!r:.80}"
+        )
     a = arrays[t.storage.key]; last = off + sum((n - 1) * s for n, s in zip(size, stride))
     if off > a.size or (math.prod(size) and last >= a.size):
-        raise ValueError(f"{path}: tensor {name!r} (offset {off}, size {size}, stride {stride}) reaches outside its storage {t.storage.key!r} of {a.size} elements")
+        raise ValueError(
+            f"{path}: tensor {name!r} (offset {off}, size {size}, stride {stride}) reaches outside its storage {t.storage.key!r} of {a.size} elements"
+        )
     try: return np.lib.stride_tricks.as_strided(a[off:], size, [s * a.itemsize for s in stride], writeable=False)
     except ValueError as e: raise ValueError(f"{path}: tensor {name!r} of size {size}: {e}") from None
 
@@ -114,15 +130,20 @@ def read_torch_legacy(path # a legacy-format (non-zip) torch state dict, e.g. a 
                      ) -> dict[str, np.ndarray]: # parameter name -> array, in file order
     "The state dict in `path` as numpy arrays, read without torch, without running pickle code and within the file's bounds."
     data, storages, objs, pos = Path(path).read_bytes(), {}, [], 0
-    if data[:4] == b"PK\x03\x04": raise ValueError(f"{path}: zip-format torch checkpoint; only the legacy format is supported")
+    if data[:4] == b"PK\x03\x04":
+        raise ValueError(f"{path}: zip-format torch checkpoint; only the legacy format is supported")
     for i in range(5):
         obj, pos = _load_pickle(data, pos, path, storages); objs.append(obj)
-        if i == 2 and (objs[:2] != [_MAGIC, _PROTOCOL] or type(obj) is not dict or obj.get("little_endian") is not True):
+        if i == 2 and (objs[:2] != [_MAGIC, _PROTOCOL] or type(obj) is not dict or
+                       obj.get("little_endian") is not True):
             raise ValueError(f"{path}: not a little-endian legacy torch checkpoint")
     state, keys = objs[3:]
-    if not (isinstance(state, dict) and all(isinstance(k, str) for k in dict.keys(state))): raise ValueError(f"{path}: the state dict is not a dict of named tensors")
+    if not (isinstance(state, dict) and all(isinstance(k, str) for k in dict.keys(state))):
+        raise ValueError(f"{path}: the state dict is not a dict of named tensors")
     arrays = _read_storages(data, pos, path, storages, keys)
     views = {k: _tensor_view(k, t, arrays, path) for k, t in dict.items(state)}
     if (need := sum(v.nbytes for v in views.values())) > (have := sum(a.nbytes for a in arrays.values())):
-        raise ValueError(f"{path}: the tensors need {need} bytes, more than the {have} bytes of storage in the file (repeated or overlapping views)")
+        raise ValueError(
+            f"{path}: the tensors need {need} bytes, more than the {have} bytes of storage in the file (repeated or overlapping views)"
+        )
     return {k: v.copy() for k, v in views.items()}

@@ -53,11 +53,14 @@ def _patient_problems(table: Path, header: list, rows: list) -> list[str]:
     ids, ts = header.index("patient_id"), header.index("t_score")
     for line, row in rows:
         if len(row) != len(header):
-            out.append(f"{table}, line {line}: {len(row)} fields, but the header has {len(header)} (a value with an unquoted comma, such as a decimal comma?)")
+            out.append(
+                f"{table}, line {line}: {len(row)} fields, but the header has {len(header)} (a value with an unquoted comma, such as a decimal comma?)"
+            )
             continue
         pid, where = row[ids].strip(), f"{table}, line {line}"
         if not pid: out.append(f"{where}, column patient_id: empty")
-        elif pid in first: out.append(f"{where}, column patient_id: {pid!r} again (first on line {first[pid]}): one row per patient")
+        elif pid in first:
+            out.append(f"{where}, column patient_id: {pid!r} again (first on line {first[pid]}): one row per patient")
         else: first[pid] = line
         if why := _number_problem(row[ts]): out.append(f"{where} (patient {pid!r}), column t_score: {why}")
     return out
@@ -69,11 +72,18 @@ def read_patients(table: str | Path # the source database's patients.csv
     table = Path(table)
     try:
         with open(table, newline="", encoding="utf-8-sig") as f: lines = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as e: raise DataError(f"{table}: cannot be read as a CSV file ({type(e).__name__}: {e})") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise DataError(f"{table}: cannot be read as a CSV file ({type(e).__name__}: {e})") from None
     numbered = [(i, [v.strip() for v in row]) for i, row in enumerate(lines, 1) if any(v.strip() for v in row)]
-    if not numbered: raise DataError(f"{table}: empty (expected a header with the columns {', '.join(PATIENT_COLUMNS)}, then one row per patient)")
+    if not numbered:
+        raise DataError(
+            f"{table}: empty (expected a header with the columns {', '.join(PATIENT_COLUMNS)}, then one row per patient)"
+        )
     (_, header), rows = numbered[0], numbered[1:]
-    problems = [f"{table}, line 1: no column {c!r} (its columns: {', '.join(header)})" for c in PATIENT_COLUMNS if c not in header]
+    problems = [
+        f"{table}, line 1: no column {c!r} (its columns: {', '.join(header)})" for c in PATIENT_COLUMNS
+        if c not in header
+    ]
     problems = problems or _patient_problems(table, header, rows)
     if problems:
         more = f"\n... and {len(problems) - MAX_PROBLEMS} more" if len(problems) > MAX_PROBLEMS else ""
@@ -84,7 +94,8 @@ def read_patients(table: str | Path # the source database's patients.csv
 # %% ../nbs/05_trace.ipynb #301e549a
 def _source_files(root: Path) -> list[Path]:
     "Image files in the diagnosis folders of `root` (names in any case: `Normal/` too), by diagnosis, then by path."
-    dirs = sorted((SOURCE_DIAGNOSES.index(d.name.lower()), d.name, d) for d in root.iterdir() if d.is_dir() and d.name.lower() in SOURCE_DIAGNOSES)
+    dirs = sorted((SOURCE_DIAGNOSES.index(d.name.lower()), d.name, d) for d in root.iterdir()
+                  if d.is_dir() and d.name.lower() in SOURCE_DIAGNOSES)
     return [p for *_, d in dirs for p in sorted(d.iterdir()) if p.is_file() and p.suffix.lower() in IMAGE_EXTS]
 
 def read_source(source: str | Path, # the source database: diagnosis folders and patients.csv
@@ -92,11 +103,15 @@ def read_source(source: str | Path, # the source database: diagnosis folders and
                ) -> pd.DataFrame:
     "One row per source radiograph: `file` (relative), `diagnosis`, `patient`, `t_score`, `group` (sha256 of the bytes)."
     root = Path(source)
-    if not root.is_dir(): raise DataError(f"{root}: source database not found or not a folder (see `osteo-data download --dataset wani-arora`)")
+    if not root.is_dir():
+        raise DataError(
+            f"{root}: source database not found or not a folder (see `osteo-data download --dataset wani-arora`)")
     files = _source_files(root)
     if not files: raise DataError(f"{root}: no images in {', '.join(d + '/' for d in SOURCE_DIAGNOSES)} (any case)")
-    df = pd.DataFrame({"file": [p.relative_to(root).as_posix() for p in files], "diagnosis": [p.parent.name.lower() for p in files],
-                       "patient": [p.stem for p in files], "group": [sha256_file(p) for p in files]})
+    df = pd.DataFrame({
+        "file": [p.relative_to(root).as_posix() for p in files], "diagnosis": [p.parent.name.lower() for p in files],
+        "patient": [p.stem for p in files], "group": [sha256_file(p) for p in files]
+    })
     df["t_score"] = df.patient.map(_t_scores(root / "patients.csv", require_t_scores)).astype(float)
     return df
 
@@ -111,10 +126,12 @@ def _t_scores(table: Path, required: bool) -> pd.Series:
 
 # %% ../nbs/05_trace.ipynb #331b4544
 WANI_ARORA_URL = "https://prod-dcd-datasets-cache-zipfiles.s3.eu-west-1.amazonaws.com/fxjm8fb6mw-2.zip"  # Mendeley's "Download All" of version 2
-WHERE_TO_GET_SOURCE = (f"Download the Knee X-ray Osteoporosis Database (Wani & Arora, Mendeley Data, DOI {WANI_ARORA_DOI}, "
-                       "https://data.mendeley.com/datasets/fxjm8fb6mw/2) and arrange it as DIR/normal/, DIR/osteopenia/ and "
-                       "DIR/osteoporosis/ (images named by patient id, e.g. N1.JPEG, OP13.JPEG) with DIR/patients.csv "
-                       "(columns patient_id, t_score), then pass --source DIR (osteo-data trace) or --set source_data=DIR (osteo-reproduce)")
+WHERE_TO_GET_SOURCE = (
+    f"Download the Knee X-ray Osteoporosis Database (Wani & Arora, Mendeley Data, DOI {WANI_ARORA_DOI}, "
+    "https://data.mendeley.com/datasets/fxjm8fb6mw/2) and arrange it as DIR/normal/, DIR/osteopenia/ and "
+    "DIR/osteoporosis/ (images named by patient id, e.g. N1.JPEG, OP13.JPEG) with DIR/patients.csv "
+    "(columns patient_id, t_score), then pass --source DIR (osteo-data trace) or --set source_data=DIR (osteo-reproduce)"
+)
 
 def _diagnosis_of(path: Path) -> str | None:
     "The diagnosis named by the first folder of `path` that starts with one (any case), else None."
@@ -143,17 +160,21 @@ def download_source(dest: str | Path, # folder to fill: `<diagnosis>/` sub-folde
             urllib.request.urlretrieve(url, archive, _progress_hook(bar))
         with zipfile.ZipFile(archive) as z: z.extractall(unpacked)  # zipfile drops absolute and ".." parts of member names
     except (OSError, zipfile.BadZipFile) as e:
-        raise DataError(f"{dest}: could not download or unpack {url} ({type(e).__name__}: {e}). {WHERE_TO_GET_SOURCE}") from None
+        raise DataError(
+            f"{dest}: could not download or unpack {url} ({type(e).__name__}: {e}). {WHERE_TO_GET_SOURCE}") from None
     images = [p for p in sorted(unpacked.rglob("*")) if p.is_file() and p.suffix.lower() in IMAGE_EXTS]
     filed = [(p, _diagnosis_of(p.relative_to(unpacked))) for p in images]
     for p, d in filed:
         if d: (dest / d).mkdir(exist_ok=True); shutil.copy2(p, dest / d / p.name)
-    if not any(d for _, d in filed): raise DataError(f"{archive}: no images under folders named {SOURCE_DIAGNOSES}. {WHERE_TO_GET_SOURCE}")
+    if not any(d for _, d in filed):
+        raise DataError(f"{archive}: no images under folders named {SOURCE_DIAGNOSES}. {WHERE_TO_GET_SOURCE}")
     return dest
 
 # %% ../nbs/05_trace.ipynb #9633e032
-TRACE_COLUMNS = ["path", "label", "source_file", "source_diagnosis", "t_score", "side", "transform", "score", "runner_up",
-                 "source_group", "flag"]
+TRACE_COLUMNS = [
+    "path", "label", "source_file", "source_diagnosis", "t_score", "side", "transform", "score", "runner_up",
+    "source_group", "flag"
+]
 
 def best_match(qv: dict, sv: dict):
     "(inliers, orientation, view, map) of the best of the four combinations."
@@ -173,17 +194,18 @@ def trace_image(a: np.ndarray, # a canonical image (`data.read_canonical`)
     score = pd.Series([b[0] for b in best]).groupby(source.group.to_numpy()).max()
     top = score.max()
     runner_up = int(score.drop(score.idxmax()).max()) if len(score) > 1 else 0
-    row = dict(source_file="", source_diagnosis="", t_score="", side="", transform="", score=int(top), runner_up=runner_up,
-               source_group="", flag="")
+    row = dict(source_file="", source_diagnosis="", t_score="", side="", transform="", score=int(top),
+               runner_up=runner_up, source_group="", flag="")
     if top < cfg.trace_min_inliers: return row | {"flag": "no source"}
     groups = score[score >= max(cfg.trace_min_inliers, top / cfg.trace_margin)].sort_values(ascending=False).index
     hit = source[source.group.isin(groups)]
     _, M, orientation, view = max(best, key=lambda b: b[0])
     side, _ = locate(M, view, cfg.image_size)
-    flags = ["ambiguous: several source radiographs"] * (len(groups) > 1) + ["source copies under different diagnoses"] * (hit.diagnosis.nunique() > 1)
+    flags = (["ambiguous: several source radiographs"] * (len(groups) > 1)
+             + ["source copies under different diagnoses"] * (hit.diagnosis.nunique() > 1))
     transform = ("copy" if side == "whole" else "crop") + (", mirrored" if orientation == "mirrored" else "")
-    return row | dict(source_file=_join(hit.file), source_diagnosis=_join(hit.diagnosis), t_score=_join(hit.t_score), side=side,
-                      transform=transform, source_group=_join(g[:12] for g in groups), flag="; ".join(flags))
+    return row | dict(source_file=_join(hit.file), source_diagnosis=_join(hit.diagnosis), t_score=_join(hit.t_score),
+                      side=side, transform=transform, source_group=_join(g[:12] for g in groups), flag="; ".join(flags))
 
 # %% ../nbs/05_trace.ipynb #61056611
 TRACE_FILE = "trace.csv"  # in results/: one row per file of the data folder (`TRACE_COLUMNS`)
@@ -196,15 +218,23 @@ TRACE_VERSION = 1  # part of the cache key: bump it when a change to this module
 
 def trace_key(data: str | Path, source: pd.DataFrame, cfg: StudyConfig) -> str:
     "Digest of what a trace depends on: data and source files, T-scores, parameters, `TRACE_VERSION` and OpenCV's version."
-    params = {k: getattr(cfg, k) for k in ("image_size", "resize", "max_pixels", "trace_contrast", "trace_min_inliers", "trace_margin")}
-    method = dict(version=TRACE_VERSION, views=SOURCE_VIEWS, ratio=RATIO, reproj=REPROJ, keypoints=MAX_KEYPOINTS, cover=COPY_COVER,
-                  opencv=cv2.__version__)
-    return fingerprint({"data": folder_fingerprint(data), "source": source.to_json(), "params": json.dumps(params | method, sort_keys=True)})
+    params = {
+        k: getattr(cfg, k)
+        for k in ("image_size", "resize", "max_pixels", "trace_contrast", "trace_min_inliers", "trace_margin")
+    }
+    method = dict(version=TRACE_VERSION, views=SOURCE_VIEWS, ratio=RATIO, reproj=REPROJ, keypoints=MAX_KEYPOINTS,
+                  cover=COPY_COVER, opencv=cv2.__version__)
+    return fingerprint({
+        "data": folder_fingerprint(data), "source": source.to_json(),
+        "params": json.dumps(params | method, sort_keys=True)
+    })
 
 # %% ../nbs/05_trace.ipynb #643c9d2c
 def read_trace(path) -> pd.DataFrame:
     "A trace written by `trace` or `osteo-data trace` (strings stay strings)."
-    return pd.read_csv(path, keep_default_na=False, dtype={c: str for c in TRACE_COLUMNS if c not in ("score", "runner_up")})
+    return pd.read_csv(path, keep_default_na=False,
+                       dtype={c: str
+                              for c in TRACE_COLUMNS if c not in ("score", "runner_up")})
 
 # %% ../nbs/05_trace.ipynb #97c514c8
 def cache_problem(cached: pd.DataFrame, # a trace read from the cache (`read_trace`)
@@ -215,13 +245,16 @@ def cache_problem(cached: pd.DataFrame, # a trace read from the cache (`read_tra
     if list(cached.columns) != TRACE_COLUMNS: return f"columns {list(cached.columns)}, not {TRACE_COLUMNS}"
     paths, have = [f for f, _ in files], cached.path.tolist()
     if have != paths:
-        return (f"{len(have)} rows for the data folder's {len(paths)} files ({len(set(paths) - set(have))} files missing, "
-                f"{len(set(have) - set(paths))} rows of other files)")
+        return (
+            f"{len(have)} rows for the data folder's {len(paths)} files ({len(set(paths) - set(have))} files missing, "
+            f"{len(set(have) - set(paths))} rows of other files)")
     if cached.label.tolist() != [l for _, l in files]: return "labels that are not the class folders' names"
-    if not all(pd.api.types.is_integer_dtype(cached[c]) for c in ("score", "runner_up")): return "scores that are not whole numbers"
+    if not all(pd.api.types.is_integer_dtype(cached[c]) for c in ("score", "runner_up")):
+        return "scores that are not whole numbers"
     unknown = {f for s in cached.source_file for f in s.split(";") if f} - set(source.file)
     if unknown: return f"source files that are not in the source database ({', '.join(sorted(unknown)[:3])})"
-    if ((cached.source_file == "") & (cached.flag == "")).any(): return "rows with neither a source nor the reason for none"
+    if ((cached.source_file == "") & (cached.flag == "")).any():
+        return "rows with neither a source nor the reason for none"
     return ""
 
 # %% ../nbs/05_trace.ipynb #10184b19
@@ -246,15 +279,18 @@ def trace(data: str | Path, # a data folder (see `data.find_class_root`)
     cached = out_path(cfg, "cache", "trace", f"{trace_key(root, src, cfg)}.csv")
     if cache and cached.exists() and (t := _from_cache(cached, files, src)) is not None: return t
     with single_threaded_cv2(), ThreadPoolExecutor(workers or os.cpu_count() or 1) as ex:
-        views = list(tqdm(ex.map(lambda f: source_views(to_luminance(open_image(Path(source) / f, cfg.max_pixels)), cfg), src.file),
-                          total=len(src), desc="source keypoints", disable=not progress))
+        views = list(
+            tqdm(
+                ex.map(lambda f: source_views(to_luminance(open_image(Path(source) / f, cfg.max_pixels)), cfg),
+                       src.file), total=len(src), desc="source keypoints", disable=not progress))
         images = [_read(root, rel, cfg) for rel, _ in tqdm(files, desc="read", disable=not progress)]
         keys = [pixel_sha256(a) if a is not None else None for a, _ in images]
         todo = {k: a for k, (a, _) in zip(keys, images) if k is not None}
         done = dict(zip(todo, tqdm(ex.map(lambda a: trace_image(a, src, views, cfg), todo.values()), total=len(todo),
                                    desc=f"trace {root.name}", disable=not progress)))
     empty = dict.fromkeys(TRACE_COLUMNS[2:], "") | {"score": 0, "runner_up": 0}
-    rows = [{"path": rel, "label": lab} | (done[k] if k else empty | {"flag": why}) for (rel, lab), k, (_, why) in zip(files, keys, images)]
+    rows = [{"path": rel, "label": lab} | (done[k] if k else empty | {"flag": why})
+            for (rel, lab), k, (_, why) in zip(files, keys, images)]
     out = pd.DataFrame(rows, columns=TRACE_COLUMNS)
     if cache:
         with atomic_path(cached) as tmp: out.to_csv(tmp, index=False)
@@ -265,8 +301,10 @@ def label_table(traced: pd.DataFrame, # `trace`
                 unit: str = "files" # "files" or "radiographs" (distinct source radiographs)
                ) -> pd.DataFrame:
     "Folder label (rows) x source diagnosis (columns); a file traced to copies under two diagnoses counts under each."
-    d = traced[traced.source_file != ""].assign(source_diagnosis=lambda x: x.source_diagnosis.str.split(";")).explode("source_diagnosis")
-    d = d.drop_duplicates(["path", "source_diagnosis"] if unit == "files" else ["label", "source_group", "source_diagnosis"])
+    d = traced[traced.source_file != ""].assign(
+        source_diagnosis=lambda x: x.source_diagnosis.str.split(";")).explode("source_diagnosis")
+    d = d.drop_duplicates(["path", "source_diagnosis"] if unit ==
+                          "files" else ["label", "source_group", "source_diagnosis"])
     return pd.crosstab(d.label, d.source_diagnosis).reindex(columns=list(SOURCE_DIAGNOSES), fill_value=0)
 
 # %% ../nbs/05_trace.ipynb #18bed056
@@ -282,18 +320,22 @@ def trace_summary(traced: pd.DataFrame # `trace`
     ok = traced[traced.source_file != ""]
     why = traced.flag[traced.source_file == ""].str.split(":").str[0].value_counts()
     table = label_table(traced)
-    return "\n".join([f"{len(traced)} files: {len(ok)} traced to a source radiograph ({ok.source_group.nunique()} distinct)"
-                      + "".join(f", {v} {k}" for k, v in why.items()),
-                      f"flagged: {(ok.flag != '').sum()} ({ok.flag.str.contains('ambiguous').sum()} ambiguous, "
-                      f"{ok.flag.str.contains('different diagnoses').sum()} source copies under different diagnoses)",
-                      "folder label (rows) x source diagnosis (columns), files:", table.to_string()])
+    return "\n".join([
+        f"{len(traced)} files: {len(ok)} traced to a source radiograph ({ok.source_group.nunique()} distinct)" +
+        "".join(f", {v} {k}" for k, v in why.items()),
+        f"flagged: {(ok.flag != '').sum()} ({ok.flag.str.contains('ambiguous').sum()} ambiguous, "
+        f"{ok.flag.str.contains('different diagnoses').sum()} source copies under different diagnoses)",
+        "folder label (rows) x source diagnosis (columns), files:",
+        table.to_string()
+    ])
 
 # %% ../nbs/05_trace.ipynb #d95a6406
 def source_leakage(records: pd.DataFrame, # a split's records (`path`, `status`, `split`), e.g. `data.read_records`
                    traced: pd.DataFrame # `trace` of the same data folder
                   ) -> pd.DataFrame:
     "Source radiographs whose used images fall in more than one split: `patient` (a component of source groups), `splits`, `files`."
-    used = records[records.status == "used"][["path", "split"]].merge(traced[["path", "source_group"]], on="path", how="left")
+    used = records[records.status == "used"][["path", "split"]].merge(traced[["path", "source_group"]], on="path",
+                                                                      how="left")
     used = used[used.source_group.fillna("") != ""]
     groups = sorted({g for gs in used.source_group for g in gs.split(";")})
     index = {g: i for i, g in enumerate(groups)}
@@ -303,8 +345,8 @@ def source_leakage(records: pd.DataFrame, # a split's records (`path`, `status`,
     for g, c in zip(groups, patient): first.setdefault(c, g)  # each patient is named by its first source group
     used["patient"] = [first[patient[index[gs.split(";")[0]]]] for gs in used.source_group]
     crossing = used.groupby("patient").filter(lambda d: d.split.nunique() > 1)
-    return (crossing.groupby("patient").agg(splits=("split", lambda s: ",".join(sorted(set(s)))), files=("path", lambda p: ";".join(sorted(p))))
-            .reset_index())
+    return (crossing.groupby("patient").agg(splits=("split", lambda s: ",".join(sorted(set(s)))),
+                                            files=("path", lambda p: ";".join(sorted(p)))).reset_index())
 
 # %% ../nbs/05_trace.ipynb #6e2cb8ba
 AGREEMENT = ("agrees", "osteopenia", "opposite", "not traced")
@@ -318,7 +360,9 @@ def label_agreement(traced: pd.DataFrame, # `trace`
         if not d: return "not traced"
         if label in d: return "agrees"
         return "opposite" if d & (set(classes) - {label}) else "osteopenia"
-    return pd.Series([one(l, d) for l, d in zip(traced.label, traced.source_diagnosis)], index=traced.index, name="agreement")
+
+    return pd.Series([one(l, d) for l, d in zip(traced.label, traced.source_diagnosis)], index=traced.index,
+                     name="agreement")
 
 def label_audit(records: pd.DataFrame, # a split's records (`path`, `label`, `status`, `split`)
                 traced: pd.DataFrame, # `trace` of the same folder

@@ -43,24 +43,31 @@ def _decide_group(g: pd.DataFrame) -> pd.DataFrame:
     missing, mismatch = g.label == "", (g.label != "") & (g.label != g.diagnosis)
     g.loc[missing, ["status", "reason"]] = ["excluded", "no T-score in patients.csv"]
     g.loc[mismatch, "status"] = "excluded"
-    g.loc[mismatch, "reason"] = [f"T-score {t} is {l}, but the file is under {d}/" for t, l, d in zip(g.t_score[mismatch], g.label[mismatch], g.diagnosis[mismatch])]
+    g.loc[mismatch, "reason"] = [
+        f"T-score {t} is {l}, but the file is under {d}/"
+        for t, l, d in zip(g.t_score[mismatch], g.label[mismatch], g.diagnosis[mismatch])
+    ]
     ok = g.status == ""
     if g.label[ok].nunique() > 1:
         g.loc[ok, "status"] = "conflict"
-        g.loc[ok, "reason"] = "one image filed as " + ", ".join(f"{l} ({p})" for l, p in zip(g.label[ok], g.patient[ok]))
+        filed = ", ".join(f"{l} ({p})" for l, p in zip(g.label[ok], g.patient[ok]))
+        g.loc[ok, "reason"] = "one image filed as " + filed
     elif ok.any():
         first = g.index[ok][0]
         g.loc[ok, ["status", "reason"]] = ["duplicate", f"byte-identical copy of {g.path[first]}"]
-        g.loc[first, ["status", "reason", "t_score", "t_spread"]] = ["used", "", g.t_score[ok].mean(), np.ptp(g.t_score[ok])]
+        t = g.t_score[ok]
+        g.loc[first, ["status", "reason", "t_score", "t_spread"]] = ["used", "", t.mean(), np.ptp(t)]
     return g
 
 def source_records(source: str | Path # the source database (see `trace.read_source`)
                   ) -> pd.DataFrame:
     "One row per source file: patient, T-score, WHO class (`label`), acquisition, group, and whether the study uses it."
     s = read_source(source)
-    df = pd.DataFrame({"path": s.file, "patient": s.patient, "diagnosis": s.diagnosis, "t_score": s.t_score.astype(float),
-                       "t_spread": 0.0, "label": s.t_score.map(who_class), "acquisition": [Path(f).suffix for f in s.file],
-                       "group": s.group, "cluster": s.group, "file_sha256": s.group, "status": "", "reason": ""})
+    df = pd.DataFrame({
+        "path": s.file, "patient": s.patient, "diagnosis": s.diagnosis, "t_score": s.t_score.astype(float),
+        "t_spread": 0.0, "label": s.t_score.map(who_class), "acquisition": [Path(f).suffix for f in s.file],
+        "group": s.group, "cluster": s.group, "file_sha256": s.group, "status": "", "reason": ""
+    })
     df = pd.concat([_decide_group(g) for _, g in df.sort_values("path").groupby("group", sort=False)])
     df = df.sort_index()[SOURCE_COLUMNS]
     df.attrs["root"] = str(Path(source))
@@ -91,10 +98,16 @@ def fold_arrays(records: pd.DataFrame, # from `add_folds`
                ) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
     "For train, val and test of cross-validation fold `fold`: the rows `target` learns from and their canonical images."
     d = task_rows(fold_split(records, fold, cfg.cv_folds), target, cfg)
-    return {s: (rows, load_images(rows, root, cfg)) for s in SPLITS for rows in [d[d.split == s].sort_values("path").reset_index(drop=True)]}
+    return {
+        s: (rows, load_images(rows, root, cfg))
+        for s in SPLITS
+        for rows in [d[d.split == s].sort_values("path").reset_index(drop=True)]
+    }
 
 # %% ../nbs/14_tscore.ipynb #44c1ef5b
-SOURCE_PREDICTION_COLUMNS = ["path", "patient", "label", "t_score", "acquisition", "fold", "model", "target", "prediction"]
+SOURCE_PREDICTION_COLUMNS = [
+    "path", "patient", "label", "t_score", "acquisition", "fold", "model", "target", "prediction"
+]
 
 
 
@@ -111,9 +124,15 @@ def cross_validate(records: pd.DataFrame, # from `add_folds`
         arrays = fold_arrays(records, root, fold, target, cfg)
         t = train_or_load(f"source-{target}-fold{fold}", spec, arrays, cfg, progress, target)
         rows, x = arrays["test"]
-        preds.append(rows.assign(fold=fold, model=spec.role, target=target, prediction=predict_outputs(t.model, x, cfg)[:, TARGETS[target].column]))
-        models.append({"target": target, "model": spec.role, "backbone": spec.arch, "fold": fold, "model_file": t.path.name,
-                       "best_epoch": t.meta["best_epoch"], "train_seconds": t.meta["train_seconds"], **{f"n_{s}": len(arrays[s][0]) for s in SPLITS}})
+        preds.append(
+            rows.assign(fold=fold, model=spec.role, target=target,
+                        prediction=predict_outputs(t.model, x, cfg)[:, TARGETS[target].column]))
+        models.append({
+            "target": target, "model": spec.role, "backbone": spec.arch, "fold": fold, "model_file": t.path.name,
+            "best_epoch": t.meta["best_epoch"], "train_seconds": t.meta["train_seconds"],
+            **{f"n_{s}": len(arrays[s][0])
+               for s in SPLITS}
+        })
     return pd.concat(preds, ignore_index=True)[SOURCE_PREDICTION_COLUMNS], pd.DataFrame(models)
 
 # %% ../nbs/14_tscore.ipynb #a6548e29
@@ -128,8 +147,11 @@ def baseline_predictions(records: pd.DataFrame, # from `add_folds`
         d = task_rows(fold_split(records, fold, cfg.cv_folds), target, cfg)
         train, test = d[d.split == "train"], d[d.split == "test"]
         y = pd.Series(TARGETS[target].values(train, cfg), index=train.index, dtype=float)
-        pred = test[by].map(y.groupby(train[by]).mean()).fillna(y.mean()) if by else pd.Series(y.mean(), index=test.index)
-        out.append(test.assign(fold=fold, model="mean" + (f" by {by}" if by else ""), target=target, prediction=pred.to_numpy()))
+        pred = test[by].map(y.groupby(train[by]).mean()).fillna(y.mean()) if by else pd.Series(
+            y.mean(), index=test.index)
+        out.append(
+            test.assign(fold=fold, model="mean" + (f" by {by}" if by else ""), target=target,
+                        prediction=pred.to_numpy()))
     return pd.concat(out, ignore_index=True).sort_values(["fold", "path"], ignore_index=True)[SOURCE_PREDICTION_COLUMNS]
 
 # %% ../nbs/14_tscore.ipynb #26eb8ab2
@@ -173,7 +195,9 @@ def regression_scores(pred: pd.DataFrame, # out-of-fold predictions for "t_score
         b = baseline.set_index("path").prediction.reindex(pred.path)
         if b.isna().any(): raise ValueError(f"the baseline has no prediction for {b.index[b.isna()][0]}")
         gain = lambda t, p, b: mae(t, b) - mae(t, p)
-        rows.append(row(f"mae_gain_over_{baseline.model.iloc[0].replace(' ', '_')}", gain(t, p, b.to_numpy()), bootstrap_stat(gain, (t, p, b.to_numpy()), seed=cfg.seed)))
+        rows.append(
+            row(f"mae_gain_over_{baseline.model.iloc[0].replace(' ', '_')}", gain(t, p, b.to_numpy()),
+                bootstrap_stat(gain, (t, p, b.to_numpy()), seed=cfg.seed)))
     return pd.DataFrame(rows)
 
 # %% ../nbs/14_tscore.ipynb #475fcfca
@@ -184,8 +208,11 @@ def fold_scores(pred: pd.DataFrame, # out-of-fold predictions of one or more mod
     def score(g):
         if g.target.iloc[0] == "class": return ((g.prediction >= 0.5) == (g.label == cfg.classes[1])).mean()
         return mae(g.t_score, g.prediction)
-    rows = [{"target": t, "model": m, "fold": f, "n": len(g), "metric": "accuracy" if t == "class" else "mae", "value": score(g)}
-            for (t, m, f), g in pred.groupby(["target", "model", "fold"])]
+
+    rows = [{
+        "target": t, "model": m, "fold": f, "n": len(g), "metric": "accuracy" if t == "class" else "mae",
+        "value": score(g)
+    } for (t, m, f), g in pred.groupby(["target", "model", "fold"])]
     return pd.DataFrame(rows)
 
 # %% ../nbs/14_tscore.ipynb #3162dfcc
@@ -198,9 +225,13 @@ def plot_tscore_predictions(preds: dict, # name -> out-of-fold predictions for "
         ax.scatter(p.t_score, p.prediction, s=12, alpha=0.7)
         lim = [min(p.t_score.min(), p.prediction.min()) - 0.2, max(p.t_score.max(), p.prediction.max()) + 0.2]
         ax.plot(lim, lim, ":", color="grey", label="identity")
-        for c in (WHO_NORMAL, WHO_OSTEOPOROSIS): ax.axvline(c, ls="--", lw=0.8, color="k"); ax.axhline(c, ls="--", lw=0.8, color="k")
+        for c in (WHO_NORMAL, WHO_OSTEOPOROSIS):
+            ax.axvline(c, ls="--", lw=0.8, color="k")
+            ax.axhline(c, ls="--", lw=0.8, color="k")
         ax.set_xlabel("measured T-score (QUS)"); ax.set_ylabel("predicted T-score")
-        ax.set_title(f"{name}: MAE {mae(p.t_score, p.prediction):.2f}, Spearman {spearman(p.t_score, p.prediction):.2f}", fontsize=9)
+        ax.set_title(
+            f"{name}: MAE {mae(p.t_score, p.prediction):.2f}, Spearman {spearman(p.t_score, p.prediction):.2f}",
+            fontsize=9)
     if title: fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig

