@@ -60,12 +60,12 @@ publish:  ## run (or resume) the study, then publish the run into results/, figu
 # longest single piece; tests/conftest.py starts it in the background when pytest starts, at normal priority),
 # pytest's other tests (two pytest-xdist workers, each test file on one worker; --dist loadgroup would split files:
 # pytest-xdist 3.8 names groups through an attribute pytest 9 no longer reads) and nbdev_test (the library notebooks,
-# two at a time). The last two run at lower priority (nice), so they fill the core the smoke run leaves. Each gets one
+# one at a time). The last two run at lower priority (nice), so they fill the core the smoke run leaves. Each gets one
 # BLAS / OpenMP / TensorFlow thread, as two threads each made them wait for each other (benchmarks/README.md, "Test suite")
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1
 
 test:  ## the full test suite: library notebooks (nbdev_test) and tests/ (pytest), side by side; fails if either fails
-	@$(ONE_THREAD) nice -n 5 $(BIN)/nbdev_test --n_workers 2 & nbdev=$$!; \
+	@$(ONE_THREAD) nice -n 5 $(BIN)/nbdev_test --n_workers 1 & nbdev=$$!; \
 	$(ONE_THREAD) $(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=12 tests; tests=$$?; \
 	wait $$nbdev; notebooks=$$?; \
 	echo "make test: pytest exit status $$tests, nbdev_test exit status $$notebooks"; \
