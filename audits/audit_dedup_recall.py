@@ -43,7 +43,7 @@ def main(data: str = str(pool_dir() or ""), # the data folder (the shared pool i
     images = [read_canonical(Path(data) / p, cfg) for p in reps]
     truth = [(i, j) for i in range(len(reps)) for j in range(i + 1, len(reps))
              if src[i] and src[i] == src[j] and "whole" in (side[i], side[j]) and {side[i], side[j]} != {"whole"}]
-    cand = candidates(images, cfg.match_candidates, cfg.crop_candidates, cfg.window_candidates)
+    cand = candidates(images, cfg.dedup.match_candidates, cfg.dedup.crop_candidates, cfg.dedup.window_candidates)
     proposed = {(min(x, y), max(x, y)) for x, y in zip(cand.a, cand.b)}
     checked = verify_pairs(images, cand[[(min(x, y), max(x, y)) in set(truth) for x, y in zip(cand.a, cand.b)]], cfg, progress=False)
     ok = {(min(x, y), max(x, y)) for x, y, v in zip(checked.a, checked.b, dedup.is_verified(checked, cfg)) if v}

@@ -42,7 +42,7 @@ def main(data: str = str(pool_dir() or ""), # the data folder (the shared pool i
     sv = lambda p: views.setdefault(p, source_views(img(p), cfg))
     rows = []
     for crop, whole in pd.read_csv(missed).drop_duplicates(["crop", "whole"])[["crop", "whole"]].itertuples(index=False):
-        qv, group = query_views(img(crop), cfg), traced.source_group.get(crop)
+        qv, group = query_views(img(crop), cfg.dedup), traced.source_group.get(crop)
         others = [o for o in rng.permutation(wholes) if traced.source_group.get(o) != group][:null]
         scores = sorted((best_match(qv, sv(o))[0] for o in others), reverse=True)
         rows.append((crop, whole, best_match(qv, sv(whole))[0], scores[0], float(np.median(scores))))
@@ -51,6 +51,6 @@ def main(data: str = str(pool_dir() or ""), # the data folder (the shared pool i
     print(f"same source radiograph: {len(df)} pairs, inliers {df.inliers.min()}-{df.inliers.max()} (median {df.inliers.median():.0f}); "
           f"null: {len(df) * null} pairs, max {df.null_max.max()}, median of medians {df.null_median.median():.1f}")
     for x, y in LOOK_ALIKES:
-        if (Path(data) / x).exists(): print(f"look-alike, different exposures: {x} vs {y}: {best_match(query_views(img(x), cfg), sv(y))[0]} inliers")
+        if (Path(data) / x).exists(): print(f"look-alike, different exposures: {x} vs {y}: {best_match(query_views(img(x), cfg.dedup), sv(y))[0]} inliers")
     print(f"{time.time() - t0:.0f} s")
 

@@ -47,7 +47,7 @@ def main(split: str = "results/split.csv", # a split written by `osteo-data spli
     hits = pairs[is_verified(pairs, cfg)]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {len(held)} val/test x {len(train)} train radiographs, "
           f"{len(pairs)} ordered pairs (best of {len(VIEWS)} views each) verified in {dt:.0f} s")
-    print(f"verified pairs (copies >= {cfg.match_threshold}, crops >= {cfg.crop_threshold}, crops stretched by more than "
-          f"{cfg.crop_max_stretch} >= {cfg.stretched_threshold}): {len(hits)} {hits.kind.value_counts().to_dict()}")
+    print(f"verified pairs (copies >= {cfg.dedup.match_threshold}, crops >= {cfg.dedup.crop_threshold}, crops stretched by more than "
+          f"{cfg.dedup.crop_max_stretch} >= {cfg.dedup.stretched_threshold}): {len(hits)} {hits.kind.value_counts().to_dict()}")
     if out: pairs.sort_values("score", ascending=False).to_csv(out, index=False)
     print(pairs.nlargest(top, "score")[["held_out", "train", "direction", "view", "kind", "score", "stretch", "fine", "medium"]].round(3).to_string(index=False))

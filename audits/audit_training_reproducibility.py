@@ -34,8 +34,8 @@ def main(data: str = str(pool_dir() or ""), # the data folder (the shared pool i
     t0 = time.time()
     with tempfile.TemporaryDirectory() as out:
         cfg = get_profile("paper", data_dir=data, out_dir=out, seed=42, epochs=epochs)
-        arrays = split_arrays(read_records(split), find_class_root(cfg.data_dir), cfg)
-        spec = resolve_backbones(cfg.backbones, cfg.mobilenet)[role]
+        arrays = split_arrays(read_records(split), find_class_root(cfg.data.data_dir), cfg)
+        spec = resolve_backbones(cfg.train.backbones, cfg.train.mobilenet)[role]
         p = run_experiment("original", spec, arrays, cfg, progress=False).predictions.reset_index(drop=True)
     for f in compare:
         q = pd.read_csv(f)

@@ -39,5 +39,5 @@ def main(data: str = "data/raw", # folder of class sub-folders
             n += int(x.shape[0])
             if i + 1 >= batches: break
         dt = time.perf_counter() - t
-        print(f"tf.data {name}: {n / dt:.0f} images/s (batch {cfg.batch_size}, {batches} batches)")
+        print(f"tf.data {name}: {n / dt:.0f} images/s (batch {cfg.train.batch_size}, {batches} batches)")
 

@@ -27,7 +27,7 @@ def _histogram(scores, lo=0.3, hi=0.8, step=0.05):
 
 def _by_relation(pairs, cfg):
     "(relation, rows): copies of one radiograph (full-frame views), one-knee crops (half views), and stretched crop registrations."
-    crop, stretched = pairs.kind == "crop", pairs.stretch.fillna(1.0) > cfg.crop_max_stretch
+    crop, stretched = pairs.kind == "crop", pairs.stretch.fillna(1.0) > cfg.dedup.crop_max_stretch
     return [("copy", pairs[~crop]), ("crop", pairs[crop & ~stretched]), ("crop, stretched", pairs[crop & stretched])]
 
 
@@ -41,8 +41,8 @@ def main(pool: str = "../shared/data/knee-xray-pool", # the shared pool of radio
     from osteo_nb.data import make_split
     from osteo_nb.dedup import is_verified, match_pairs
     cfg = StudyConfig(match_candidates=k)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; match_threshold {cfg.match_threshold}, crop_threshold {cfg.crop_threshold}, "
-          f"stretched_threshold {cfg.stretched_threshold} (stretch > {cfg.crop_max_stretch}), k {k}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; match_threshold {cfg.dedup.match_threshold}, crop_threshold {cfg.dedup.crop_threshold}, "
+          f"stretched_threshold {cfg.dedup.stretched_threshold} (stretch > {cfg.dedup.crop_max_stretch}), k {k}")
     images, sha = _source_images(Path(source), cfg)
     t = time.perf_counter(); null = match_pairs(images, cfg, progress=False); dt = time.perf_counter() - t
     null = null[[sha[a] != sha[b] for a, b in zip(null.a, null.b)]]

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from fastcore.script import call_parse
 
-from osteo_nb.config import StudyConfig, pool_dir
+from osteo_nb.config import DedupConfig, StudyConfig, pool_dir
 from osteo_nb.images import read_canonical
 from osteo_nb.data import PAIR_COLUMNS, SPLIT_COLUMNS, representatives, cluster, leakage, pairs_path, read_records
 from osteo_nb.data import split as split_clusters  # `split` is this script's option
@@ -31,7 +31,7 @@ from osteo_nb.trace import source_leakage, sources_of
 def main(data: str = str(pool_dir() or ""), # the data folder (the shared pool if none is given)
          trace: str = "results/trace.csv", # trace.csv of --data
          split: str = "results/split.csv", # a split file of --data with its records and pairs beside it (`write_split`); the study's (source join, seed 42) to compare with
-         k: int = StudyConfig.keypoint_candidates # keypoint candidates per image
+         k: int = DedupConfig.keypoint_candidates # keypoint candidates per image
         ):
     "The keypoint stage of `dedup` on the pool, checked against the trace: time, inlier distributions, exposures, leakage."
     cfg, t0 = StudyConfig(keypoint_candidates=k), time.time()
@@ -40,7 +40,7 @@ def main(data: str = str(pool_dir() or ""), # the data folder (the shared pool i
     reg = reg[reg.kind != "keypoint"]  # the registration stage only
     source_of = traced.set_index("path").source_group
     ok = recs[recs.readable & (recs.hash_cluster != "")]
-    reps = representatives(ok, pd.factorize(ok.hash_cluster)[0], cfg.classes).to_numpy()
+    reps = representatives(ok, pd.factorize(ok.hash_cluster)[0], cfg.data.classes).to_numpy()
     paths = ok.path[reps].tolist()
     images = [read_canonical(Path(data) / p, cfg) for p in paths]
     t1 = time.time()

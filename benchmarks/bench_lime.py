@@ -21,8 +21,8 @@ from fastcore.script import call_parse
 def main(data: str = "../shared/data/knee-xray-pool", # a data folder with class sub-folders
          n: int = 3, # images (the first n osteoporosis files, sorted by name)
          samples: int = 1000, # LIME samples per explanation
-         backbones: str = "offline", # `StudyConfig.backbones`
-         engines: str = "openvino" # comma-separated `StudyConfig.lime_engine` values; the first is also timed with both models
+         backbones: str = "offline", # `TrainConfig.backbones`
+         engines: str = "openvino" # comma-separated `LimeConfig.lime_engine` values; the first is also timed with both models
         ):
     "Seconds per LIME explanation: lime's usual call versus ours, with the inference floor and mask agreement."
     import keras
@@ -39,9 +39,9 @@ def main(data: str = "../shared/data/knee-xray-pool", # a data folder with class
     files = sorted((root / "Osteoporosis").iterdir())[:n]
     x = np.stack([read_canonical(f, cfg) for f in files])
     keras.utils.set_random_seed(cfg.seed)
-    models = {role: build_classifier(spec, cfg) for role, spec in resolve_backbones(cfg.backbones, cfg.mobilenet).items()}
+    models = {role: build_classifier(spec, cfg) for role, spec in resolve_backbones(cfg.train.backbones, cfg.train.mobilenet).items()}
     engines = engines.split(",")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {n} images of {root.name}, {samples} samples, batch {cfg.predict_batch}, engines {engines}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {n} images of {root.name}, {samples} samples, batch {cfg.lime.predict_batch}, engines {engines}")
     for role, m in models.items():
         usual, t = [], time.perf_counter()
         for img in x:
@@ -53,9 +53,9 @@ def main(data: str = "../shared/data/knee-xray-pool", # a data folder with class
         print(f"{role:12s} ({m.name}): lime usual {t_usual:6.1f} s")
         for engine in engines:
             c = cfg.replace(lime_engine=engine)
-            pred = compiled_predictor((m,), c.predict_batch, c.image_size, engine)  # the one explain uses, built here
+            pred = compiled_predictor((m,), c.lime.predict_batch, c.data.image_size, engine)  # the one explain uses, built here
             pred(lime_input(x[:1]))  # trace once
-            t = time.perf_counter(); pred(np.repeat(lime_input(x[:1]), 4 * c.predict_batch, 0)); rate = 4 * c.predict_batch / (time.perf_counter() - t)
+            t = time.perf_counter(); pred(np.repeat(lime_input(x[:1]), 4 * c.lime.predict_batch, 0)); rate = 4 * c.lime.predict_batch / (time.perf_counter() - t)
             t = time.perf_counter(); ours = explain(x, {role: m}, c, progress=False)[role]; t_ours = (time.perf_counter() - t) / n
             theirs = [u.get_image_and_mask(l, num_features=5)[1] for l, u in usual]
             same = np.mean([np.array_equal(e.mask(5), u) for e, u in zip(ours, theirs)]); jac = np.mean([jaccard(e.mask(5), u) for e, u in zip(ours, theirs)])

@@ -8,7 +8,7 @@ test images from the explanation cache (notebook 3 or 4; computed here if missin
 of images whose top-k positive mask is identical, the mean Jaccard index of the mask pixels, and seconds per
 image for both models. With `--reseed`, the same comparison for the full sample count with another seed: how far
 LIME's own sampling moves a mask, the ceiling for any reduced count. With `--engines openvino-bf16`, the full count
-on another inference engine (`StudyConfig.lime_engine`): how far a faster, lower-precision engine moves the masks.
+on another inference engine (`LimeConfig.lime_engine`): how far a faster, lower-precision engine moves the masks.
 A reduced variant of a validity experiment (fewer samples) states these numbers.
 The latest output is kept in benchmarks/README.md.
 """
@@ -35,15 +35,15 @@ def main(data: str = "../shared/data/knee-xray-pool", # the data folder of the p
     cfg = get_profile("paper", data_dir=data, source_data=source, cache_dir=".cache")
     arrays = split_arrays(read_records(f"results/{SPLIT_FILE}"), find_class_root(data), cfg)
     x = arrays["test"][1][:n]
-    models = {r: train_or_load("original", s, arrays, cfg, progress=False).model for r, s in resolve_backbones(cfg.backbones, cfg.mobilenet).items()}
+    models = {r: train_or_load("original", s, arrays, cfg, progress=False).model for r, s in resolve_backbones(cfg.train.backbones, cfg.train.mobilenet).items()}
     full = explain(x, models, cfg, progress=False)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {len(x)} test images, both models in one call, "
-          f"top-{cfg.lime_top_k} positive masks against {cfg.lime_samples} samples on {cfg.lime_engine}")
+          f"top-{cfg.lime.lime_top_k} positive masks against {cfg.lime.lime_samples} samples on {cfg.lime.lime_engine}")
     runs = ([{"lime_samples": int(s)} for s in samples.split(",") if s] + ([{"seed": cfg.seed + 1}] if reseed else [])
             + [{"lime_engine": e} for e in engines.split(",") if e])
     for change in runs:
         c = cfg.replace(**change, cache_dir=tempfile.mkdtemp())
         t = time.perf_counter(); other = explain(x, models, c, progress=False); sec = (time.perf_counter() - t) / len(x)
-        for r in mask_agreement(full, other, cfg.lime_top_k).itertuples():
-            print(f"{c.lime_samples:5d} samples, seed {c.seed}, {c.lime_engine:13s} {r.model:12s}: identical masks {r.identical:5.0%}  "
+        for r in mask_agreement(full, other, cfg.lime.lime_top_k).itertuples():
+            print(f"{c.lime.lime_samples:5d} samples, seed {c.seed}, {c.lime.lime_engine:13s} {r.model:12s}: identical masks {r.identical:5.0%}  "
                   f"mean Jaccard {r.jaccard_mean:.3f}  ({sec:.1f} s per image, both models)")

@@ -35,7 +35,7 @@ def main(backbones: str = "offline", # offline, paper or auto (see weights.resol
     for fine_tune in (False, True):
         cfg = StudyConfig(batch_size=batch_size, fine_tune=fine_tune)
         batch = next(iter(from_arrays(x, y, cfg, training=True)))
-        for role, spec in resolve_backbones(backbones, cfg.mobilenet).items():
+        for role, spec in resolve_backbones(backbones, cfg.train.mobilenet).items():
             seed_everything(0)
             m = build_classifier(spec, cfg)
             m.compile(keras.optimizers.Adam(1e-3), "categorical_crossentropy", jit_compile=False)

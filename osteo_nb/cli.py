@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 from fastcore.script import call_parse, Param
 
-from .config import DEFAULT_PROFILE, PROFILES, SPLIT_FILE, StudyConfig, at_root, get_profile, parse_settings, project_root, source_dir
+from .config import DEFAULT_PROFILE, PROFILES, SPLIT_FILE, DataConfig, DedupConfig, PathsConfig, StudyConfig, at_root, get_profile, parse_settings, project_root, source_dir
 from .provenance import atomic_path
 from .images import DataError
 from .data import KAGGLE_DATASET, download_paper_data, make_split, records_path, summary, write_split
@@ -23,8 +23,8 @@ __all__ = ['DATA_OPTIONS', 'REPRODUCE_OPTIONS', 'osteo_data', 'osteo_reproduce',
 
 # %% ../nbs/91_cli.ipynb #54b9534a
 def _split_sources(data, source, cfg, quiet):
-    "path -> source radiographs, where `source` is given and `cfg.group_by_source`, else None."
-    if not (source and cfg.group_by_source): return None
+    "path -> source radiographs, where `source` is given and `cfg.data.group_by_source`, else None."
+    if not (source and cfg.data.group_by_source): return None
     return sources_of(trace(data, source, cfg, progress=not quiet, require_t_scores=False))  # the join needs no T-score
 
 def _trace_command(data, source, out, cfg, quiet):
@@ -50,12 +50,12 @@ def osteo_data(command: Param("split: write a split file; trace: trace every fil
          seed: int = StudyConfig.seed, # split seed
          mode: Param("grouped: duplicates never cross splits; paper: naive file split", str, choices=["grouped", "paper"]) = "grouped",
          out: str = f"results/{SPLIT_FILE}", # the split CSV to write (records and pairs go beside it)
-         dup_threshold: int = StudyConfig.dup_threshold, # Hamming bits (of 256) for one radiograph
+         dup_threshold: int = DedupConfig.dup_threshold, # Hamming bits (of 256) for one radiograph
          set: str = "", # any other StudyConfig field: field=value,field=value (e.g. match_threshold=0.8)
          no_mirror: bool = False, # do not treat horizontally flipped copies as duplicates
          no_geometric: bool = False, # perceptual hash only: no registration of shifted, rescaled or cropped copies
          no_keypoints: bool = False, # no keypoint links of one-knee crops to the two-knee images they were cut from
-         conflict_scope: Param("task: an exposure filed as both task classes is a conflict; any: under any two known classes", str, choices=["any", "task"]) = StudyConfig.conflict_scope,
+         conflict_scope: Param("task: an exposure filed as both task classes is a conflict; any: under any two known classes", str, choices=["any", "task"]) = DataConfig.conflict_scope,
          source: str = "", # the source database (Wani & Arora: diagnosis folders, patients.csv). trace: default $OSTEO_SOURCE; split: if given, files of one source radiograph are one exposure (traced first: about 30 min for the pool on 2 cores, then cached)
          dataset: Param("download: the paper's Kaggle set, or the Wani & Arora source database (into --source, else --data)", str, choices=["kaggle", "wani-arora"]) = "kaggle",
          quiet: bool = False # no progress bar
@@ -92,9 +92,9 @@ def _print_comparison(run: str):
 REPRODUCE_OPTIONS = {"profile": "--profile", "data_dir": "--data", "out_dir": "--out", "seed": "--seed"}  # fields with an option of their own
 
 @call_parse
-def osteo_reproduce(data: str = StudyConfig.data_dir, # folder of class sub-folders (the paper's Kaggle set or the shared pool)
+def osteo_reproduce(data: str = DataConfig.data_dir, # folder of class sub-folders (the paper's Kaggle set or the shared pool)
          profile: Param("named study configuration", str, choices=list(PROFILES)) = DEFAULT_PROFILE,
-         out: str = StudyConfig.out_dir, # root of figures/, results/ and runs/
+         out: str = PathsConfig.out_dir, # root of figures/, results/ and runs/
          seed: int = None, # one seed for split, augmentation and training (default: the profile's)
          set: str = "", # any other StudyConfig field: field=value,field=value (e.g. backbones=offline,epochs=3)
          force: bool = False, # rerun notebooks that already completed for the same inputs

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['CLASSES', 'KNOWN_CLASSES', 'LIME_ENGINES', 'DEFAULT_PROFILE', 'PROFILES', 'SPLIT_FILE', 'BACKBONES_TABLE',
-           'PUBLISHED', 'POOL_ENV', 'SOURCE_ENV', 'StudyConfig', 'get_profile', 'parse_settings', 'to_dict',
+__all__ = ['CLASSES', 'KNOWN_CLASSES', 'LIME_ENGINES', 'SECTIONS', 'FIELDS', 'DEFAULT_PROFILE', 'PROFILES', 'SPLIT_FILE',
+           'BACKBONES_TABLE', 'PUBLISHED', 'POOL_ENV', 'SOURCE_ENV', 'DataConfig', 'DedupConfig', 'TrainConfig',
+           'LimeConfig', 'ValidityConfig', 'PathsConfig', 'StudyConfig', 'get_profile', 'parse_settings', 'to_dict',
            'from_dict', 'project_root', 'at_root', 'out_path', 'StudyInputError', 'study_config', 'require_data',
            'require_output', 'pool_dir', 'source_dir']
 
@@ -19,22 +20,30 @@ CLASSES = ("normal", "osteoporosis")  # the binary task; osteoporosis is the pos
 KNOWN_CLASSES = ("normal", "osteopenia", "osteoporosis")  # class folders the data layer recognises
 LIME_ENGINES = ("openvino", "openvino-bf16", "tensorflow")  # what runs the models for LIME (`xai.batch_predictor`): OpenVINO in f32 (the default), in bf16 (faster, changes masks), or TensorFlow
 
-# %% ../nbs/00_config.ipynb #28d53d2c
+# %% ../nbs/00_config.ipynb #ad2cbd99
 @dataclass(frozen=True)
-class StudyConfig:
-    "Every parameter of the osteo_nb study; profiles are named instances."
-    profile: str = "paper"  # name of the profile this configuration started from
+class DataConfig:
+    "What the study reads and how it splits it: the data folders, the task classes, decoding and the split."
     data_dir: str = "data/raw"  # folder of class sub-folders (the paper's Kaggle set or the shared pool)
     source_data: str = ""  # the source database (Wani & Arora, with T-scores): traces each file to its source (`trace`); "" is none
-    out_dir: str = "."  # root of `figures/`, `results/`, `runs/` and `.cache/`
-    cache_dir: str = ""  # decoded images and trained models, keyed by their inputs; "" is `<out_dir>/.cache`
-    seed: int = 42  # one seed for split, augmentation, training and explanations
     classes: tuple = CLASSES  # task classes, negative first
     image_size: int = 224  # side of the square canonical image (paper: 224)
     resize: str = "plain"  # "plain" (paper: stretch to a square) or "letterbox" (keep aspect, pad black)
     max_pixels: int = 64_000_000  # larger images are reported unreadable instead of exhausting memory
     split_mode: str = "grouped"  # "grouped" (duplicates never cross splits) or "paper" (naive file split)
     split_ratios: tuple = (0.7, 0.2, 0.1)  # train, val, test
+    group_by_source: bool = True  # with `source_data`, files that trace to one source radiograph are one exposure in the split
+    conflict_scope: str = "task"  # "task": an exposure filed as both task classes is a conflict; "any": under any two known classes
+    limit_per_class: int | None = None  # use at most this many images per class and split (smoke runs)
+
+    def __post_init__(self):
+        for k in ("classes", "split_ratios"):  # JSON (papermill) turns tuples into lists
+            object.__setattr__(self, k, tuple(getattr(self, k)))
+
+# %% ../nbs/00_config.ipynb #85e58436
+@dataclass(frozen=True)
+class DedupConfig:
+    "How copies are found: perceptual hashes, registration and keypoints between files (`dedup`), and tracing files to the source database (`trace`)."
     hash_size: int = 16  # perceptual-hash side: 16 gives a 256-bit DCT hash
     dup_threshold: int = 16  # Hamming distance (of 256 bits) up to which two images are one radiograph
     mirror_duplicates: bool = True  # a horizontally flipped copy is the same radiograph
@@ -49,12 +58,14 @@ class StudyConfig:
     keypoint_links: bool = True  # also link one-knee crops to the two-knee images they were cut from by SIFT keypoints (`dedup.keypoint_pairs`; exposures only)
     keypoint_candidates: int = 5  # images per image proposed by shared visual words, then verified by keypoint matching
     keypoint_threshold: int = 30  # RANSAC inliers from which a keypoint match puts two files in one exposure
-    group_by_source: bool = True  # with `source_data`, files that trace to one source radiograph are one exposure in the split
     trace_contrast: float = 0.01  # SIFT contrast threshold for tracing images to the source database (`trace`; SIFT's default 0.04 finds too few in radiographs)
     trace_min_inliers: int = 20  # RANSAC inliers from which an image traces to a source radiograph
     trace_margin: float = 2.0  # another source radiograph with trace_min_inliers and 1/trace_margin of the best count is listed too (ambiguous)
-    conflict_scope: str = "task"  # "task": an exposure filed as both task classes is a conflict; "any": under any two known classes
-    limit_per_class: int | None = None  # use at most this many images per class and split (smoke runs)
+
+# %% ../nbs/00_config.ipynb #7ba8c691
+@dataclass(frozen=True)
+class TrainConfig:
+    "How a classifier is trained: the backbones, the augmentation and the optimiser."
     rotation: float = 20.0  # augmentation: max rotation in degrees
     shift: float = 0.2  # augmentation: max width and height shift, fraction of the side
     shear: float = 0.2  # augmentation: max shear, as the affine shear factor
@@ -66,6 +77,11 @@ class StudyConfig:
     backbones: str = "auto"  # "paper" (EfficientNetB0 + MobileNetV3), "offline" (stand-ins) or "auto"
     mobilenet: str = "MobileNetV3Large"  # the paper's MobileNetV3 variant: MobileNetV3Large or MobileNetV3Small
     fine_tune: bool = False  # train the backbone too (BatchNorm stays in inference mode); paper: frozen
+
+# %% ../nbs/00_config.ipynb #d8a52a22
+@dataclass(frozen=True)
+class LimeConfig:
+    "How LIME explains a prediction, and how much of the explanation a mask keeps."
     lime_samples: int = 1000  # perturbed images per LIME explanation (lime's default; the paper gives no other)
     lime_engine: str = "openvino"  # runs the models for LIME, one of `LIME_ENGINES`
     segmentation: str = "quickshift"  # LIME superpixels: "quickshift" (lime's default) or "slic"
@@ -77,6 +93,11 @@ class StudyConfig:
     lime_top_k: int = 5  # superpixels kept in a LIME mask (`get_image_and_mask(num_features=5, positive_only=True)`)
     predict_batch: int = 50  # fixed batch shape of the compiled prediction function LIME calls
     gallery_per_class: int = 3  # test images per class and outcome (correct, wrong) in the explanation gallery
+
+# %% ../nbs/00_config.ipynb #9ed38c7a
+@dataclass(frozen=True)
+class ValidityConfig:
+    "What the validity study retrains: its controls, its cross-validations and the protocol study."
     cv_folds: int = 5  # folds of the cross-validated studies (`tscore`): grouped by exposure, stratified by class; val = the next fold
     controls: bool = False  # also retrain the validity study's controls (study notebooks 10 and 11: naive split, mask controls, cropped borders, cross-validation; the `validity` profile)
     cv_seeds: int = 5  # training seeds of the validity cross-validation (study notebook 11): seed, seed + 1, ...; the study's design: at least 5
@@ -85,69 +106,105 @@ class StudyConfig:
     protocol_resplits: int = 5  # the protocol study: fresh splits of the masked set, split seeds seed + 1, ..., seed + this
     protocol_train_seeds: int = 3  # the protocol study: training seeds of the same-partition cells (seed, seed + 1, ...)
 
-    def __post_init__(self):
-        for k in ("classes", "split_ratios"):  # JSON (papermill) turns tuples into lists
-            object.__setattr__(self, k, tuple(getattr(self, k)))
+# %% ../nbs/00_config.ipynb #bf785249
+@dataclass(frozen=True)
+class PathsConfig:
+    "Where a run writes: its outputs and the cache of decoded images, trained models and explanations."
+    out_dir: str = "."  # root of `figures/`, `results/`, `runs/` and `.cache/`
+    cache_dir: str = ""  # decoded images and trained models, keyed by their inputs; "" is `<out_dir>/.cache`
+
+# %% ../nbs/00_config.ipynb #73e9fe7a
+SECTIONS = {"data": DataConfig, "dedup": DedupConfig, "train": TrainConfig, "lime": LimeConfig, "validity": ValidityConfig,
+            "paths": PathsConfig}  # section name -> its dataclass
+FIELDS = {f.name: s for s, c in SECTIONS.items() for f in dataclasses.fields(c)}  # field name -> the section holding it
+
+# %% ../nbs/00_config.ipynb #d8cc1062
+@dataclass(frozen=True, init=False)
+class StudyConfig:
+    "Every parameter of the osteo_nb study, in sections; profiles are named instances."
+    profile: str = "paper"  # name of the profile this configuration started from
+    seed: int = 42  # one seed for split, augmentation, training and explanations
+    data: DataConfig = field(default_factory=DataConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    lime: LimeConfig = field(default_factory=LimeConfig)
+    validity: ValidityConfig = field(default_factory=ValidityConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+
+    def __init__(self, profile: str = "paper", seed: int = 42, **fields):
+        "Sections by name (`train=TrainConfig(...)`) and fields by their own names (`epochs=2`), each into its section."
+        unknown = sorted(set(fields) - set(FIELDS) - set(SECTIONS))
+        if unknown: raise TypeError(f"StudyConfig has no field(s) {unknown}")
+        object.__setattr__(self, "profile", profile)
+        object.__setattr__(self, "seed", seed)
+        for s, cls in SECTIONS.items():
+            own = {k: v for k, v in fields.items() if FIELDS.get(k) == s}
+            object.__setattr__(self, s, dataclasses.replace(fields.get(s, cls()), **own))
         _validate(self)
 
 # %% ../nbs/00_config.ipynb #34e8d947
 def _check(ok: bool, field: str, msg: str):
-    if not ok: raise ValueError(f"StudyConfig.{field}: {msg}")
+    where = f"{FIELDS[field]}.{field}" if field in FIELDS else field  # seed and profile are not in a section
+    if not ok: raise ValueError(f"StudyConfig.{where}: {msg}")
 
 def _validate(c: StudyConfig):
     _check(c.seed >= 0, "seed", f"must be >= 0, got {c.seed}")
-    _check(len(c.classes) == 2 and set(c.classes) <= set(KNOWN_CLASSES), "classes",
-           f"must be two of {KNOWN_CLASSES}, got {c.classes}")
-    _check(c.resize in ("plain", "letterbox"), "resize", f"must be 'plain' or 'letterbox', got {c.resize!r}")
-    _check(c.split_mode in ("grouped", "paper"), "split_mode", f"must be 'grouped' or 'paper', got {c.split_mode!r}")
-    _check(len(c.split_ratios) == 3 and abs(sum(c.split_ratios) - 1) < 1e-9 and min(c.split_ratios) > 0,
-           "split_ratios", f"must be three positive fractions summing to 1, got {c.split_ratios}")
-    _check(0 <= c.dup_threshold < c.hash_size**2, "dup_threshold", f"need 0 <= dup_threshold < {c.hash_size**2}")
+    _check(len(c.data.classes) == 2 and set(c.data.classes) <= set(KNOWN_CLASSES), "classes",
+           f"must be two of {KNOWN_CLASSES}, got {c.data.classes}")
+    _check(c.data.resize in ("plain", "letterbox"), "resize", f"must be 'plain' or 'letterbox', got {c.data.resize!r}")
+    _check(c.data.split_mode in ("grouped", "paper"), "split_mode", f"must be 'grouped' or 'paper', got {c.data.split_mode!r}")
+    _check(len(c.data.split_ratios) == 3 and abs(sum(c.data.split_ratios) - 1) < 1e-9 and min(c.data.split_ratios) > 0,
+           "split_ratios", f"must be three positive fractions summing to 1, got {c.data.split_ratios}")
+    _check(0 <= c.dedup.dup_threshold < c.dedup.hash_size**2, "dup_threshold", f"need 0 <= dup_threshold < {c.dedup.hash_size**2}")
     _check(
-        c.match_candidates >= 1 and min(c.crop_candidates, c.window_candidates) >= 0 and
-        -1 <= min(c.match_threshold, c.crop_threshold) <= max(c.match_threshold, c.crop_threshold) <= 1,
+        c.dedup.match_candidates >= 1 and min(c.dedup.crop_candidates, c.dedup.window_candidates) >= 0 and
+        -1 <= min(c.dedup.match_threshold, c.dedup.crop_threshold) <= max(c.dedup.match_threshold, c.dedup.crop_threshold) <= 1,
         "match_threshold",
-        f"need match_candidates >= 1, crop and window candidates >= 0 and thresholds in [-1, 1], got {c.match_candidates}, {c.crop_candidates}, {c.window_candidates}, {c.match_threshold}, {c.crop_threshold}"
+        f"need match_candidates >= 1, crop and window candidates >= 0 and thresholds in [-1, 1], got {c.dedup.match_candidates}, {c.dedup.crop_candidates}, {c.dedup.window_candidates}, {c.dedup.match_threshold}, {c.dedup.crop_threshold}"
     )
-    _check(c.image_size == 224, "image_size",
-           f"the backbones take 224 x 224 inputs (the paper's size), got {c.image_size}")
-    _check(c.conflict_scope in ("any", "task"), "conflict_scope", f"must be 'any' or 'task', got {c.conflict_scope!r}")
-    _check(c.limit_per_class is None or c.limit_per_class > 0, "limit_per_class", "must be None or > 0")
-    _check(c.mobilenet in ("MobileNetV3Large", "MobileNetV3Small"), "mobilenet",
-           f"must be MobileNetV3Large or MobileNetV3Small, got {c.mobilenet!r}")
-    _check(c.epochs >= 1 and c.batch_size >= 1, "epochs", "epochs and batch_size must be >= 1")
-    _check(c.backbones in ("auto", "paper", "offline"), "backbones",
-           f"must be auto, paper or offline, got {c.backbones!r}")
+    _check(c.data.image_size == 224, "image_size",
+           f"the backbones take 224 x 224 inputs (the paper's size), got {c.data.image_size}")
+    _check(c.data.conflict_scope in ("any", "task"), "conflict_scope", f"must be 'any' or 'task', got {c.data.conflict_scope!r}")
+    _check(c.data.limit_per_class is None or c.data.limit_per_class > 0, "limit_per_class", "must be None or > 0")
+    _check(c.train.mobilenet in ("MobileNetV3Large", "MobileNetV3Small"), "mobilenet",
+           f"must be MobileNetV3Large or MobileNetV3Small, got {c.train.mobilenet!r}")
+    _check(c.train.epochs >= 1 and c.train.batch_size >= 1, "epochs", "epochs and batch_size must be >= 1")
+    _check(c.train.backbones in ("auto", "paper", "offline"), "backbones",
+           f"must be auto, paper or offline, got {c.train.backbones!r}")
     _check(
-        c.keypoint_candidates >= 1 and c.keypoint_threshold >= 6, "keypoint_threshold",
-        f"need keypoint_candidates >= 1 and keypoint_threshold >= 6 (`dedup.match_keypoints` fits nothing below 6 matches), got {c.keypoint_candidates}, {c.keypoint_threshold}"
+        c.dedup.keypoint_candidates >= 1 and c.dedup.keypoint_threshold >= 6, "keypoint_threshold",
+        f"need keypoint_candidates >= 1 and keypoint_threshold >= 6 (`dedup.match_keypoints` fits nothing below 6 matches), got {c.dedup.keypoint_candidates}, {c.dedup.keypoint_threshold}"
     )
     _check(
-        c.trace_contrast > 0 and c.trace_min_inliers >= 3 and c.trace_margin >= 1, "trace_min_inliers",
-        f"need trace_contrast > 0, trace_min_inliers >= 3 and trace_margin >= 1, got {c.trace_contrast}, {c.trace_min_inliers}, {c.trace_margin}"
+        c.dedup.trace_contrast > 0 and c.dedup.trace_min_inliers >= 3 and c.dedup.trace_margin >= 1, "trace_min_inliers",
+        f"need trace_contrast > 0, trace_min_inliers >= 3 and trace_margin >= 1, got {c.dedup.trace_contrast}, {c.dedup.trace_min_inliers}, {c.dedup.trace_margin}"
     )
-    _check(c.lime_samples >= 10, "lime_samples", f"must be >= 10, got {c.lime_samples}")
-    _check(c.lime_engine in LIME_ENGINES, "lime_engine", f"must be one of {LIME_ENGINES}, got {c.lime_engine!r}")
-    _check(c.segmentation in ("quickshift", "slic"), "segmentation",
-           f"must be 'quickshift' or 'slic', got {c.segmentation!r}")
-    _check(c.cv_folds >= 3, "cv_folds", f"must be >= 3 (test, validation and training folds), got {c.cv_folds}")
-    _check(c.cv_seeds >= 1 and (c.cv_lime_samples is None or c.cv_lime_samples >= 10), "cv_seeds",
-           f"need cv_seeds >= 1 and cv_lime_samples None or >= 10, got {c.cv_seeds}, {c.cv_lime_samples}")
+    _check(c.lime.lime_samples >= 10, "lime_samples", f"must be >= 10, got {c.lime.lime_samples}")
+    _check(c.lime.lime_engine in LIME_ENGINES, "lime_engine", f"must be one of {LIME_ENGINES}, got {c.lime.lime_engine!r}")
+    _check(c.lime.segmentation in ("quickshift", "slic"), "segmentation",
+           f"must be 'quickshift' or 'slic', got {c.lime.segmentation!r}")
+    _check(c.validity.cv_folds >= 3, "cv_folds", f"must be >= 3 (test, validation and training folds), got {c.validity.cv_folds}")
+    _check(c.validity.cv_seeds >= 1 and (c.validity.cv_lime_samples is None or c.validity.cv_lime_samples >= 10), "cv_seeds",
+           f"need cv_seeds >= 1 and cv_lime_samples None or >= 10, got {c.validity.cv_seeds}, {c.validity.cv_lime_samples}")
     _check(
-        c.protocol_files >= 2 * len(c.classes) and c.protocol_resplits >= 1 and c.protocol_train_seeds >= 1,
+        c.validity.protocol_files >= 2 * len(c.data.classes) and c.validity.protocol_resplits >= 1 and c.validity.protocol_train_seeds >= 1,
         "protocol_files",
-        f"need protocol_files >= {2 * len(c.classes)}, protocol_resplits >= 1 and protocol_train_seeds >= 1, "
-        f"got {c.protocol_files}, {c.protocol_resplits}, {c.protocol_train_seeds}")
-    _check(c.lime_top_k >= 1 and c.predict_batch >= 1 and c.gallery_per_class >= 1, "lime_top_k",
+        f"need protocol_files >= {2 * len(c.data.classes)}, protocol_resplits >= 1 and protocol_train_seeds >= 1, "
+        f"got {c.validity.protocol_files}, {c.validity.protocol_resplits}, {c.validity.protocol_train_seeds}")
+    _check(c.lime.lime_top_k >= 1 and c.lime.predict_batch >= 1 and c.lime.gallery_per_class >= 1, "lime_top_k",
            "lime_top_k, predict_batch and gallery_per_class must be >= 1")
 
 # %% ../nbs/00_config.ipynb #982f58e9
 def _replace(self: StudyConfig, **changes) -> StudyConfig:
-    "A copy of this configuration with `changes`, validated."
-    unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
-    if unknown: raise TypeError(f"StudyConfig has no field(s) {sorted(unknown)}")
-    return dataclasses.replace(self, **changes)
+    "A copy of this configuration with `changes` (fields by their own names, or whole sections), validated."
+    return StudyConfig(**{"profile": self.profile, "seed": self.seed, **{s: getattr(self, s) for s in SECTIONS}, **changes})
 StudyConfig.replace = _replace
+
+# %% ../nbs/00_config.ipynb #7d04bbb0
+def _value(self: StudyConfig, name: str):
+    "The value of the field `name`, whichever section holds it (`profile` and `seed` too)."
+    return getattr(self, name) if name in ("profile", "seed") else getattr(getattr(self, FIELDS[name]), name)
+StudyConfig.value = _value
 
 # %% ../nbs/00_config.ipynb #10c907d0
 DEFAULT_PROFILE = "quick"  # what `osteo-reproduce` and `make reproduce` run when no profile is named
@@ -197,7 +254,7 @@ def parse_settings(text: str, # "field=value,field=value" (tuples as a/b/c)
                    options: dict | None = None # fields the command line sets with an option of its own: field -> option, e.g. {"seed": "--seed"}
                   ) -> dict:
     "Field overrides for `StudyConfig` from a command line's `--set`; a bad item is one line naming it."
-    defaults = {f.name: f.default for f in dataclasses.fields(StudyConfig)}
+    defaults = {f: StudyConfig().value(f) for f in ("profile", "seed", *FIELDS)}
     out = {}
     for item in filter(None, (t.strip() for t in text.split(","))):
         name, sep, value = (s.strip() for s in item.partition("="))
@@ -211,8 +268,9 @@ def parse_settings(text: str, # "field=value,field=value" (tuples as a/b/c)
 
 # %% ../nbs/00_config.ipynb #dc9cf0ce
 def to_dict(cfg: StudyConfig) -> dict:
-    "The configuration as a JSON-ready dict."
-    return json.loads(json.dumps(asdict(cfg)))
+    "The configuration as a JSON-ready dict, one key per field (sections are not nested: `from_dict` and `--set` read the same names)."
+    flat = {"profile": cfg.profile, "seed": cfg.seed, **{k: v for s in SECTIONS for k, v in asdict(getattr(cfg, s)).items()}}
+    return json.loads(json.dumps(flat))
 
 def from_dict(d: dict) -> StudyConfig:
     "Inverse of `to_dict`."
@@ -245,12 +303,12 @@ def out_path(cfg: StudyConfig, # the study configuration
             ) -> Path:
     "Path of an output of `kind`, with its folder created; never the published study at the project root."
     assert kind in ("figures", "results", "runs", "cache", "data"), kind
-    out = at_root(cfg.out_dir)
+    out = at_root(cfg.paths.out_dir)
     if kind in PUBLISHED and out.resolve() == project_root().resolve():
         raise ValueError(
-            f"out_dir={cfg.out_dir!r} is the project root, where the published study lives: set out_dir to a run "
+            f"out_dir={cfg.paths.out_dir!r} is the project root, where the published study lives: set out_dir to a run "
             "folder (e.g. 'runs/notebooks'); `make publish` (osteo-reproduce --publish) copies a complete run there")
-    p = (at_root(cfg.cache_dir or out / ".cache") if kind == "cache" else out / kind).joinpath(*parts)
+    p = (at_root(cfg.paths.cache_dir or out / ".cache") if kind == "cache" else out / kind).joinpath(*parts)
     (p if not p.suffix else p.parent).mkdir(parents=True, exist_ok=True)
     return p
 
@@ -271,15 +329,15 @@ def study_config(profile: str, # named profile (`PROFILES`)
 def require_data(cfg: StudyConfig # its `data_dir` (and `source_data`, if set) must be folders
                 ) -> Path:
     "The data folder, or an error saying which parameter to set."
-    d = at_root(cfg.data_dir)
+    d = at_root(cfg.data.data_dir)
     if not d.is_dir():
         raise StudyInputError(
-            f"data_dir={cfg.data_dir!r}: no such folder ({d}). Set `data_dir` in the parameters cell to a folder "
+            f"data_dir={cfg.data.data_dir!r}: no such folder ({d}). Set `data_dir` in the parameters cell to a folder "
             "of class sub-folders (Normal/, Osteoporosis/), e.g. '../shared/data/knee-xray-pool', or fetch the "
             "paper's data set into data/raw with `osteo-data download`")
-    if cfg.source_data and not at_root(cfg.source_data).is_dir():
+    if cfg.data.source_data and not at_root(cfg.data.source_data).is_dir():
         raise StudyInputError(
-            f"source_data={cfg.source_data!r}: no such folder. Set `overrides['source_data']` in the parameters "
+            f"source_data={cfg.data.source_data!r}: no such folder. Set `overrides['source_data']` in the parameters "
             "cell to the source database (e.g. '../shared/data/knee-tscore-source'), or '' for none")
     return d
 
@@ -292,7 +350,7 @@ def require_output(cfg: StudyConfig, # the notebook's configuration
     p = out_path(cfg, kind, name)
     if not p.exists():
         raise StudyInputError(
-            f"{kind}/{name} is missing in out_dir={cfg.out_dir!r}: run study notebook {notebook} first with the same "
+            f"{kind}/{name} is missing in out_dir={cfg.paths.out_dir!r}: run study notebook {notebook} first with the same "
             "out_dir, or set `out_dir` in the parameters cell to a run folder that has it (runs/<id>)")
     return p
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .config import StudyConfig, out_path
+from .config import DataConfig, StudyConfig, out_path
 from .images import content_box, resize_canonical
 from .data import cv_folds, split
 from .masking import lime_mask, load_feature_arrays
@@ -82,13 +82,13 @@ def control_masks(condition: str, # one of `MASK_CONDITIONS`
     need = {"true label": ("y_true", y_true), "gradcam": ("cams", cams)}.get(condition)
     if need and (need[1] is None or len(need[1]) != len(exps)):
         raise ValueError(f"the {condition!r} condition needs {need[0]}, one per image")
-    lime = [lime_mask(e, cfg.lime_top_k) for e in exps]
+    lime = [lime_mask(e, cfg.lime.lime_top_k) for e in exps]
     make = {"lime": lambda i, m: m, "inverted": lambda i, m: 1 - m,
-            "true label": lambda i, m: true_label_mask(exps[i], y_true[i], cfg.lime_top_k),
+            "true label": lambda i, m: true_label_mask(exps[i], y_true[i], cfg.lime.lime_top_k),
             "random": lambda i, m: random_mask(exps[i].segments, m.mean(), _image_rng(cfg.seed, i, exps[i])),
             "gradcam": lambda i, m: top_area_mask(cams[i], m.mean())}[condition]
     out = [make(i, m) for i, m in enumerate(lime)]
-    return np.stack(out).astype(np.uint8) if out else np.zeros((0, cfg.image_size, cfg.image_size), np.uint8)
+    return np.stack(out).astype(np.uint8) if out else np.zeros((0, cfg.data.image_size, cfg.data.image_size), np.uint8)
 
 # %% ../nbs/16_controls.ipynb #36bbfa1d
 def masked_arrays(arrays: dict, # split -> (rows, canonical uint8 images)
@@ -108,11 +108,11 @@ def crop_border(a: np.ndarray, # canonical uint8 luminance image (H, W)
     return resize_canonical(np.ascontiguousarray(a[top:bottom, left:right]), size)
 
 def cropped_arrays(arrays: dict, # split -> (rows, canonical uint8 images)
-                   cfg: StudyConfig = StudyConfig() # image_size
+                   data: DataConfig = DataConfig() # image_size
                   ) -> dict:
     "split -> (rows, every image with its border cropped away)."
     return {
-        s: (rows, np.stack([crop_border(x, cfg.image_size) for x in xs]) if len(xs) else xs)
+        s: (rows, np.stack([crop_border(x, data.image_size) for x in xs]) if len(xs) else xs)
         for s, (rows, xs) in arrays.items()
     }
 
@@ -376,25 +376,25 @@ def pool_folds(records: pd.DataFrame, # the study's records (`results/split.csv`
                cfg: StudyConfig = StudyConfig() # classes, cv_folds, seed
               ) -> pd.DataFrame:
     "`records` with a `fold` column: the used images of the two classes in `cv_folds` folds by exposure (`data.cv_folds`); -1 for the rest."
-    task = records[records.label.isin(cfg.classes)]
-    return records.assign(fold=cv_folds(task, cfg.cv_folds, cfg.seed).reindex(records.index, fill_value=-1))
+    task = records[records.label.isin(cfg.data.classes)]
+    return records.assign(fold=cv_folds(task, cfg.validity.cv_folds, cfg.seed).reindex(records.index, fill_value=-1))
 
 # %% ../nbs/16_controls.ipynb #ea2b1ca5
 def cv_lime_config(cfg: StudyConfig) -> StudyConfig:
     "The LIME parameters of the cross-validation: `cv_lime_samples` samples (None: `lime_samples`)."
-    return cfg.replace(lime_samples=cfg.cv_lime_samples or cfg.lime_samples)
+    return cfg.replace(lime_samples=cfg.validity.cv_lime_samples or cfg.lime.lime_samples)
 
 # %% ../nbs/16_controls.ipynb #7a254288
 def cv_seeds(cfg: StudyConfig) -> list[int]:
     "The training seeds of the cross-validation: `seed`, `seed + 1`, ... (`cv_seeds` of them)."
-    return [cfg.seed + i for i in range(cfg.cv_seeds)]
+    return [cfg.seed + i for i in range(cfg.validity.cv_seeds)]
 
 # %% ../nbs/16_controls.ipynb #984cb99c
 def cv_design(cfg: StudyConfig) -> str:
     "The design, as every row of the cross-validation names it; \"reduced\" where it is smaller than `CV_FULL`."
-    n = cv_lime_config(cfg).lime_samples
-    reduced = cfg.cv_seeds < CV_FULL["seeds"] or n < CV_FULL["lime_samples"]
-    return (f"{cfg.cv_folds}-fold CV x {cfg.cv_seeds} seed{'s' * (cfg.cv_seeds > 1)}, LIME {n} samples" +
+    n = cv_lime_config(cfg).lime.lime_samples
+    reduced = cfg.validity.cv_seeds < CV_FULL["seeds"] or n < CV_FULL["lime_samples"]
+    return (f"{cfg.validity.cv_folds}-fold CV x {cfg.validity.cv_seeds} seed{'s' * (cfg.validity.cv_seeds > 1)}, LIME {n} samples" +
             (f" (reduced; the design: {CV_FULL['seeds']} seeds, {CV_FULL['lime_samples']} samples)" if reduced else ""))
 
 # %% ../nbs/16_controls.ipynb #01d8a6cd
@@ -408,8 +408,8 @@ def masked_cross_validation(arrays_of, # callable: fold -> split -> (rows, canon
                            ) -> tuple[pd.DataFrame, dict]: # test predictions (`CV_PREDICTION_COLUMNS`), and (fold, seed, condition, role) -> `Experiment`
     "Per fold and training seed: the original models, LIME of every image with them, and the models retrained on the LIME-masked images."
     preds, trained = [], {}
-    bar = tqdm(total=cfg.cv_folds * cfg.cv_seeds, desc="cross-validation", disable=not progress)
-    for fold in range(cfg.cv_folds):
+    bar = tqdm(total=cfg.validity.cv_folds * cfg.validity.cv_seeds, desc="cross-validation", disable=not progress)
+    for fold in range(cfg.validity.cv_folds):
         arrays, (original, masked) = arrays_of(fold), names_of(fold)
         for seed in cv_seeds(cfg):
             c = cfg.replace(seed=seed); lc = cv_lime_config(c)
@@ -616,7 +616,7 @@ def control_inputs(records: pd.DataFrame, # the study's split records (`results/
                    cfg: StudyConfig # the study configuration (its run folder holds notebooks 1-5's outputs)
                   ) -> ControlInputs:
     "Everything from the caches and notebooks 1-5; the LIME masks rebuilt here must equal notebook 4's feature-focused images, byte for byte."
-    specs = resolve_backbones(cfg.backbones, cfg.mobilenet)
+    specs = resolve_backbones(cfg.train.backbones, cfg.train.mobilenet)
     arrays = split_arrays(records, root, cfg)
     originals = {role: train_or_load("original", spec, arrays, cfg, progress=False) for role, spec in specs.items()}
     models = {r: t.model for r, t in originals.items()}
@@ -637,7 +637,7 @@ def control_inputs(records: pd.DataFrame, # the study's split records (`results/
     reference = {(role, d): pd.read_csv(out_path(cfg, "results", f"predictions_{d}_{role}.csv"))
                  for role in specs
                  for d in ("original", "new")}
-    y = {s: (r.label == cfg.classes[1]).astype(int).to_numpy() for s, (r, _) in arrays.items()}
+    y = {s: (r.label == cfg.data.classes[1]).astype(int).to_numpy() for s, (r, _) in arrays.items()}
     return ControlInputs(specs, model_names(specs), records, root, arrays, y, arrays["test"][0].group.to_numpy(),
                          originals, exps, cams, feature, reference)
 
@@ -696,7 +696,7 @@ def mask_controls(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig, progre
 # %% ../nbs/16_controls.ipynb #09a3a341
 def shortcuts(inp: ControlInputs, log: ControlsLog, cfg: StudyConfig):
     "The original images without their black borders, retrained; and the share of Grad-CAM outside bone."
-    cropped = cropped_arrays(inp.arrays, cfg)
+    cropped = cropped_arrays(inp.arrays, cfg.data)
     for role, spec in inp.specs.items():
         model = inp.names[role]
         with log.timed(f"cropped borders and Grad-CAM outside bone, {role}"):

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .images import (IMAGE_EXTS, NO_CONTENT, DataError, border_fraction, hamming, no_content, open_image,
                              perceptual_hash, pixel_sha256, read_canonical, resize_canonical, to_luminance)
 from .dedup import EXPOSURE_KINDS, components, is_verified, match_pairs
-from .config import KNOWN_CLASSES, StudyConfig
+from .config import KNOWN_CLASSES, DataConfig, StudyConfig
 from .provenance import fingerprint, sha256_file
 
 # %% auto #0
@@ -122,15 +122,15 @@ def _scan_file(root: Path, rel: str, label, folder: str, cfg: StudyConfig) -> di
     if p.suffix.lower() not in IMAGE_EXTS:
         r["reason"] = f"extension {p.suffix or '(none)'!r} is not an image type {IMAGE_EXTS}"
         return r
-    try: im = open_image(p, cfg.max_pixels); lum = _luminance(im, p)
+    try: im = open_image(p, cfg.data.max_pixels); lum = _luminance(im, p)
     except DataError as e:
         r["reason"] = str(e).removeprefix(f"{p}: ")
         return r
     r |= dict(format=im.format, mode=im.mode, width=im.width, height=im.height)
     if why := no_content(lum): return r | dict(reason=why)
-    can = resize_canonical(lum, cfg.image_size, cfg.resize)
-    return r | dict(readable=True, pixel_sha256=pixel_sha256(lum), phash=perceptual_hash(lum, cfg.hash_size),
-                    phash_mirror=perceptual_hash(np.ascontiguousarray(lum[:, ::-1]), cfg.hash_size),
+    can = resize_canonical(lum, cfg.data.image_size, cfg.data.resize)
+    return r | dict(readable=True, pixel_sha256=pixel_sha256(lum), phash=perceptual_hash(lum, cfg.dedup.hash_size),
+                    phash_mirror=perceptual_hash(np.ascontiguousarray(lum[:, ::-1]), cfg.dedup.hash_size),
                     border_fraction=border_fraction(can))
 
 def scan(data_dir, # a data folder (see `find_class_root`)
@@ -190,7 +190,7 @@ def find_pairs(records: pd.DataFrame, # output of `scan` (with `attrs["root"]`),
                progress: bool = False # show a progress bar
               ) -> pd.DataFrame:
     "Candidate pairs between hash-cluster representatives, verified by registration (`dedup.match_pairs`)."
-    reps = representatives(records, hash_cluster, cfg.classes)
+    reps = representatives(records, hash_cluster, cfg.data.classes)
     images = [read_canonical(Path(records.attrs["root"]) / records.at[i, "path"], cfg) for i in reps]
     pairs = match_pairs(images, cfg, progress)
     pairs.insert(0, "path_a", records.path[reps.to_numpy()[pairs.a]].to_numpy())
@@ -200,7 +200,7 @@ def find_pairs(records: pd.DataFrame, # output of `scan` (with `attrs["root"]`),
 # %% ../nbs/04_data.ipynb #8a5439ed
 def _link(records: pd.DataFrame, hash_cluster: np.ndarray, pairs: pd.DataFrame, cfg: StudyConfig, crops: bool) -> np.ndarray:
     "Component of each row when verified pairs (crops too, or not) join hash clusters."
-    verified = pairs[is_verified(pairs, cfg) & (cfg.mirror_duplicates | ~pairs.view.str.endswith("_m"))]  # mirrored copies and crops
+    verified = pairs[is_verified(pairs, cfg) & (cfg.dedup.mirror_duplicates | ~pairs.view.str.endswith("_m"))]  # mirrored copies and crops
     ok = verified if crops else verified[~verified.kind.isin(EXPOSURE_KINDS)]
     row = pd.Series(hash_cluster, index=records.path.to_numpy())
     return components(hash_cluster.max() + 1, np.c_[row[ok.path_a].to_numpy(), row[ok.path_b].to_numpy()])[hash_cluster]
@@ -219,9 +219,9 @@ def _join_sources(exposure: np.ndarray, # exposure component of each row
 
 def _geometric_pairs(ok: pd.DataFrame, hashed: np.ndarray, cfg: StudyConfig, progress: bool, known: pd.DataFrame | None) -> pd.DataFrame:
     "Verified candidate pairs of the geometric stages `cfg` turns on: found (`find_pairs`), or taken from `known`."
-    if not cfg.geometric_duplicates or len(set(hashed)) < 2: return pd.DataFrame(columns=PAIR_COLUMNS)
+    if not cfg.dedup.geometric_duplicates or len(set(hashed)) < 2: return pd.DataFrame(columns=PAIR_COLUMNS)
     p = find_pairs(ok, hashed, cfg, progress) if known is None else known
-    return p if cfg.keypoint_links else p[p.kind != "keypoint"].reset_index(drop=True)
+    return p if cfg.dedup.keypoint_links else p[p.kind != "keypoint"].reset_index(drop=True)
 
 def cluster(records: pd.DataFrame, # output of `scan`
             cfg: StudyConfig = StudyConfig(), # dup_threshold, geometric_duplicates, match_threshold, conflict_scope, classes
@@ -239,22 +239,22 @@ def cluster(records: pd.DataFrame, # output of `scan`
     df.loc[~df.readable & df.reason.fillna("").astype(str).str.startswith(NO_CONTENT), "status"] = "excluded"  # decoded, but no radiograph
     ok = df[df.readable & df.label.isin(KNOWN_CLASSES)]
     if len(ok) == 0: return df
-    hashed = components(len(ok), np.argwhere(duplicate_distance(ok, cfg.mirror_duplicates) <= cfg.dup_threshold))
+    hashed = components(len(ok), np.argwhere(duplicate_distance(ok, cfg.dedup.mirror_duplicates) <= cfg.dedup.dup_threshold))
     pairs = _geometric_pairs(ok, hashed, cfg, progress, pairs)
-    reps = ok.pixel_sha256[representatives(ok, hashed, cfg.classes)]
+    reps = ok.pixel_sha256[representatives(ok, hashed, cfg.data.classes)]
     df.loc[ok.index, "hash_cluster"] = ("h" + reps.str[:12]).to_numpy()[hashed]
     radiograph = _link(ok, hashed, pairs, cfg, crops=False)
     exposure = _join_sources(_link(ok, hashed, pairs, cfg, crops=True), ok.path, sources)
     if sources is not None: df["source"] = sources.reindex(df.path.to_numpy()).fillna("").to_numpy()
-    _name(df, ok.index, radiograph, exposure, cfg)
-    _mark(df, cfg)
+    _name(df, ok.index, radiograph, exposure, cfg.data)
+    _mark(df, cfg.data)
     df.attrs["pairs"] = pairs
     return df
 
 # %% ../nbs/04_data.ipynb #79ef3574
-def _name(df: pd.DataFrame, idx: pd.Index, radiograph: np.ndarray, exposure: np.ndarray, cfg: StudyConfig):
+def _name(df: pd.DataFrame, idx: pd.Index, radiograph: np.ndarray, exposure: np.ndarray, data: DataConfig):
     "Cluster and group ids (from their representative's pixel digest), representatives and duplicates."
-    rep = representatives(df.loc[idx], radiograph, cfg.classes)
+    rep = representatives(df.loc[idx], radiograph, data.classes)
     df.loc[idx, "cluster"] = ("c" + df.loc[rep, "pixel_sha256"].str[:12]).to_numpy()[radiograph]
     first = pd.Series(df.loc[idx, "cluster"].to_numpy()).groupby(exposure).transform("min").to_numpy()
     df.loc[idx, "group"] = ["g" + c[1:] for c in first]
@@ -262,19 +262,19 @@ def _name(df: pd.DataFrame, idx: pd.Index, radiograph: np.ndarray, exposure: np.
     df.loc[dup, "status"] = "duplicate"
     df.loc[dup, "reason"] = ["duplicate of " + df.at[rep[r], "path"] for r in radiograph[idx.get_indexer(dup)]]
 
-def _mark(df: pd.DataFrame, cfg: StudyConfig):
+def _mark(df: pd.DataFrame, data: DataConfig):
     "Label conflicts per exposure (group), then classes outside the task."
     for g, files in df[df.group != ""].groupby("group"):
         labels = sorted(set(files.label))
-        if len(labels if cfg.conflict_scope == "any" else set(labels) & set(cfg.classes)) > 1:
+        if len(labels if data.conflict_scope == "any" else set(labels) & set(data.classes)) > 1:
             n = files.cluster.nunique()
             what = "radiograph" if n == 1 else f"exposure ({n} radiographs: copies and one-knee crops)"
             df.loc[files.index, "status"] = "conflict"
             why = f"label conflict: the same {what} is filed as {' and '.join(labels)} ({len(files)} files)"
             df.loc[files.index, "reason"] = why
-    out = df.readable & df.label.isin(KNOWN_CLASSES) & ~df.label.isin(cfg.classes) & (df.status != "conflict")
+    out = df.readable & df.label.isin(KNOWN_CLASSES) & ~df.label.isin(data.classes) & (df.status != "conflict")
     df.loc[out, "status"] = "excluded"
-    df.loc[out, "reason"] = [f"class {l!r} is not part of the task {cfg.classes}" for l in df.loc[out, "label"]]
+    df.loc[out, "reason"] = [f"class {l!r} is not part of the task {data.classes}" for l in df.loc[out, "label"]]
 
 STATUSES = ("used", "duplicate", "conflict", "excluded", "unreadable")
 
@@ -299,16 +299,16 @@ def split(clustered: pd.DataFrame, # output of `cluster`
     "`clustered` with a `split` column: grouped and stratified, or naive in `paper` mode."
     df = clustered.copy(); df["split"] = ""
     rng = np.random.default_rng(cfg.seed)
-    if cfg.split_mode == "paper":
-        task = df.readable & df.label.isin(cfg.classes)
+    if cfg.data.split_mode == "paper":
+        task = df.readable & df.label.isin(cfg.data.classes)
         df.loc[task, "status"], df.loc[task, "reason"] = "used", ""
         keys = df.loc[task, "path"].sort_values()
-        idx = _assign([[df.at[i, "label"]] for i in keys.index], cfg.split_ratios, rng)
+        idx = _assign([[df.at[i, "label"]] for i in keys.index], cfg.data.split_ratios, rng)
         df.loc[keys.index, "split"] = [SPLITS[s] for s in idx]
         return df
     used = df[df.status == "used"].sort_values("path")
     groups = sorted(used.group.unique())
-    idx = _assign([used.label[used.group == g].tolist() for g in groups], cfg.split_ratios, rng)
+    idx = _assign([used.label[used.group == g].tolist() for g in groups], cfg.data.split_ratios, rng)
     by_group = dict(zip(groups, (SPLITS[s] for s in idx)))
     by_cluster = {c: by_group[g] for c, g in zip(used.cluster, used.group)}
     keep = df.status.isin(["used", "duplicate"])
@@ -355,23 +355,23 @@ def leakage(df: pd.DataFrame, # output of `split`
 
 # %% ../nbs/04_data.ipynb #6e7b0a92
 def split_counts(df: pd.DataFrame, # records with `status`, `label` and `split`
-                 classes: tuple = StudyConfig().classes # the task classes
+                 classes: tuple = DataConfig.classes # the task classes
                 ) -> str:
     "Used images per split and class, in one line: `train: normal 21, osteoporosis 21; val: ...`."
     n = df[df.status == "used"].groupby(["split", "label"]).size()
     return "; ".join(f"{s}: " + ", ".join(f"{c} {n.get((s, c), 0)}" for c in classes) for s in SPLITS)
 
 def check_split(df: pd.DataFrame, # output of `split`
-                cfg: StudyConfig = StudyConfig() # classes, split_mode
+                data: DataConfig = DataConfig() # classes, split_mode
                ):
     "Raise `DataError` unless every split (train, val, test) holds a used image of every task class."
     n = df[df.status == "used"].groupby(["split", "label"]).size()
-    missing = [f"{s} without {c}" for s in SPLITS for c in cfg.classes if not n.get((s, c), 0)]
+    missing = [f"{s} without {c}" for s in SPLITS for c in data.classes if not n.get((s, c), 0)]
     if missing:
         st = df.status.value_counts()
         raise DataError(
-            f"{df.attrs.get('root', 'the data')}: the {cfg.split_mode} split leaves {', '.join(missing)} (used images per split and "
-            f"class: {split_counts(df, cfg.classes)}; of {len(df)} files {st.get('duplicate', 0)} are duplicates, "
+            f"{df.attrs.get('root', 'the data')}: the {data.split_mode} split leaves {', '.join(missing)} (used images per split and "
+            f"class: {split_counts(df, data.classes)}; of {len(df)} files {st.get('duplicate', 0)} are duplicates, "
             f"{st.get('conflict', 0)} in conflicts). Every split needs both classes: add radiographs, or change split_ratios"
         )
 
@@ -386,15 +386,15 @@ def make_split(data_dir, # a data folder (see `find_class_root`)
     "Records of every file under `data_dir` with cluster, status, reason and split."
     scanned = scan(data_dir, cfg, progress)
     df = split(cluster(scanned, cfg, progress, sources), cfg)
-    _check_task(df, cfg)
-    check_split(df, cfg)
+    _check_task(df, cfg.data)
+    check_split(df, cfg.data)
     return df
 
 # %% ../nbs/04_data.ipynb #b940fe8c
-def _check_task(df: pd.DataFrame, cfg: StudyConfig):
-    for c in cfg.classes:
+def _check_task(df: pd.DataFrame, data: DataConfig):
+    for c in data.classes:
         if not ((df.label == c) & (df.status == "used")).any():
-            raise DataError(f"{df.attrs['root']}: no usable images of class {c!r} (a {cfg.classes} study needs both "
+            raise DataError(f"{df.attrs['root']}: no usable images of class {c!r} (a {data.classes} study needs both "
                             f"classes; found {dict(Counter(df.label[df.status == 'used']))})")
 
 def write_split(df: pd.DataFrame, # output of `make_split`

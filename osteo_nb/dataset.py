@@ -13,7 +13,7 @@ import pandas as pd
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from .config import StudyConfig, out_path
+from .config import StudyConfig, TrainConfig, out_path
 from .provenance import atomic_write_bytes, fingerprint
 from .images import read_canonical
 
@@ -27,9 +27,9 @@ def select(df: pd.DataFrame, # records from `data.make_split` (or a split CSV re
            cfg: StudyConfig = StudyConfig() # classes, limit_per_class, seed
           ) -> pd.DataFrame:
     "The used images of `subset`, sorted by path, at most `limit_per_class` per class."
-    d = df[(df.status == "used") & (df.split == subset) & df.label.isin(cfg.classes)].sort_values("path")
-    if cfg.limit_per_class:
-        k = cfg.limit_per_class
+    d = df[(df.status == "used") & (df.split == subset) & df.label.isin(cfg.data.classes)].sort_values("path")
+    if cfg.data.limit_per_class:
+        k = cfg.data.limit_per_class
         d = d.loc[[i for _, g in d.groupby("label") for i in g.sample(min(len(g), k), random_state=cfg.seed).index]]
     return d.sort_values("path").reset_index(drop=True)
 
@@ -78,7 +78,7 @@ def cache_path(cfg: StudyConfig, # its `cache_dir` (else `<out_dir>/.cache`) is 
 # %% ../nbs/07_dataset.ipynb #92e197fb
 def _made_from(df: pd.DataFrame, cfg: StudyConfig) -> str:
     "Fingerprint of what an image cache entry is made from: the files' digests and the decoding parameters."
-    return fingerprint({"files": ",".join(df.file_sha256), "size": cfg.image_size, "resize": cfg.resize})
+    return fingerprint({"files": ",".join(df.file_sha256), "size": cfg.data.image_size, "resize": cfg.data.resize})
 
 def _cache_key(df: pd.DataFrame, cfg: StudyConfig) -> str: return _made_from(df, cfg)[:20]
 
@@ -116,7 +116,7 @@ def load_images(df: pd.DataFrame, # rows to load (e.g. from `select`), with `pat
                 cfg: StudyConfig = StudyConfig() # image_size, resize, out_dir (for the cache)
                ) -> np.ndarray:
     "Canonical uint8 images `(N, size, size)`, from the on-disk cache when it holds them, checked against its record."
-    if len(df) == 0: return np.zeros((0, cfg.image_size, cfg.image_size), np.uint8)
+    if len(df) == 0: return np.zeros((0, cfg.data.image_size, cfg.data.image_size), np.uint8)
     made_from, key = _made_from(df, cfg), _cache_key(df, cfg)
     p, r = cache_path(cfg, "images", f"{key}.npy"), cache_path(cfg, "images", f"{key}.json")
     if (x := _read_images(p, made_from)) is not None: return x
@@ -126,11 +126,11 @@ def load_images(df: pd.DataFrame, # rows to load (e.g. from `select`), with `pat
     return x
 
 # %% ../nbs/07_dataset.ipynb #6450f3d6
-def _affine(u, size: int, cfg: StudyConfig):
+def _affine(u, size: int, train: TrainConfig):
     "Projective transform (output -> input pixel) from 6 uniforms in [-1, 1)."
-    th, sh = u[0] * cfg.rotation * math.pi / 180, u[3] * cfg.shear
-    tx, ty = u[1] * cfg.shift * size, u[2] * cfg.shift * size
-    zx, zy = 1 + u[4] * cfg.zoom, 1 + u[5] * cfg.zoom
+    th, sh = u[0] * train.rotation * math.pi / 180, u[3] * train.shear
+    tx, ty = u[1] * train.shift * size, u[2] * train.shift * size
+    zx, zy = 1 + u[4] * train.zoom, 1 + u[5] * train.zoom
     c, s = tf.cos(th), tf.sin(th)
     a, b = c * zx, (c * sh - s) * zy  # rotation @ shear @ zoom
     d, e = s * zx, (s * sh + c) * zy
@@ -144,14 +144,14 @@ def augment(image, # float32 (H, W, C)
     "One random affine view of `image` (and a random horizontal flip)."
     u = tf.random.stateless_uniform([7], seed, -1.0, 1.0)
     size = int(image.shape[0])
-    out = keras.ops.image.affine_transform(image[None], _affine(u, size, cfg)[None], interpolation="bilinear",
+    out = keras.ops.image.affine_transform(image[None], _affine(u, size, cfg.train)[None], interpolation="bilinear",
                                            fill_mode="nearest", fill_value=0.0)[0]
-    return tf.cond(cfg.hflip & (u[6] > 0), lambda: out[:, ::-1], lambda: out)
+    return tf.cond(cfg.train.hflip & (u[6] > 0), lambda: out[:, ::-1], lambda: out)
 
 # %% ../nbs/07_dataset.ipynb #3250803e
 def labels_of(df: pd.DataFrame, cfg: StudyConfig = StudyConfig()) -> np.ndarray:
-    "Class indices (position in `cfg.classes`) of the rows of `df`."
-    return df.label.map({c: i for i, c in enumerate(cfg.classes)}).to_numpy(np.int64)
+    "Class indices (position in `cfg.data.classes`) of the rows of `df`."
+    return df.label.map({c: i for i, c in enumerate(cfg.data.classes)}).to_numpy(np.int64)
 
 # %% ../nbs/07_dataset.ipynb #f3c99813
 def from_arrays(x: np.ndarray, # uint8 images (N, H, W)
@@ -161,15 +161,15 @@ def from_arrays(x: np.ndarray, # uint8 images (N, H, W)
                ) -> tf.data.Dataset:
     "Batched `(image, target)` dataset of in-memory canonical images: one-hot labels, or float targets."
     y = np.asarray(y)
-    target = y.astype(np.float32)[:, None] if y.dtype.kind == "f" else tf.one_hot(y, len(cfg.classes))
+    target = y.astype(np.float32)[:, None] if y.dtype.kind == "f" else tf.one_hot(y, len(cfg.data.classes))
     ds = tf.data.Dataset.from_tensor_slices((x, target))
     to3 = lambda im: tf.repeat(tf.cast(im[..., None], tf.float32), 3, axis=-1)
-    if not training: return ds.map(lambda im, l: (to3(im), l)).batch(cfg.batch_size).prefetch(2)
+    if not training: return ds.map(lambda im, l: (to3(im), l)).batch(cfg.train.batch_size).prefetch(2)
     ds = ds.shuffle(len(x), seed=cfg.seed, reshuffle_each_iteration=True)
     seeds = tf.data.Dataset.random(seed=cfg.seed, rerandomize_each_iteration=True).batch(2)
     ds = tf.data.Dataset.zip((ds, seeds)).map(lambda xl, s: (augment(to3(xl[0]), s, cfg), xl[1]),
                                               num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.batch(cfg.batch_size).prefetch(2)
+    return ds.batch(cfg.train.batch_size).prefetch(2)
 
 # %% ../nbs/07_dataset.ipynb #ba28a819
 def make_dataset(df: pd.DataFrame, # records from `data.make_split`

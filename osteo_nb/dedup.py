@@ -19,7 +19,7 @@ from sklearn.cluster import MiniBatchKMeans
 from sklearn.neighbors import NearestNeighbors
 from tqdm.auto import tqdm
 
-from .config import StudyConfig
+from .config import DedupConfig, StudyConfig
 
 # %% auto #0
 __all__ = ['VIEWS', 'HALF_VIEWS', 'TRIM', 'WINDOWS', 'VERIFY_COLUMNS', 'PRESCREEN', 'MIN_SCALE', 'SOURCE_VIEWS', 'RATIO',
@@ -327,7 +327,7 @@ REPROJ = 4.0  # RANSAC: a match is an inlier if the affine map puts it within 4 
 MAX_KEYPOINTS = 1000
 
 def keypoints(a: np.ndarray, # 8-bit luminance image
-              contrast: float = StudyConfig.trace_contrast # SIFT contrast threshold
+              contrast: float = DedupConfig.trace_contrast # SIFT contrast threshold
              ) -> tuple[np.ndarray, np.ndarray]:
     "SIFT keypoint positions (n, 2) and descriptors (n, 128), float32."
     kp, d = cv2.SIFT_create(nfeatures=MAX_KEYPOINTS,
@@ -339,18 +339,18 @@ def source_views(a: np.ndarray, # a source radiograph, 8-bit luminance, any size
                  cfg: StudyConfig = StudyConfig() # image_size, trace_contrast
                 ) -> dict:
     "Keypoints of `a` squeezed to each shape of `SOURCE_VIEWS`."
-    n = cfg.image_size
+    n = cfg.data.image_size
     return {
-        v: keypoints(cv2.resize(a, (w * n, h * n), interpolation=cv2.INTER_AREA), cfg.trace_contrast)
+        v: keypoints(cv2.resize(a, (w * n, h * n), interpolation=cv2.INTER_AREA), cfg.dedup.trace_contrast)
         for v, (w, h) in SOURCE_VIEWS.items()
     }
 
 # %% ../nbs/03_dedup.ipynb #415d634c
 def query_views(a: np.ndarray, # a canonical image (`data.read_canonical`)
-                cfg: StudyConfig = StudyConfig() # trace_contrast
+                dedup: DedupConfig = DedupConfig() # trace_contrast
                ) -> dict:
     "Keypoints of `a` as it is and mirrored."
-    return {"direct": keypoints(a, cfg.trace_contrast), "mirrored": keypoints(a[:, ::-1], cfg.trace_contrast)}
+    return {"direct": keypoints(a, dedup.trace_contrast), "mirrored": keypoints(a[:, ::-1], dedup.trace_contrast)}
 
 # %% ../nbs/03_dedup.ipynb #e3e82502
 def match_keypoints(q: tuple, r: tuple # (positions, descriptors) of a query and a source view
@@ -392,8 +392,8 @@ def keypoint_views(a: np.ndarray, # 8-bit luminance image, canonical size
                   ) -> dict:
     "Keypoints of `a` as it is and mirrored (`query_views`), and stretched 2x in width (`SOURCE_VIEWS['crop']`)."
     w, h = SOURCE_VIEWS["crop"]
-    wide = cv2.resize(a, (w * cfg.image_size, h * cfg.image_size), interpolation=cv2.INTER_AREA)
-    return query_views(a, cfg) | {"stretched": keypoints(wide, cfg.trace_contrast)}
+    wide = cv2.resize(a, (w * cfg.data.image_size, h * cfg.data.image_size), interpolation=cv2.INTER_AREA)
+    return query_views(a, cfg.dedup) | {"stretched": keypoints(wide, cfg.dedup.trace_contrast)}
 
 # %% ../nbs/03_dedup.ipynb #5b1e7d12
 def visual_words(descriptors: np.ndarray, # (n, 128) SIFT descriptors
@@ -489,7 +489,7 @@ def keypoint_pairs(images: list, # 8-bit luminance images, canonical size
             tqdm(ex.map(lambda a: keypoint_views(a, cfg), images), total=len(images), desc="keypoints",
                  disable=not progress))
     return _best_per_pair(
-        verify_keypoints(views, keypoint_candidates(views, cfg.keypoint_candidates), progress, workers))
+        verify_keypoints(views, keypoint_candidates(views, cfg.dedup.keypoint_candidates), progress, workers))
 
 # %% ../nbs/03_dedup.ipynb #cff36dbf
 def verify_pairs(images: list, # 8-bit luminance images
@@ -502,7 +502,7 @@ def verify_pairs(images: list, # 8-bit luminance images
     with single_threaded_cv2(), ThreadPoolExecutor(workers or os.cpu_count() or 1) as ex:
         used = sorted(set(pairs.a) | set(pairs.b))
         boxes = dict(zip(used, ex.map(lambda i: foreground_box(images[i]), used)))  # once per image, not four times per pair
-        work = lambda p: verify(images[p.a], images[p.b], p.view, cfg.image_size, boxes=(boxes[p.a], boxes[p.b]))
+        work = lambda p: verify(images[p.a], images[p.b], p.view, cfg.data.image_size, boxes=(boxes[p.a], boxes[p.b]))
         res = list(tqdm(ex.map(work, pairs.itertuples()), total=len(pairs), desc="verify pairs", disable=not progress))
     out = pd.concat([pairs, pd.DataFrame(res, columns=VERIFY_COLUMNS, index=pairs.index)], axis=1)
     out["_ok"] = is_verified(out, cfg)  # a verified view first, then the highest score
@@ -517,27 +517,27 @@ def match_pairs(images: list, # 8-bit luminance images
                 workers: int | None = None # threads (default: the CPU count)
                ) -> pd.DataFrame:
     "Candidate pairs `a, b, view, distance` from `candidates`, verified (`verify_pairs`); with `keypoint_links`, the keypoint stage's too (`keypoint_pairs`)."
-    pairs = verify_pairs(images, candidates(images, cfg.match_candidates, cfg.crop_candidates, cfg.window_candidates),
+    pairs = verify_pairs(images, candidates(images, cfg.dedup.match_candidates, cfg.dedup.crop_candidates, cfg.dedup.window_candidates),
                          cfg, progress, workers)
-    if not cfg.keypoint_links or len(images) < 2: return pairs
+    if not cfg.dedup.keypoint_links or len(images) < 2: return pairs
     return pd.concat([pairs, keypoint_pairs(images, cfg, progress, workers)], ignore_index=True)
 
 # %% ../nbs/03_dedup.ipynb #a8c15892
 def threshold_of(pairs: pd.DataFrame, # rows with `kind` and `stretch` (from `verify`)
-                 cfg: StudyConfig = StudyConfig() # match_threshold, crop_threshold, crop_max_stretch, stretched_threshold, keypoint_threshold
+                 dedup: DedupConfig = DedupConfig() # match_threshold, crop_threshold, crop_max_stretch, stretched_threshold, keypoint_threshold
                 ) -> np.ndarray:
     "The score each pair's relation needs: a copy of one radiograph, a crop, a stretched crop registration (detail scores), or a keypoint match (inliers)."
     crop, keypoint = (pairs.kind == "crop").to_numpy(), (pairs.kind == "keypoint").to_numpy()
-    stretched = pairs.get("stretch", pd.Series(1.0, index=pairs.index)).fillna(1.0).to_numpy() > cfg.crop_max_stretch
-    registered = np.where(crop & stretched, cfg.stretched_threshold,
-                          np.where(crop, cfg.crop_threshold, cfg.match_threshold))
-    return np.where(keypoint, cfg.keypoint_threshold, registered)
+    stretched = pairs.get("stretch", pd.Series(1.0, index=pairs.index)).fillna(1.0).to_numpy() > dedup.crop_max_stretch
+    registered = np.where(crop & stretched, dedup.stretched_threshold,
+                          np.where(crop, dedup.crop_threshold, dedup.match_threshold))
+    return np.where(keypoint, dedup.keypoint_threshold, registered)
 
 def is_verified(pairs: pd.DataFrame, # rows with `kind`, `score` and `stretch` (from `verify`)
                 cfg: StudyConfig = StudyConfig() # the thresholds (see `threshold_of`)
                ) -> pd.Series:
     "Which pairs reach the threshold of their relation."
-    return pd.Series(pairs.score.to_numpy() >= threshold_of(pairs, cfg), index=pairs.index)
+    return pd.Series(pairs.score.to_numpy() >= threshold_of(pairs, cfg.dedup), index=pairs.index)
 
 # %% ../nbs/03_dedup.ipynb #40dd4faf
 def all_pairs(n_a: int, # images in the first list (indices 0..n_a-1)

@@ -85,7 +85,7 @@ def save_experiment(e: Experiment, # from `run_experiment`
     name, label = f"{d}_{b['role']}", f"{b['arch']}{' (stand-in)' if b['stand_in'] else ''}, {d} data set"
     cm = confusion(binary_metrics(e.predictions.y_true, e.predictions.p_osteoporosis))
     return [*save_figure(plot_history(e.trained.history, label), cfg, f"training_{name}"),
-            *save_figure(plot_confusion(cm, label, cfg.classes), cfg, f"confusion_{name}"),
+            *save_figure(plot_confusion(cm, label, cfg.data.classes), cfg, f"confusion_{name}"),
             save_predictions(e.predictions, cfg, d, b["role"])]
 
 # %% ../nbs/10a_experiments.ipynb #7e89d4a9

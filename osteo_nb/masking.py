@@ -66,20 +66,20 @@ def feature_dataset(arrays: dict, # split -> (rows, canonical uint8 images), e.g
                    ) -> pd.DataFrame:
     "Write every image times its model's LIME mask under `data/feature/<model>/<split>/<label>/`; one table row per file."
     from tqdm.auto import tqdm
-    out, root = [], at_root(cfg.out_dir)
+    out, root = [], at_root(cfg.paths.out_dir)
     jobs = [(m, s) for s in arrays for m in explanations[s]]
     for model, split in tqdm(jobs, desc="feature images", disable=not progress):
         rows, x = arrays[split]; exps = explanations[split][model]
         _check_predicted(model, split, rows, exps); _check_names(model, split, rows, names := feature_names(rows))
         for r, name, img, e in zip(rows.itertuples(), names, x, exps):
-            mask = lime_mask(e, cfg.lime_top_k)
+            mask = lime_mask(e, cfg.lime.lime_top_k)
             p = safe_entry(out_path(cfg, "data"), "feature", model, split, r.label, name)
             p.parent.mkdir(parents=True, exist_ok=True)
             _write_png(p, img * mask)
             out.append({
                 "model": model, "split": split, "path": r.path, "label": r.label,
                 "feature_path": p.relative_to(root).as_posix(), "feature_sha256": sha256_file(p),
-                "explained": cfg.classes[e.label], "p_osteoporosis": round(float(e.probs[1]), 4),
+                "explained": cfg.data.classes[e.label], "p_osteoporosis": round(float(e.probs[1]), 4),
                 "mask_area": round(float(mask.mean()),
                                    4), "superpixels_kept": int(len(np.unique(e.segments[mask == 1]))),
                 "lime_r2": round(e.score, 4), "explanation": e.key
@@ -93,14 +93,14 @@ def load_feature_arrays(table: pd.DataFrame, # from `feature_dataset`
                         cfg: StudyConfig = StudyConfig() # out_dir
                        ) -> dict:
     "split -> (the original rows, that model's feature-focused images read back from disk), each file checked against its digest."
-    t, root = table[table.model == model].set_index(["split", "path"]), at_root(cfg.out_dir)
+    t, root = table[table.model == model].set_index(["split", "path"]), at_root(cfg.paths.out_dir)
     def read(split, path):
         f = t.loc[(split, path)]
         if sha256_file(root / f.feature_path) != f.feature_sha256:
             raise DataError(
                 f"{f.feature_path}: the file differs from the one the feature-focused data set table lists (sha256)")
         return np.asarray(Image.open(root / f.feature_path))
-    empty = np.zeros((0, cfg.image_size, cfg.image_size), np.uint8)
+    empty = np.zeros((0, cfg.data.image_size, cfg.data.image_size), np.uint8)
     return {
         split: (rows, np.stack([read(split, p) for p in rows.path]) if len(rows) else empty)
         for split, (rows, _) in arrays.items()
@@ -115,7 +115,7 @@ def plot_feature_samples(table: pd.DataFrame, # from `feature_dataset`
     "A grid: one row per sampled image (split, class), the original, then each model's feature-focused image."
     import matplotlib.pyplot as plt
     models, rng = list(dict.fromkeys(table.model)), np.random.default_rng(cfg.seed)
-    picks = [(s, i) for s, (rows, _) in arrays.items() for lab in cfg.classes
+    picks = [(s, i) for s, (rows, _) in arrays.items() for lab in cfg.data.classes
              for i in sorted(rng.permutation(np.flatnonzero(rows.label.to_numpy() == lab))[:per_class])]
     fig, axs = plt.subplots(max(1, len(picks)), 1 + len(models),
                             figsize=(2.2 * (1 + len(models)), 2.3 * max(1, len(picks))), squeeze=False)
@@ -126,7 +126,7 @@ def plot_feature_samples(table: pd.DataFrame, # from `feature_dataset`
         ax_row[0].set_title(f"{s}, {rows.label.iloc[i]}\n{Path(path).name}", fontsize=7)
         for ax, m in zip(ax_row[1:], models):
             f = t.loc[(m, s, path)]
-            ax.imshow(np.asarray(Image.open(at_root(cfg.out_dir) / f.feature_path)), cmap="gray", vmin=0, vmax=255)
+            ax.imshow(np.asarray(Image.open(at_root(cfg.paths.out_dir) / f.feature_path)), cmap="gray", vmin=0, vmax=255)
             ax.set_title(f"{m}: explains {f.explained}\nmask {f.mask_area:.0%}", fontsize=7)
     for ax in axs.ravel(): ax.axis("off")
     fig.tight_layout()

@@ -48,7 +48,7 @@ def t_scores(rows: pd.DataFrame, cfg: StudyConfig = None) -> np.ndarray:
 
 # %% ../nbs/10_models.ipynb #31b92ae1
 TARGETS = {
-    "class": Target("probs", "softmax", "categorical_crossentropy", "accuracy", lambda cfg: len(cfg.classes), labels_of,
+    "class": Target("probs", "softmax", "categorical_crossentropy", "accuracy", lambda cfg: len(cfg.data.classes), labels_of,
                     1), "t_score": Target("t_score", "linear", "mse", "mae", lambda cfg: 1, t_scores, 0,
                                           lambda y: [float(np.mean(y))])
 }  # the paper's task; T-score regression (`tscore`), which starts at the training mean
@@ -60,12 +60,12 @@ def _freeze(backbone: keras.Model, fine_tune: bool):
 
 def build_classifier(spec: BackboneSpec, # from `weights.resolve_backbones`
                      cfg: StudyConfig = StudyConfig(), # classes, fine_tune
-                     target: str = "class", # a key of `TARGETS`: "class" (softmax over `cfg.classes`) or "t_score" (one linear unit)
+                     target: str = "class", # a key of `TARGETS`: "class" (softmax over `cfg.data.classes`) or "t_score" (one linear unit)
                      weights: str | None = "imagenet" # the backbone's: "imagenet", or None (randomly initialised: checks that need no download)
                     ) -> keras.Model:
     "Backbone `spec` with ImageNet weights (or none) plus the paper's head for its role, ending in `target`'s output layer."
     backbone = build_backbone(spec, weights=weights)
-    _freeze(backbone, cfg.fine_tune)
+    _freeze(backbone, cfg.train.fine_tune)
     x = keras.layers.GlobalAveragePooling2D(name="gap")(backbone.output)
     for units in HEADS[spec.role]: x = keras.layers.Dense(units, activation="relu", name=f"dense_{units}")(x)
     t = TARGETS[target]
@@ -141,7 +141,7 @@ def training_key(spec: BackboneSpec, # the backbone
                 ) -> str:
     "sha256 over everything a trained model depends on."
     return fingerprint({"arch": spec.arch, "weights": spec.sha256, "data": arrays_digest(arrays), "training": _TRAINING,
-                        **{f: str(getattr(cfg, f)) for f in _TRAIN_FIELDS}, **_targets_digest(arrays, cfg, target),
+                        **{f: str(cfg.value(f)) for f in _TRAIN_FIELDS}, **_targets_digest(arrays, cfg, target),
                         **({} if weights == "imagenet" else {"initial_weights": str(weights)})})
 
 # %% ../nbs/10_models.ipynb #a8669385
@@ -283,12 +283,12 @@ def fit(spec: BackboneSpec, # the backbone
     t, (tr, xtr), (va, xva) = TARGETS[target], arrays["train"], arrays["val"]
     model, ytr = build_classifier(spec, cfg, target, weights), t.values(tr, cfg)
     if t.initial_bias: model.get_layer(t.layer).bias.assign(t.initial_bias(ytr))
-    model.compile(keras.optimizers.Adam(cfg.learning_rate), t.loss, metrics=[t.metric], jit_compile=False)
+    model.compile(keras.optimizers.Adam(cfg.train.learning_rate), t.loss, metrics=[t.metric], jit_compile=False)
     backup, key = Path(backup_dir), training_key(spec, arrays, cfg, target, weights)
     state = restore_backup(backup, model, key); before = state.seconds  # the time of the epochs before an interruption
-    val, bar = from_arrays(xva, t.values(va, cfg), cfg), TrainingBar(cfg.epochs, state.epoch,
+    val, bar = from_arrays(xva, t.values(va, cfg), cfg), TrainingBar(cfg.train.epochs, state.epoch,
                                                                      desc=f"train {model.name}", disable=not progress)
-    for epoch in range(state.epoch, cfg.epochs):
+    for epoch in range(state.epoch, cfg.train.epochs):
         h = model.fit(epoch_dataset(xtr, ytr, cfg, epoch), validation_data=val, initial_epoch=epoch, epochs=epoch + 1,
                       verbose=0, callbacks=[*callbacks, bar])
         state.seconds = before + time.time() - t0

@@ -49,7 +49,7 @@ def resplit(records: pd.DataFrame, # records with a first split (`data.split`, `
             cfg: StudyConfig, # split_mode ("grouped" by exposure, "paper" by file), split_ratios
             seed: int # the new split's seed
            ) -> pd.DataFrame:
-    "The same files split afresh with `seed`, grouped by exposure or by file as `cfg.split_mode` says."
+    "The same files split afresh with `seed`, grouped by exposure or by file as `cfg.data.split_mode` says."
     return split(records.drop(columns="split"), cfg.replace(seed=seed))
 
 # %% ../nbs/17_protocol.ipynb #e143dee9
@@ -129,14 +129,14 @@ def first_partitions(records: pd.DataFrame, # the study's records and split (`da
                     ) -> dict: # split name -> (first partition's records, its configuration)
     "The study's exposure-grouped split, and the paper-scale naive file split, each with the configuration that made it."
     naive = cfg.replace(split_mode="paper")
-    sample = paper_scale_sample(records, cfg.protocol_files, cfg.seed, cfg.classes)
+    sample = paper_scale_sample(records, cfg.validity.protocol_files, cfg.seed, cfg.data.classes)
     return {"exposure-grouped": (records, cfg), "naive file split": (split(sample, naive), naive)}
 
 def protocol_cells(first: pd.DataFrame, cfg: StudyConfig) -> list[tuple]:
     "(partition, seed, records) of every cell of one split: the same partition per training seed, then each re-split."
-    same = [("same partition", cfg.seed + i, first) for i in range(cfg.protocol_train_seeds)]
+    same = [("same partition", cfg.seed + i, first) for i in range(cfg.validity.protocol_train_seeds)]
     return same + [("re-split", cfg.seed + i, resplit(first, cfg, cfg.seed + i))
-                   for i in range(1, cfg.protocol_resplits + 1)]
+                   for i in range(1, cfg.validity.protocol_resplits + 1)]
 
 # %% ../nbs/17_protocol.ipynb #7ffeeeba
 def protocol_study(records: pd.DataFrame, # the study's records and split
@@ -194,7 +194,7 @@ def factorial_table(rows: pd.DataFrame, # `protocol_study` rows
     for split_name, partition in MODEL_NAMES:
         same = partition == "same partition"
         seeds = range(cfg.seed, cfg.seed +
-                      cfg.protocol_train_seeds) if same else range(cfg.seed + 1, cfg.seed + cfg.protocol_resplits + 1)
+                      cfg.validity.protocol_train_seeds) if same else range(cfg.seed + 1, cfg.seed + cfg.validity.protocol_resplits + 1)
         wheres = [cell_name(split_name, partition, s) for s in seeds]
         for model in rows.model.unique():
             if not (rows.condition == f"{wheres[0]}: LIME masks vs original images").any(): continue

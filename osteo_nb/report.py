@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .config import StudyConfig, pool_dir
+from .config import DataConfig, StudyConfig, pool_dir
 from .images import read_canonical
 from .data import SPLITS, STATUSES, cluster, leakage, split
 from .dedup import is_verified, plot_pairs, threshold_of
@@ -70,7 +70,7 @@ def links_table(df: pd.DataFrame, # records from `make_split` (with `attrs["pair
 
 # %% ../nbs/06_report.ipynb #8c146503
 def geometry_effect(runs: dict, # name -> records from `make_split` (e.g. hash only, hash + geometric)
-                    cfg: StudyConfig = StudyConfig() # the task classes
+                    data: DataConfig = DataConfig() # the task classes
                    ) -> pd.DataFrame:
     "One row per run: radiographs, exposures, conflicting exposures and used images per class and split."
     def row(df):
@@ -79,7 +79,7 @@ def geometry_effect(runs: dict, # name -> records from `make_split` (e.g. hash o
             "radiographs": df.cluster[df.cluster != ""].nunique(), "exposures": df.group[df.group != ""].nunique(),
             "conflicting_exposures": df.group[df.status == "conflict"].nunique(), "conflict_files": int(
                 (df.status == "conflict").sum()), **{f"used_{c}": int((used.label == c).sum())
-                                                     for c in cfg.classes},
+                                                     for c in data.classes},
             **{f"used_{s}": int((used.split == s).sum())
                for s in SPLITS}
         }
@@ -109,7 +109,7 @@ def geometry_variants(records: pd.DataFrame, # the study's split (`data.make_spl
         c = cfg.replace(**stages)
         return split(cluster(records, c, pairs=records.attrs["pairs"]), c)
     variants = {"hash only": again(geometric_duplicates=False), "hash + registration": again(keypoint_links=False)}
-    if cfg.keypoint_links: variants["hash + registration + keypoints"] = again()
+    if cfg.dedup.keypoint_links: variants["hash + registration + keypoints"] = again()
     if joined_by_source: variants["the study: + source radiographs"] = records
     return variants
 
@@ -129,7 +129,7 @@ def _border(df): return pd.cut(df.border_fraction, [-0.01, 0.0, 0.05, 0.2, 1.0],
 _AUDIT = {"format": lambda d: d.format, "mode": lambda d: d["mode"], "size": _size, "border": _border}
 
 def audit_table(df: pd.DataFrame, # records from `make_split`
-                classes: tuple = StudyConfig().classes # the task classes
+                classes: tuple = DataConfig.classes # the task classes
                ) -> pd.DataFrame:
     "Per subset (all readable / used), feature, class and value: count and share within the class."
     rows = []
@@ -150,7 +150,7 @@ def data_report(df: pd.DataFrame, # records from `make_split`
     return {
         "data_counts": counts_table(df), "data_clusters": clusters_table(df), "data_links": links_table(df, cfg),
         "data_conflicts": conflicts_table(df), "data_exclusions": exclusions_table(df),
-        "data_audit": audit_table(df, cfg.classes), "data_leakage": leakage(df),
+        "data_audit": audit_table(df, cfg.data.classes), "data_leakage": leakage(df),
         "data_leakage_exposures": leakage(df, "group")
     }
 
@@ -164,7 +164,7 @@ def _bars(ax, t: pd.DataFrame, title: str, xlabel: str, ylabel: str, legend: str
               borderaxespad=0)
 
 def plot_data_report(df: pd.DataFrame, # records from `make_split`
-                     classes: tuple = StudyConfig().classes, # the task classes
+                     classes: tuple = DataConfig.classes, # the task classes
                      title: str = "" # suptitle, e.g. the data set and split mode; paths keep their last component
                     ):
     "A 2x3 figure summarising the data report."
@@ -197,8 +197,8 @@ def plot_samples(df: pd.DataFrame, # records from `make_split`
                 ):
     "Fig. 2: `n` canonical sample images per task class, one row per class."
     used = df[df.status == "used"]
-    fig, axs = plt.subplots(len(cfg.classes), n, figsize=(2.2 * n, 2.7 * len(cfg.classes)), squeeze=False)
-    for r, c in enumerate(cfg.classes):
+    fig, axs = plt.subplots(len(cfg.data.classes), n, figsize=(2.2 * n, 2.7 * len(cfg.data.classes)), squeeze=False)
+    for r, c in enumerate(cfg.data.classes):
         pick = used[used.label == c].sort_values("path").sample(min(n, (used.label == c).sum()), random_state=seed)
         for ax, (_, row) in zip(axs[r], pick.iterrows()):
             ax.imshow(read_canonical(Path(root) / row.path, cfg), cmap="gray", vmin=0, vmax=255)
@@ -216,15 +216,15 @@ def plot_threshold_pairs(df: pd.DataFrame, # records from `make_split` (with `at
     "Candidate pairs just below and just above their threshold (`dedup.is_verified`), side by side with their score and kind."
     p = df.attrs["pairs"]
     p = p[(p.kind == "keypoint") == keypoints]
-    p = p.assign(m=p.score - threshold_of(p, cfg))  # distance to its threshold
+    p = p.assign(m=p.score - threshold_of(p, cfg.dedup))  # distance to its threshold
     below, above = p[p.m < 0].nlargest(n, "m"), p[p.m >= 0].nsmallest(n, "m")
     sel = pd.concat([below, above]).reset_index(drop=True)
     names = sorted(set(sel.path_a) | set(sel.path_b))
     images = [read_canonical(Path(df.attrs["root"]) / f, cfg) for f in names]
     pos = {f: i for i, f in enumerate(names)}
     fig = plot_pairs(sel.assign(a=sel.path_a.map(pos), b=sel.path_b.map(pos)), images, names, ncols=n)
-    what = (f"keypoint matches {cfg.keypoint_threshold} inliers" if keypoints else
-            f"copies {cfg.match_threshold}, crops {cfg.crop_threshold}, stretched crops {cfg.stretched_threshold}")
+    what = (f"keypoint matches {cfg.dedup.keypoint_threshold} inliers" if keypoints else
+            f"copies {cfg.dedup.match_threshold}, crops {cfg.dedup.crop_threshold}, stretched crops {cfg.dedup.stretched_threshold}")
     fig.suptitle(f"candidate pairs just below (top row) and above (bottom row) their threshold: {what}", fontsize=9,
                  y=1.02)
     return fig

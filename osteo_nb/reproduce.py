@@ -13,7 +13,7 @@ import pandas as pd
 import papermill as pm
 
 import osteo_nb
-from .config import (BACKBONES_TABLE, PROFILES, SPLIT_FILE, StudyConfig, at_root, out_path, project_root, to_dict)
+from .config import (BACKBONES_TABLE, PROFILES, SPLIT_FILE, DataConfig, StudyConfig, at_root, out_path, project_root, to_dict)
 from .provenance import atomic_write_bytes, environment, fingerprint, sha256_file
 from .images import IMAGE_EXTS, DataError
 from .data import KAGGLE_DATASET, list_files, download_paper_data, find_class_root, folder_fingerprint
@@ -235,7 +235,7 @@ def portable_path(p # a path, relative to the current directory or absolute
 # %% ../nbs/13_reproduce.ipynb #73dfdcba
 def anchored(cfg: StudyConfig) -> StudyConfig:
     "`cfg` with relative `data_dir` and `out_dir` taken from the project root (`config.at_root`)."
-    return cfg.replace(data_dir=str(at_root(cfg.data_dir)), out_dir=str(at_root(cfg.out_dir)))
+    return cfg.replace(data_dir=str(at_root(cfg.data.data_dir)), out_dir=str(at_root(cfg.paths.out_dir)))
 
 # %% ../nbs/13_reproduce.ipynb #8d0b7483
 def _check_writable(folder: Path, what: str):
@@ -284,14 +284,14 @@ def check_inputs(cfg: StudyConfig # the run's configuration (relative paths from
                 ):
     "Fail before the first notebook on what would fail late: data and source folders, `patients.csv`, `cache_dir`, `cv_folds`."
     from osteo_nb.trace import read_source
-    _check_folds(cfg.cv_folds, class_files(at_root(cfg.data_dir), cfg.classes),
-                 f"image files in data_dir={cfg.data_dir!r}")
-    if cfg.source_data:
-        try: src = read_source(at_root(cfg.source_data))
-        except DataError as e: raise StudyError(f"source_data={cfg.source_data!r}: {e}") from None
-        radiographs = {c: src.group[src.diagnosis == c].nunique() for c in cfg.classes}
-        _check_folds(cfg.cv_folds, radiographs, f"radiographs in source_data={cfg.source_data!r}")
-    if cfg.cache_dir: _check_writable(at_root(cfg.cache_dir), f"cache_dir={cfg.cache_dir!r}")
+    _check_folds(cfg.validity.cv_folds, class_files(at_root(cfg.data.data_dir), cfg.data.classes),
+                 f"image files in data_dir={cfg.data.data_dir!r}")
+    if cfg.data.source_data:
+        try: src = read_source(at_root(cfg.data.source_data))
+        except DataError as e: raise StudyError(f"source_data={cfg.data.source_data!r}: {e}") from None
+        radiographs = {c: src.group[src.diagnosis == c].nunique() for c in cfg.data.classes}
+        _check_folds(cfg.validity.cv_folds, radiographs, f"radiographs in source_data={cfg.data.source_data!r}")
+    if cfg.paths.cache_dir: _check_writable(at_root(cfg.paths.cache_dir), f"cache_dir={cfg.paths.cache_dir!r}")
 
 # %% ../nbs/13_reproduce.ipynb #5c3d7927
 PUBLISHED_NOTEBOOKS = "nbs/published"  # under the output root: the published run's executed study notebooks
@@ -428,13 +428,13 @@ def reproduce(cfg: StudyConfig, # the study configuration (see `config.get_profi
         raise StudyError(
             "--publish: the smoke profile is never published (one epoch on a handful of images); run it without --publish"
         )
-    cfg = cfg.replace(data_dir=portable_path(cfg.data_dir), out_dir=portable_path(cfg.out_dir),
-                      source_data=cfg.source_data and portable_path(cfg.source_data))  # the notebooks run in the project root
-    out = Path(anchored(cfg).out_dir); check_out(out); check_inputs(cfg)
+    cfg = cfg.replace(data_dir=portable_path(cfg.data.data_dir), out_dir=portable_path(cfg.paths.out_dir),
+                      source_data=cfg.data.source_data and portable_path(cfg.data.source_data))  # the notebooks run in the project root
+    out = Path(anchored(cfg).paths.out_dir); check_out(out); check_inputs(cfg)
     all_notebooks = all_notebooks or study_notebooks()
-    data_fp = folder_fingerprint(anchored(cfg).data_dir)
+    data_fp = folder_fingerprint(anchored(cfg).data.data_dir)
     run_dir = out / "runs" / run_id(cfg, data_fp); run_dir.mkdir(parents=True, exist_ok=True)
-    run_cfg = cfg.replace(out_dir=portable_path(run_dir), cache_dir=cfg.cache_dir or portable_path(out / ".cache"))
+    run_cfg = cfg.replace(out_dir=portable_path(run_dir), cache_dir=cfg.paths.cache_dir or portable_path(out / ".cache"))
     with run_lock(run_dir), _sigterm_interrupts():
         params, steps, rerun = notebook_parameters(run_cfg), _done(run_dir), force
         for nb in notebooks or all_notebooks:
@@ -513,7 +513,7 @@ def ensure_data(data: str # the --data folder
                ) -> str:
     "`data`; when it is the default folder and missing, first downloaded with kagglehub."
     path = Path(data) if Path(data).is_absolute() else project_root() / data
-    if path.exists() or data != StudyConfig.data_dir: return data
+    if path.exists() or data != DataConfig.data_dir: return data
     print(f"[osteo-reproduce] {data} is missing: downloading the paper's data set {KAGGLE_DATASET} with kagglehub ...",
           flush=True)
     download_paper_data(path)

@@ -189,18 +189,18 @@ def trace_image(a: np.ndarray, # a canonical image (`data.read_canonical`)
                 cfg: StudyConfig = StudyConfig() # image_size, trace_contrast, trace_min_inliers, trace_margin
                ) -> dict:
     "The trace of `a`: source files, diagnoses, T-scores, side, transform, score, runner-up, group and flag."
-    qv = query_views(a, cfg)
+    qv = query_views(a, cfg.dedup)
     best = [best_match(qv, sv) for sv in views]
     score = pd.Series([b[0] for b in best]).groupby(source.group.to_numpy()).max()
     top = score.max()
     runner_up = int(score.drop(score.idxmax()).max()) if len(score) > 1 else 0
     row = dict(source_file="", source_diagnosis="", t_score="", side="", transform="", score=int(top),
                runner_up=runner_up, source_group="", flag="")
-    if top < cfg.trace_min_inliers: return row | {"flag": "no source"}
-    groups = score[score >= max(cfg.trace_min_inliers, top / cfg.trace_margin)].sort_values(ascending=False).index
+    if top < cfg.dedup.trace_min_inliers: return row | {"flag": "no source"}
+    groups = score[score >= max(cfg.dedup.trace_min_inliers, top / cfg.dedup.trace_margin)].sort_values(ascending=False).index
     hit = source[source.group.isin(groups)]
     _, M, orientation, view = max(best, key=lambda b: b[0])
-    side, _ = locate(M, view, cfg.image_size)
+    side, _ = locate(M, view, cfg.data.image_size)
     flags = (["ambiguous: several source radiographs"] * (len(groups) > 1)
              + ["source copies under different diagnoses"] * (hit.diagnosis.nunique() > 1))
     transform = ("copy" if side == "whole" else "crop") + (", mirrored" if orientation == "mirrored" else "")
@@ -219,7 +219,7 @@ TRACE_VERSION = 1  # part of the cache key: bump it when a change to this module
 def trace_key(data: str | Path, source: pd.DataFrame, cfg: StudyConfig) -> str:
     "Digest of what a trace depends on: data and source files, T-scores, parameters, `TRACE_VERSION` and OpenCV's version."
     params = {
-        k: getattr(cfg, k)
+        k: cfg.value(k)
         for k in ("image_size", "resize", "max_pixels", "trace_contrast", "trace_min_inliers", "trace_margin")
     }
     method = dict(version=TRACE_VERSION, views=SOURCE_VIEWS, ratio=RATIO, reproj=REPROJ, keypoints=MAX_KEYPOINTS,
@@ -281,7 +281,7 @@ def trace(data: str | Path, # a data folder (see `data.find_class_root`)
     with single_threaded_cv2(), ThreadPoolExecutor(workers or os.cpu_count() or 1) as ex:
         views = list(
             tqdm(
-                ex.map(lambda f: source_views(to_luminance(open_image(Path(source) / f, cfg.max_pixels)), cfg),
+                ex.map(lambda f: source_views(to_luminance(open_image(Path(source) / f, cfg.data.max_pixels)), cfg),
                        src.file), total=len(src), desc="source keypoints", disable=not progress))
         images = [_read(root, rel, cfg) for rel, _ in tqdm(files, desc="read", disable=not progress)]
         keys = [pixel_sha256(a) if a is not None else None for a, _ in images]

@@ -12,7 +12,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 from tqdm.auto import tqdm
 
-from .config import StudyConfig
+from .config import DataConfig, StudyConfig
 from .data import SPLITS, cv_folds, fold_split
 from .dataset import load_images
 from .metrics import auc_rank, binary_metrics, bootstrap_ci, bootstrap_stat, f1_at
@@ -78,16 +78,16 @@ def add_folds(records: pd.DataFrame, # from `source_records`
               cfg: StudyConfig = StudyConfig() # cv_folds, seed
              ) -> pd.DataFrame:
     "`records` with a `fold` column: 0..k-1 for used radiographs (grouped, stratified by WHO class), -1 for the rest."
-    return records.assign(fold=cv_folds(records, cfg.cv_folds, cfg.seed))
+    return records.assign(fold=cv_folds(records, cfg.validity.cv_folds, cfg.seed))
 
 # %% ../nbs/14_tscore.ipynb #b577d7ba
 def task_rows(df: pd.DataFrame, # records (with `status`)
               target: str, # a key of `models.TARGETS`: "class" or "t_score"
-              cfg: StudyConfig = StudyConfig() # classes
+              data: DataConfig = DataConfig() # classes
              ) -> pd.DataFrame:
-    "The used rows `target` can learn from: labels in `cfg.classes` for \"class\", every T-score for \"t_score\"."
+    "The used rows `target` can learn from: labels in `data.classes` for \"class\", every T-score for \"t_score\"."
     used = df[df.status == "used"]
-    return used[used.label.isin(cfg.classes)] if target == "class" else used[used.t_score.notna()]
+    return used[used.label.isin(data.classes)] if target == "class" else used[used.t_score.notna()]
 
 # %% ../nbs/14_tscore.ipynb #6e97c07b
 def fold_arrays(records: pd.DataFrame, # from `add_folds`
@@ -97,7 +97,7 @@ def fold_arrays(records: pd.DataFrame, # from `add_folds`
                 cfg: StudyConfig = StudyConfig() # cv_folds, classes, image decoding, cache
                ) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
     "For train, val and test of cross-validation fold `fold`: the rows `target` learns from and their canonical images."
-    d = task_rows(fold_split(records, fold, cfg.cv_folds), target, cfg)
+    d = task_rows(fold_split(records, fold, cfg.validity.cv_folds), target, cfg.data)
     return {
         s: (rows, load_images(rows, root, cfg))
         for s in SPLITS
@@ -120,7 +120,7 @@ def cross_validate(records: pd.DataFrame, # from `add_folds`
                   ) -> tuple[pd.DataFrame, pd.DataFrame]: # out-of-fold predictions, and one row per trained model
     "Train `spec` for `target` on each fold's training radiographs and predict its test radiographs."
     preds, models = [], []
-    for fold in tqdm(range(cfg.cv_folds), desc=f"{target} {spec.role}", disable=not progress):
+    for fold in tqdm(range(cfg.validity.cv_folds), desc=f"{target} {spec.role}", disable=not progress):
         arrays = fold_arrays(records, root, fold, target, cfg)
         t = train_or_load(f"source-{target}-fold{fold}", spec, arrays, cfg, progress, target)
         rows, x = arrays["test"]
@@ -143,8 +143,8 @@ def baseline_predictions(records: pd.DataFrame, # from `add_folds`
                         ) -> pd.DataFrame: # `SOURCE_PREDICTION_COLUMNS`, model = "mean" or "mean by <by>"
     "Out-of-fold predictions without pixels: the training folds' mean target, overall or per value of `by`."
     out = []
-    for fold in range(cfg.cv_folds):
-        d = task_rows(fold_split(records, fold, cfg.cv_folds), target, cfg)
+    for fold in range(cfg.validity.cv_folds):
+        d = task_rows(fold_split(records, fold, cfg.validity.cv_folds), target, cfg.data)
         train, test = d[d.split == "train"], d[d.split == "test"]
         y = pd.Series(TARGETS[target].values(train, cfg), index=train.index, dtype=float)
         pred = test[by].map(y.groupby(train[by]).mean()).fillna(y.mean()) if by else pd.Series(
@@ -171,7 +171,7 @@ def classification_scores(pred: pd.DataFrame, # out-of-fold predictions for "cla
                           backbone: str = "" # architecture, for the table
                          ) -> pd.DataFrame: # `SCORE_COLUMNS`
     "Accuracy, AUC, F1, precision, recall and specificity of one classifier, with intervals."
-    y, p, model = (pred.label == cfg.classes[1]).astype(int).to_numpy(), pred.prediction.to_numpy(), pred.model.iloc[0]
+    y, p, model = (pred.label == cfg.data.classes[1]).astype(int).to_numpy(), pred.prediction.to_numpy(), pred.model.iloc[0]
     m = binary_metrics(y, p)
     row = lambda k, v, lo=float("nan"), hi=float("nan"): _row("class", model, backbone, m["n"], k, v, lo, hi)
     return pd.DataFrame([row("accuracy", m["accuracy"], m["accuracy_lo"], m["accuracy_hi"]),
@@ -202,11 +202,11 @@ def regression_scores(pred: pd.DataFrame, # out-of-fold predictions for "t_score
 
 # %% ../nbs/14_tscore.ipynb #475fcfca
 def fold_scores(pred: pd.DataFrame, # out-of-fold predictions of one or more models (`cross_validate`)
-                cfg: StudyConfig = StudyConfig() # classes
+                data: DataConfig = DataConfig() # classes
                ) -> pd.DataFrame: # one row per (target, model, fold): n and the score
     "Accuracy (classification) or MAE (regression) of each model on each test fold."
     def score(g):
-        if g.target.iloc[0] == "class": return ((g.prediction >= 0.5) == (g.label == cfg.classes[1])).mean()
+        if g.target.iloc[0] == "class": return ((g.prediction >= 0.5) == (g.label == data.classes[1])).mean()
         return mae(g.t_score, g.prediction)
 
     rows = [{

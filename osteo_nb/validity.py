@@ -117,7 +117,7 @@ def mask_frame(table: pd.DataFrame, # `results/feature_dataset.csv` rows of one 
         f = out_path(cfg, "cache", "explanations", f"{key}.npz")
         if not f.exists():
             raise FileNotFoundError(f"{f}: explanation missing from the cache (run notebook 4 with the same settings)")
-        feats.append(mask_features((Explanation.load(f).mask(cfg.lime_top_k, "positive") > 0).astype(np.uint8), grid))
+        feats.append(mask_features((Explanation.load(f).mask(cfg.lime.lime_top_k, "positive") > 0).astype(np.uint8), grid))
     return pd.DataFrame(
         np.array(feats).reshape(len(feats), grid * grid + 1),
         columns=[f"cell_{i}" for i in range(grid * grid)] + ["area"])

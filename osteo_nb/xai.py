@@ -15,7 +15,7 @@ from lime import lime_image
 from lime.wrappers.scikit_image import SegmentationAlgorithm
 from tqdm.auto import tqdm
 
-from .config import LIME_ENGINES, StudyConfig, out_path
+from .config import LIME_ENGINES, DataConfig, LimeConfig, StudyConfig, out_path
 from .images import pixel_sha256
 from .provenance import atomic_path, fingerprint
 from .dataset import cache_path
@@ -35,12 +35,12 @@ def lime_input(x: np.ndarray # canonical uint8 luminance image (H, W), or a batc
 
 def segmenter(cfg: StudyConfig = StudyConfig() # segmentation, its parameters, seed
              ) -> SegmentationAlgorithm:
-    "lime's segmentation wrapper for `cfg.segmentation`, seeded with `cfg.seed`; superpixels are numbered from 0."
-    if cfg.segmentation == "slic":
-        return SegmentationAlgorithm("slic", n_segments=cfg.slic_segments, compactness=cfg.slic_compactness,
+    "lime's segmentation wrapper for `cfg.lime.segmentation`, seeded with `cfg.seed`; superpixels are numbered from 0."
+    if cfg.lime.segmentation == "slic":
+        return SegmentationAlgorithm("slic", n_segments=cfg.lime.slic_segments, compactness=cfg.lime.slic_compactness,
                                      start_label=0, random_seed=cfg.seed)
-    return SegmentationAlgorithm("quickshift", kernel_size=cfg.quickshift_kernel_size, max_dist=cfg.quickshift_max_dist,
-                                 ratio=cfg.quickshift_ratio, random_seed=cfg.seed)
+    return SegmentationAlgorithm("quickshift", kernel_size=cfg.lime.quickshift_kernel_size, max_dist=cfg.lime.quickshift_max_dist,
+                                 ratio=cfg.lime.quickshift_ratio, random_seed=cfg.seed)
 
 # %% ../nbs/11_xai.ipynb #acf52648
 def perturbed(image: np.ndarray, # float RGB (H, W, 3)
@@ -75,7 +75,7 @@ class FastLimeImageExplainer(lime_image.LimeImageExplainer):
         return data, np.concatenate(preds)
 
 # %% ../nbs/11_xai.ipynb #f5db97f7
-ENGINES = LIME_ENGINES  # `StudyConfig.lime_engine` is validated against the same tuple
+ENGINES = LIME_ENGINES  # `LimeConfig.lime_engine` is validated against the same tuple
 _OPENVINO_PRECISION = {"openvino": "f32", "openvino-bf16": "bf16"}  # the OpenVINO engines and their inference precision
 
 def batch_predictor(models: list, # Keras classifiers taking float RGB 0..255
@@ -124,18 +124,18 @@ def compiled_predictor(models: tuple, batch: int = 50, size: int = 224, engine: 
 EXPLAINED_LABELS = ("predicted", "true_label_leaks_label")
 _LIME_VERSION = "fast-2"  # change when the explanation algorithm changes, so older cache entries are not reused
 
-def segmentation_params(cfg: StudyConfig) -> dict:
+def segmentation_params(lime: LimeConfig, seed: int) -> dict:
     "Every parameter the superpixels depend on: the algorithm, its parameters and the seed."
     seg = ({
-        "kernel_size": cfg.quickshift_kernel_size, "max_dist": cfg.quickshift_max_dist, "ratio": cfg.quickshift_ratio
-    } if cfg.segmentation == "quickshift" else {"n_segments": cfg.slic_segments, "compactness": cfg.slic_compactness})
-    return {"segmentation": cfg.segmentation, **seg, "seed": cfg.seed}
+        "kernel_size": lime.quickshift_kernel_size, "max_dist": lime.quickshift_max_dist, "ratio": lime.quickshift_ratio
+    } if lime.segmentation == "quickshift" else {"n_segments": lime.slic_segments, "compactness": lime.slic_compactness})
+    return {"segmentation": lime.segmentation, **seg, "seed": seed}
 
 # %% ../nbs/11_xai.ipynb #32475d53
 def lime_params(cfg: StudyConfig) -> dict:
     "Every parameter an explanation depends on."
-    return {"num_samples": cfg.lime_samples, **segmentation_params(cfg), "kernel_width": 0.25, "distance": "cosine",
-            "hide_color": "segment mean", "engine": cfg.lime_engine, "version": _LIME_VERSION}
+    return {"num_samples": cfg.lime.lime_samples, **segmentation_params(cfg.lime, cfg.seed), "kernel_width": 0.25, "distance": "cosine",
+            "hide_color": "segment mean", "engine": cfg.lime.lime_engine, "version": _LIME_VERSION}
 
 # %% ../nbs/11_xai.ipynb #1b6d7221
 def model_digest(model) -> str:
@@ -236,8 +236,8 @@ def superpixels(x: np.ndarray, # canonical uint8 luminance image (H, W)
                 cfg: StudyConfig = StudyConfig() # segmentation, its parameters, seed, cache_dir
                ) -> np.ndarray: # superpixel index of each pixel (H, W), int32
     "`segmenter(cfg)` of the image, computed once per image, parameters and seed, and read from the cache (checked) after that."
-    want = _json({"image": pixel_sha256(x), **segmentation_params(cfg)})
-    f = cache_path(cfg, "segments", f"{fingerprint({'image': pixel_sha256(x), **segmentation_params(cfg)})[:32]}.npz")
+    want = _json({"image": pixel_sha256(x), **segmentation_params(cfg.lime, cfg.seed)})
+    f = cache_path(cfg, "segments", f"{fingerprint({'image': pixel_sha256(x), **segmentation_params(cfg.lime, cfg.seed)})[:32]}.npz")
     got = _read_cached(f, lambda p: _load_segments(p, want, x.shape), "superpixels")
     if got is not None and got[1]: return got[0]
     s = segmenter(cfg)(lime_input(x)).astype(np.int32)
@@ -266,13 +266,13 @@ def _explain_one(x, models, predict, cfg, target, y) -> list[Explanation]:
     img = lime_input(x)
     probs = predict(img[None])[0].reshape(len(models), -1)
     segments = superpixels(x, cfg)
-    explainer = FastLimeImageExplainer(random_state=cfg.seed, chunk=cfg.predict_batch)
+    explainer = FastLimeImageExplainer(random_state=cfg.seed, chunk=cfg.lime.predict_batch)
     explainer.keep_samples()
     out = []
     for m, p in enumerate(probs):  # one label per call: lime keeps the fit score and local prediction of the last label only
         l = _explained(target, p, y)
-        e = explainer.explain_instance(img, predict, labels=(2 * m + l,), top_labels=None, num_samples=cfg.lime_samples,
-                                       segmentation_fn=lambda _: segments, batch_size=cfg.predict_batch)
+        e = explainer.explain_instance(img, predict, labels=(2 * m + l,), top_labels=None, num_samples=cfg.lime.lime_samples,
+                                       segmentation_fn=lambda _: segments, batch_size=cfg.lime.predict_batch)
         w = np.zeros(int(segments.max()) + 1); f, v = zip(*e.local_exp[2 * m + l]); w[list(f)] = v
         out.append(
             Explanation(l, p, segments.astype(np.int32), w, float(e.intercept[2 * m + l]), float(e.score),
@@ -301,8 +301,8 @@ def explain(images: np.ndarray, # canonical uint8 images (N, H, W)
             for f, w in zip(files, wants)
         ]
         if any(g is None for g in got):
-            predict = predict or compiled_predictor(tuple(models[n] for n in names), cfg.predict_batch, cfg.image_size,
-                                                    cfg.lime_engine)
+            predict = predict or compiled_predictor(tuple(models[n] for n in names), cfg.lime.predict_batch, cfg.data.image_size,
+                                                    cfg.lime.lime_engine)
             got = _explain_one(x, names, predict, cfg, target, y)
             for f, g, w in zip(files, got, wants): g.made_from = w; g.save(f)
         for n, g, f in zip(names, got, files): g.key = f"{f.parent.name}/{f.stem}"; out[n].append(g)
@@ -379,11 +379,11 @@ def overlay(x: np.ndarray, # uint8 luminance image (H, W)
 
 # %% ../nbs/11_xai.ipynb #9c9318d2
 def _explanation_row(path: str, label: int, model: str, backbone: str, e: Explanation, cam: np.ndarray, cfg: StudyConfig) -> dict:
-    top = e.mask(cfg.lime_top_k)
+    top = e.mask(cfg.lime.lime_top_k)
     return {
-        "path": path, "label": cfg.classes[label], "model": model, "backbone": backbone,
-        "predicted": cfg.classes[int(np.argmax(e.probs))], "p_osteoporosis": round(float(e.probs[1]), 4),
-        "explained": cfg.classes[e.label], "superpixels": len(e.weights),
+        "path": path, "label": cfg.data.classes[label], "model": model, "backbone": backbone,
+        "predicted": cfg.data.classes[int(np.argmax(e.probs))], "p_osteoporosis": round(float(e.probs[1]), 4),
+        "explained": cfg.data.classes[e.label], "superpixels": len(e.weights),
         "top_superpixels": " ".join(map(str, np.unique(e.segments[top == 1]))),
         "mask_area": round(float((top == 1).mean()),
                            4), "lime_r2": round(e.score,
@@ -468,7 +468,7 @@ def plot_explanation(x: np.ndarray, # uint8 luminance image (H, W)
                      k: int = 5, # superpixels shown
                      sign: str = "positive", # "positive", "negative" or "both"
                      name: str = "", # model (and backbone) for the caption
-                     classes: tuple = StudyConfig().classes, # class names
+                     classes: tuple = DataConfig.classes, # class names
                      truth: int | None = None, # true class, shown in the caption if given
                      axs = None # 3 or 4 matplotlib axes to draw into; default: a new figure
                     ):
@@ -494,7 +494,7 @@ def plot_explanation(x: np.ndarray, # uint8 luminance image (H, W)
 def plot_cams(x: np.ndarray, # uint8 luminance image (H, W)
               cams: dict, # model name -> Grad-CAM map (H, W)
               exps: dict, # model name -> its `Explanation` (for the predicted class in the caption)
-              classes: tuple = StudyConfig().classes
+              classes: tuple = DataConfig.classes
              ):
     "Grad-CAM of several models on the same image, side by side (the paper's Fig. 7), with the maps' colorbar."
     import matplotlib.pyplot as plt
@@ -523,7 +523,7 @@ def sample_gallery(table: pd.DataFrame, # one row per image: `label` (class inde
 def plot_gallery(images: np.ndarray, # uint8 images (N, H, W), indexed by `rows.index`
                  rows: pd.DataFrame, # the images to draw, with `label` (from `sample_gallery`)
                  exps: dict, # model name -> list of `Explanation`, indexed like `images`
-                 k: int = 5, classes: tuple = StudyConfig().classes):
+                 k: int = 5, classes: tuple = DataConfig.classes):
     "For each image (rows) and model (columns): the top-k positive superpixels, captioned with truth and prediction."
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(len(rows), len(exps), figsize=(2.6 * len(exps), 2.7 * len(rows)), squeeze=False)
@@ -547,7 +547,7 @@ class LimeViewer:
                  images: np.ndarray, # uint8 images (N, H, W)
                  exps: dict, # model name -> list of `Explanation`
                  cams: dict | None = None, # model name -> Grad-CAM maps (N, H, W)
-                 classes: tuple = StudyConfig().classes): # class names, negative first
+                 classes: tuple = DataConfig.classes): # class names, negative first
         import ipywidgets as w
         self.table, self.images, self.exps, self.cams, self.classes, self.png = table, images, exps, cams or {}, classes, b""
         opt = lambda vals: ["all"] + sorted(map(str, vals))

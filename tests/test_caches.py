@@ -210,6 +210,6 @@ def test_paper_architectures_run_end_to_end(small, tmp_path, arch):
     imgs = arrays["test"][1][:2]
     p = predict_outputs(model, imgs, cfg)
     for engine in ("tensorflow", "openvino"):
-        np.testing.assert_allclose(compiled_predictor((model,), cfg.predict_batch, cfg.image_size, engine)(lime_input(imgs)), p, atol=1e-4)
+        np.testing.assert_allclose(compiled_predictor((model,), cfg.lime.predict_batch, cfg.data.image_size, engine)(lime_input(imgs)), p, atol=1e-4)
     ex = explain(imgs, {"m": model}, cfg.replace(lime_engine="openvino"), progress=False)["m"]
     assert [e.label for e in ex] == list(np.argmax(p, 1)) and all(np.array_equal(e.segments, superpixels(x, cfg)) for e, x in zip(ex, imgs))
