@@ -15,6 +15,33 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
+SMOKE_READERS = "test_reproduce.py", "test_jupyterlab.py"  # the files that read the smoke run (`smoke_run`)
+
+
+def pytest_configure(config):
+    """pytest-xdist workers run below normal priority, so the smoke run that the session starts in the background
+    (`pytest_sessionstart`), the longest single piece of the suite, keeps a core of its own."""
+    if os.environ.get("PYTEST_XDIST_WORKER"): os.nice(5)
+
+
+def pytest_sessionstart(session):
+    "Start the smoke run in the background, once per session (not in a pytest-xdist worker), when it will be read."
+    if os.environ.get("PYTEST_XDIST_WORKER") or session.config.option.collectonly or not _reads_smoke_run(session.config): return
+    session.config._smoke = smoke.start(session.config._tmp_path_factory.getbasetemp() / "smoke")
+
+
+def pytest_sessionfinish(session):
+    "Stop a smoke run that the session no longer needs (one that is still going when every test has ended)."
+    if hasattr(session.config, "_smoke"): smoke.stop(session.config._smoke)
+
+
+def _reads_smoke_run(config) -> bool:
+    "Whether the command line selects a file that reads the smoke run (the tests folder, or one of `SMOKE_READERS`)."
+    tests, here = Path(__file__).resolve().parent, Path(config.invocation_params.dir)
+    paths = {(here / a.split("::")[0]).resolve() for a in config.args} or {here.resolve()}
+    return any(p in paths for p in (tests, ROOT.resolve(), *(tests / f for f in SMOKE_READERS)))
+
+
 def cli(name, *args, cwd=ROOT, check=False):
     "Run an installed command line; returns the CompletedProcess (text)."
     r = subprocess.run([str(BIN / name), *map(str, args)], cwd=cwd, capture_output=True, text=True)
@@ -67,14 +94,15 @@ def _shared_folder(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory):
     """One `osteo-reproduce --profile smoke` run of every study notebook (`tests/smoke.py`), shared by the tests that
-    read it: (data folder, source folder, output root, the CompletedProcess). Made once per test session: the
-    pytest-xdist workers of `make test` share it (the first makes it under a file lock; the others wait for it, then
-    read it)."""
+    read it: (data folder, source folder, output root, the CompletedProcess). Made once per test session, in the
+    background from its start (`pytest_sessionstart`); where the session did not start it, the first test that
+    needs it does (under a file lock, so the pytest-xdist workers of `make test` never start two)."""
     tmp = _shared_folder(tmp_path_factory) / "smoke"
+    tmp.mkdir(exist_ok=True)
     with open(tmp.parent / "smoke.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if not (tmp / smoke.RECORD).exists(): smoke.make_and_record(tmp)
-    return tmp / "data", tmp / "source", tmp / "out", smoke.read_record(tmp)
+        if not (tmp / "pid").exists(): smoke.start(tmp)
+    return tmp / "data", tmp / "source", tmp / "out", smoke.wait(tmp)
 
 
 def threshold_disagreements(results: Path, threshold: float = 0.5) -> dict:

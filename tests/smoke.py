@@ -1,7 +1,10 @@
 """The smoke run that two test files read: `osteo-reproduce --profile smoke` over every study notebook, on a synthetic
-data set and source database (with a pool file cut from a source radiograph). `tests/conftest.py` makes it once per
-test session; run alone: `python tests/smoke.py DIR`."""
-import json, subprocess, sys, traceback
+data set and source database (with a pool file cut from a source radiograph).
+
+It is the longest single piece of the test suite (about 13 minutes on two cores), so `tests/conftest.py` starts it in
+the background when the session starts, at normal priority, while the pytest-xdist workers (at lower priority) run
+everything else; the tests that read it wait for its record. Run alone: `python tests/smoke.py DIR`."""
+import json, os, subprocess, sys, time, traceback
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
@@ -37,10 +40,40 @@ def make_and_record(tmp: Path):
     else: write_record(tmp, r.args, r.returncode, r.stdout, r.stderr)
 
 
-def read_record(tmp: Path) -> subprocess.CompletedProcess:
-    "The outcome `make_and_record` saved in `tmp`."
+def start(tmp: Path) -> subprocess.Popen:
+    "`make_and_record` in a background process of its own (its pid in `tmp / 'pid'`)."
+    tmp.mkdir(parents=True, exist_ok=True)
+    p = subprocess.Popen([sys.executable, __file__, str(tmp)], stdout=subprocess.DEVNULL, stderr=open(tmp / "starter.log", "w"),
+                         start_new_session=True)  # its own process group, so `stop` ends the notebooks' kernels too
+    (tmp / "pid").write_text(str(p.pid))
+    return p
+
+
+def stop(p: subprocess.Popen):
+    "End a run `start`ed by this process that is still going (a test session that ends before it), kernels included."
+    if p.poll() is None:
+        os.killpg(p.pid, 15)
+        p.wait()
+
+
+def wait(tmp: Path, poll: float = 2.0) -> subprocess.CompletedProcess:
+    "Wait for the run `start`ed in `tmp` to record its outcome; an error if its process ended without a record."
+    while not (tmp / RECORD).exists():
+        pid = int((tmp / "pid").read_text())
+        if not _alive(pid) and not (tmp / RECORD).exists():
+            raise RuntimeError(f"the smoke run (pid {pid}) ended without writing {tmp / RECORD}: {(tmp / 'starter.log').read_text()[-2000:]}")
+        time.sleep(poll)
     rec = json.loads((tmp / RECORD).read_text())
     return subprocess.CompletedProcess(rec["args"], rec["returncode"], rec["stdout"], rec["stderr"])
+
+
+def _alive(pid: int) -> bool:
+    "Whether process `pid` still runs (an ended child that its parent has not yet reaped, a zombie, does not)."
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    try: return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError: return True
 
 
 if __name__ == "__main__": make_and_record(Path(sys.argv[1]))

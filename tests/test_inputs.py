@@ -180,7 +180,13 @@ def runner(study: Path, log: Path, *args) -> subprocess.Popen:
     "`osteo-reproduce ARGS` running the study notebooks in `study`, its stdout and stderr in `log`.out and `log`.err."
     script = Path(f"{log}.py")  # a script, as the console script is: `call_parse` reads sys.argv only when called from a module
     script.write_text(RUNNER.format(study=str(study), args=[str(a) for a in args]))
-    return subprocess.Popen([sys.executable, str(script)], cwd=ROOT, stdout=open(f"{log}.out", "w"), stderr=open(f"{log}.err", "w"), text=True)
+    return subprocess.Popen([sys.executable, str(script)], cwd=ROOT, stdout=open(f"{log}.out", "w"), stderr=open(f"{log}.err", "w"), text=True,
+                            preexec_fn=_ctrl_c_as_at_a_terminal)
+
+
+def _ctrl_c_as_at_a_terminal():
+    "In the child: SIGINT does what it does at a terminal, even where the suite itself was started with SIGINT ignored."
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # a `make test &` in a non-interactive shell hands SIG_IGN down to every process
 
 
 LOADED = 300  # seconds a step of these tests may take: `make test` runs three things at once on two cores, at lower priority
