@@ -24,10 +24,11 @@ def pytest_configure(config):
     if os.environ.get("PYTEST_XDIST_WORKER"): os.nice(5)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist starts its workers
 def pytest_sessionstart(session):
     "Start the smoke run in the background, once per session (not in a pytest-xdist worker), when it will be read."
     if os.environ.get("PYTEST_XDIST_WORKER") or session.config.option.collectonly or not _reads_smoke_run(session.config): return
-    session.config._smoke = smoke.start(session.config._tmp_path_factory.getbasetemp() / "smoke")
+    if (p := _start_once(session.config._tmp_path_factory.getbasetemp() / "smoke")) is not None: session.config._smoke = p
 
 
 def pytest_sessionfinish(session):
@@ -92,17 +93,29 @@ def _shared_folder(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory):
-    """One `osteo-reproduce --profile smoke` run of every study notebook (`tests/smoke.py`), shared by the tests that
-    read it: (data folder, source folder, output root, the CompletedProcess). Made once per test session, in the
-    background from its start (`pytest_sessionstart`); where the session did not start it, the first test that
-    needs it does (under a file lock, so the pytest-xdist workers of `make test` never start two)."""
+def smoke_dir(tmp_path_factory) -> Path:
+    """The folder of the session's smoke run (`tests/smoke.py`): started in the background when the session starts
+    (`pytest_sessionstart`), or here if the session did not, under a file lock (so the pytest-xdist workers of `make
+    test` never start two). Not waited for: see `smoke_run`, or `smoke.wait_for_notebook` for a test that needs only
+    the first notebooks."""
     tmp = _shared_folder(tmp_path_factory) / "smoke"
-    tmp.mkdir(exist_ok=True)
+    _start_once(tmp)
+    return tmp
+
+
+@pytest.fixture(scope="session")
+def smoke_run(smoke_dir):
+    """One `osteo-reproduce --profile smoke` run of every study notebook (`tests/smoke.py`), shared by the tests that
+    read it, once it has ended: (data folder, source folder, output root, the CompletedProcess)."""
+    return smoke_dir / "data", smoke_dir / "source", smoke_dir / "out", smoke.wait(smoke_dir)
+
+
+def _start_once(tmp: Path):
+    "`smoke.start(tmp)` unless a run was started there already (checked under a file lock); the process, or None."
+    tmp.mkdir(parents=True, exist_ok=True)
     with open(tmp.parent / "smoke.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if not (tmp / "pid").exists(): smoke.start(tmp)
-    return tmp / "data", tmp / "source", tmp / "out", smoke.wait(tmp)
+        return None if (tmp / "pid").exists() else smoke.start(tmp)
 
 
 def threshold_disagreements(results: Path, threshold: float = 0.5) -> dict:

@@ -22,7 +22,9 @@ def make(tmp: Path) -> subprocess.CompletedProcess:
     Image.fromarray(one_knee_crop(two_knee, "left")).save(data / "Normal/from source.png")
     args = [str(BIN / "osteo-reproduce"), "--data", str(data), "--profile", "smoke", "--out", str(tmp / "out"),
             "--set", f"source_data={source}"]
-    return subprocess.run(args, capture_output=True, text=True)
+    with open(tmp / "run.out", "w") as out, open(tmp / "run.err", "w") as err:  # written as it goes: `_log` reads them
+        r = subprocess.run(args, stdout=out, stderr=err, text=True)
+    return subprocess.CompletedProcess(args, r.returncode, (tmp / "run.out").read_text(), (tmp / "run.err").read_text())
 
 
 def write_record(tmp: Path, args, returncode: int, stdout: str, stderr: str):
@@ -56,15 +58,46 @@ def stop(p: subprocess.Popen):
         p.wait()
 
 
-def wait(tmp: Path, poll: float = 2.0) -> subprocess.CompletedProcess:
-    "Wait for the run `start`ed in `tmp` to record its outcome; an error if its process ended without a record."
+LIMIT = 40 * 60  # seconds: a smoke run still going after this is taken to hang (it takes about 13 minutes on two cores)
+
+
+def wait(tmp: Path, poll: float = 2.0, limit: float = LIMIT) -> subprocess.CompletedProcess:
+    """Wait for the run `start`ed in `tmp` to record its outcome; an error if its process ended without a record, or if it
+    has not ended `limit` seconds after it started (its pid file's time)."""
     while not (tmp / RECORD).exists():
         pid = int((tmp / "pid").read_text())
         if not _alive(pid) and not (tmp / RECORD).exists():
-            raise RuntimeError(f"the smoke run (pid {pid}) ended without writing {tmp / RECORD}: {(tmp / 'starter.log').read_text()[-2000:]}")
+            raise RuntimeError(f"the smoke run (pid {pid}) ended without writing {tmp / RECORD}: {_log(tmp)}")
+        if time.time() - (tmp / "pid").stat().st_mtime > limit:
+            raise TimeoutError(f"the smoke run (pid {pid}) has not ended {limit:.0f} s after it started: {_log(tmp)}")
         time.sleep(poll)
     rec = json.loads((tmp / RECORD).read_text())
     return subprocess.CompletedProcess(rec["args"], rec["returncode"], rec["stdout"], rec["stderr"])
+
+
+def wait_for_notebook(tmp: Path, name: str, poll: float = 2.0, limit: float = LIMIT) -> Path:
+    """Wait until the run `start`ed in `tmp` has run study notebook `name` (its manifest says "ok"), without waiting for the
+    rest; returns the run folder. An error if the run ended, or `limit` seconds passed, without it."""
+    while True:
+        for manifest in (tmp / "out/runs").glob("*/manifest.json"):  # written atomically after every notebook
+            if json.loads(manifest.read_text())["notebooks"].get(name, {}).get("status") == "ok": return manifest.parent
+        if (tmp / RECORD).exists() or not _alive(int((tmp / "pid").read_text())):
+            raise RuntimeError(f"the smoke run ended without running {name}: {_log(tmp)}")
+        if time.time() - (tmp / "pid").stat().st_mtime > limit:
+            raise TimeoutError(f"the smoke run has not run {name} {limit:.0f} s after it started: {_log(tmp)}")
+        time.sleep(poll)
+
+
+def written_by(run_dir: Path, names) -> list[str]:
+    "The files (relative to `run_dir`) that study notebooks `names` of a run wrote, from its manifest."
+    steps = json.loads((run_dir / "manifest.json").read_text())["notebooks"]
+    return sorted({f for n in names for f in steps[n]["wrote"]})
+
+
+def _log(tmp: Path) -> str:
+    "The ends of the starter's log and of the run's output so far, for an error message."
+    tail = lambda name: (tmp / name).read_text()[-2000:] if (tmp / name).exists() else "(none)"
+    return f"\nstarter.log: {tail('starter.log')}\nrun.out: {tail('run.out')}\nrun.err: {tail('run.err')}"
 
 
 def _alive(pid: int) -> bool:

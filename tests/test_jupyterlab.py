@@ -1,7 +1,8 @@
 """Study notebook 3 in a real JupyterLab, in headless Chromium, the way a reader meets it.
 
 The test opens `nbs/study/03_explanations.ipynb` where it sits, types the parameters of a small
-smoke run into its parameters cell (a synthetic data set, the run's folder copied), runs all
+smoke run into its parameters cell (a synthetic data set; what the run's notebooks 1-3 wrote, copied
+as soon as the session's smoke run has run them), runs all
 cells, and then uses the LIME viewer: it moves the slider and switches positive / negative / both,
 and checks that the viewer's drawing is an image that changes each time. It also checks that the
 notebook's figures are drawn inline. Screenshots go to `$OSTEO_SCREENSHOTS` (default: the test's
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+import smoke  # tests/smoke.py
 from conftest import BIN, ROOT
 
 CHROMIUM = Path(os.environ.get("OSTEO_CHROMIUM", "/usr/bin/chromium"))
@@ -23,6 +25,7 @@ ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--
         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]  # no network calls on a closed machine
 TOKEN = uuid.uuid4().hex
 NOTEBOOK = "nbs/study/03_explanations.ipynb"
+FIRST = "01_data_report.ipynb", "02_train_original.ipynb", "03_explanations.ipynb"  # what notebook 3 reads, and itself
 
 
 def _free_port():
@@ -94,11 +97,17 @@ def test_jupyterlab_serves_the_widget_extension(lab):
     assert found.get("jupyter-widgets-jupyterlab-manager") == (True, "ok"), found  # without it JupyterLab shows widgets as text
 
 
-def test_study_notebook_3_runs_where_it_sits_and_its_viewer_draws_and_redraws(lab, browser, smoke_run, tmp_path, shots):
-    data, source, out, r = smoke_run
-    assert r.returncode == 0, r.stderr
-    (run_dir,) = (out / "runs").iterdir()
-    copy = tmp_path / "run"; shutil.copytree(run_dir, copy)  # the reader's run writes here, not into the shared smoke run
+def _copy_first_notebooks(run_dir: Path, copy: Path, names=FIRST) -> Path:
+    "Copy what notebooks `names` of a run wrote, and its manifest, into `copy` (the run may still be writing the rest)."
+    for rel in [*smoke.written_by(run_dir, names), "manifest.json"]:
+        (copy / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(run_dir / rel, copy / rel)
+    return copy
+
+
+def test_study_notebook_3_runs_where_it_sits_and_its_viewer_draws_and_redraws(lab, browser, smoke_dir, tmp_path, shots):
+    run_dir = smoke.wait_for_notebook(smoke_dir, FIRST[-1])  # the smoke run goes on with notebooks 4-13 meanwhile
+    copy = _copy_first_notebooks(run_dir, tmp_path / "run")  # the reader's run writes here, not into the shared smoke run
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{lab}/lab/tree/{NOTEBOOK}?token={TOKEN}")
     params = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text="overrides = {}").first  # the parameters cell
