@@ -4,11 +4,13 @@
 
 # %% ../nbs/14_tscore.ipynb #0e53a3a6
 from __future__ import annotations
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 from scipy.stats import spearmanr
 from tqdm.auto import tqdm
 
@@ -20,9 +22,10 @@ from .models import TARGETS, BackboneSpec, predict_outputs, train_or_load
 from .trace import read_source
 
 # %% auto #0
-__all__ = ['WHO_NORMAL', 'WHO_OSTEOPOROSIS', 'SOURCE_COLUMNS', 'SOURCE_PREDICTION_COLUMNS', 'SCORE_COLUMNS', 'who_class',
-           'source_records', 'add_folds', 'task_rows', 'fold_arrays', 'cross_validate', 'baseline_predictions', 'mae',
-           'spearman', 'classification_scores', 'regression_scores', 'fold_scores', 'plot_tscore_predictions']
+__all__ = ['WHO_NORMAL', 'WHO_OSTEOPOROSIS', 'SOURCE_COLUMNS', 'SOURCE_PREDICTION_COLUMNS', 'SCORE_COLUMNS', 'STUDY_TARGETS',
+           'BASELINE_GROUPS', 'who_class', 'source_records', 'add_folds', 'task_rows', 'fold_arrays', 'cross_validate',
+           'baseline_predictions', 'mae', 'spearman', 'classification_scores', 'regression_scores', 'fold_scores',
+           'SourceStudy', 'source_study', 'source_summary', 'plot_tscore_predictions']
 
 # %% ../nbs/14_tscore.ipynb #9dd12966
 WHO_NORMAL, WHO_OSTEOPOROSIS = -1.0, -2.5  # WHO cut-offs: normal T >= -1, osteoporosis T <= -2.5, osteopenia between
@@ -214,6 +217,79 @@ def fold_scores(pred: pd.DataFrame, # out-of-fold predictions of one or more mod
         "value": score(g)
     } for (t, m, f), g in pred.groupby(["target", "model", "fold"])]
     return pd.DataFrame(rows)
+
+# %% ../nbs/14_tscore.ipynb #ec80b5b1
+STUDY_TARGETS = ("class", "t_score")  # the two tasks: normal versus osteoporosis, and the T-score itself
+BASELINE_GROUPS = (None, "acquisition")  # the no-pixel baselines: the training mean, and the mean by acquisition
+
+@dataclass
+class SourceStudy:
+    "The source-label study's out-of-fold predictions, by condition."
+    runs: dict # (target, role) -> (predictions, models) of `cross_validate`
+    baselines: dict # (target, by) -> predictions of `baseline_predictions`
+    arch: dict # role -> the backbone's architecture
+
+def source_study(records: pd.DataFrame, # from `add_folds`
+                 root, # the source database
+                 specs: dict, # role -> backbone (`weights.resolve_backbones`)
+                 cfg: StudyConfig, # training parameters, cv_folds, seed
+                 progress: bool = True # bars over folds (and epochs)
+                ) -> SourceStudy:
+    "Every backbone of `specs` cross-validated on both `STUDY_TARGETS`, and the `BASELINE_GROUPS` baselines."
+    runs = {(t, role): cross_validate(records, root, spec, t, cfg, progress) for t in STUDY_TARGETS for role, spec in specs.items()}
+    baselines = {(t, by): baseline_predictions(records, t, cfg, by) for t in STUDY_TARGETS for by in BASELINE_GROUPS}
+    return SourceStudy(runs, baselines, {role: spec.arch for role, spec in specs.items()})
+
+# %% ../nbs/14_tscore.ipynb #90ae0cfc
+@patch
+def models(self: SourceStudy) -> pd.DataFrame:
+    "One row per trained model, by task, then backbone, then fold."
+    return pd.concat([m for _, m in self.runs.values()], ignore_index=True)
+
+@patch
+def predictions(self: SourceStudy) -> pd.DataFrame:
+    "Every out-of-fold prediction: the models' (`runs`), then the baselines'."
+    return pd.concat([p for p, _ in self.runs.values()] + list(self.baselines.values()), ignore_index=True)
+
+# %% ../nbs/14_tscore.ipynb #6eb389a7
+@patch
+def scores(self: SourceStudy, cfg: StudyConfig = StudyConfig()) -> pd.DataFrame:
+    "`SCORE_COLUMNS` of every model and baseline, on both tasks."
+    mean_t = self.baselines[("t_score", None)]
+    return pd.concat([classification_scores(self.runs[("class", r)][0], cfg, a) for r, a in self.arch.items()]
+                     + [classification_scores(self.baselines[("class", by)], cfg) for by in BASELINE_GROUPS]
+                     + [regression_scores(self.runs[("t_score", r)][0], mean_t, cfg, a) for r, a in self.arch.items()]
+                     + [regression_scores(self.baselines[("t_score", by)], None if by is None else mean_t, cfg) for by in BASELINE_GROUPS],
+                     ignore_index=True)
+
+# %% ../nbs/14_tscore.ipynb #b8b275c7
+@patch
+def curves(self: SourceStudy, target: str, # one of `STUDY_TARGETS`
+           baseline: str = "mean by acquisition" # the acquisition baseline's name in the figure
+          ) -> dict: # name -> predictions of `target`
+    "Each model's out-of-fold predictions for `target`, then the acquisition baseline's."
+    return {f"{a} ({r})": self.runs[(target, r)][0] for r, a in self.arch.items()} | {baseline: self.baselines[(target, "acquisition")]}
+
+@patch
+def roc_inputs(self: SourceStudy, cfg: StudyConfig = StudyConfig()) -> dict: # name -> (y_true, score), for `metrics.plot_roc`
+    "The classification curves as (osteoporosis or not, predicted probability) pairs."
+    y = lambda p: (p.label == cfg.data.classes[1]).astype(int)
+    return {k: (y(p), p.prediction) for k, p in self.curves("class", "mean by acquisition (no pixels)").items()}
+
+# %% ../nbs/14_tscore.ipynb #5199f5ee
+def _scored(s: pd.DataFrame, task: str, model: str, metric: str, digits: int, interval: bool = True) -> str:
+    r = s.loc[(task, model, metric)]
+    return f"{r.value:.{digits}f}" + (f" [{r.lo:.{digits}f}, {r.hi:.{digits}f}]" if interval else "")
+
+def source_summary(scores: pd.DataFrame, # from `SourceStudy.scores`
+                   roles # the models' names (the `model` column), e.g. `SourceStudy.arch`
+                  ) -> str: # Markdown
+    "One line per model (accuracy, AUC, T-score MAE and Spearman, with intervals), and one for the no-pixel baselines."
+    s, b = scores.set_index(["task", "model", "metric"]), "mean by acquisition"
+    lines = [f"- **{m}** classification: accuracy {_scored(s, 'class', m, 'accuracy', 3)}, AUC {_scored(s, 'class', m, 'auc', 3)}; "
+             f"T-score MAE {_scored(s, 't_score', m, 'mae', 2)}, Spearman {_scored(s, 't_score', m, 'spearman', 2)}" for m in roles]
+    return "\n".join(lines + [f"- no pixels ({b}): accuracy {_scored(s, 'class', b, 'accuracy', 3, False)}, AUC {_scored(s, 'class', b, 'auc', 3, False)}; "
+                               f"T-score MAE {_scored(s, 't_score', b, 'mae', 2, False)}, training mean MAE {_scored(s, 't_score', 'mean', 'mae', 2, False)}"])
 
 # %% ../nbs/14_tscore.ipynb #3162dfcc
 def plot_tscore_predictions(preds: dict, # name -> out-of-fold predictions for "t_score"

@@ -14,13 +14,14 @@ from scipy.stats import rankdata
 from .config import StudyConfig, out_path
 from .data import cv_folds
 from .metrics import auc_rank, binary_metrics, bootstrap_ci, holm
+from .models import predict_proba, train_or_load
 from .xai import Explanation
 
 # %% auto #0
 __all__ = ['VALIDITY_COLUMNS', 'METADATA', 'VALIDITY_PARTS', 'EXPERIMENTS', 'FAMILY', 'validity_row', 'evidence', 'score_rows',
-           'oof_predictions', 'metadata_frame', 'mask_features', 'mask_frame', 'youden_threshold',
-           'threshold_at_specificity', 'threshold_rows', 'plot_reliability', 'gather_validity', 'cell_name',
-           'confirmatory', 'with_verdicts']
+           'oof_predictions', 'metadata_frame', 'mask_features', 'mask_frame', 'mask_leakage_rows', 'youden_threshold',
+           'threshold_at_specificity', 'threshold_rows', 'plot_reliability', 'validation_predictions',
+           'threshold_study', 'gather_validity', 'cell_name', 'confirmatory', 'with_verdicts']
 
 # %% ../nbs/15_validity.ipynb #e7c0b59d
 VALIDITY_COLUMNS = ["experiment", "condition", "model", "n", "metric", "value", "lo", "hi", "shows"]
@@ -122,6 +123,23 @@ def mask_frame(table: pd.DataFrame, # `results/feature_dataset.csv` rows of one 
         np.array(feats).reshape(len(feats), grid * grid + 1),
         columns=[f"cell_{i}" for i in range(grid * grid)] + ["area"])
 
+# %% ../nbs/15_validity.ipynb #1390be27
+def mask_leakage_rows(table: pd.DataFrame, # `results/feature_dataset.csv`: path, label, model and the explanation key per image
+                      folds: pd.DataFrame, # path and fold of each used image (`data.cv_folds`)
+                      cfg: StudyConfig = StudyConfig() # classes, lime_top_k, cache_dir, seed
+                     ) -> list[dict]: # `VALIDITY_COLUMNS` rows, two per model
+    "Per model: does the LIME mask alone (its grid and area, out-of-fold logistic regression), or its area as a score, tell the classes apart?"
+    rows = []
+    for model, t in table.groupby("model"):
+        t = t.merge(folds[["path", "fold"]], on="path", how="inner").sort_values("path").reset_index(drop=True)
+        y = (t.label == cfg.data.classes[1]).astype(int).to_numpy()
+        masks = mask_frame(t, cfg)
+        rows += score_rows("mask leakage", f"{model} LIME masks alone (8 x 8 grid and area)", "logistic regression", y,
+                           oof_predictions(masks, y, t.fold.to_numpy(), cfg.seed), "the mask's shape carries the label", cfg.seed)
+        rows += score_rows("mask leakage", f"{model} mask area alone, as a score", "none (no training)", y, masks.area,
+                           "the mask's size differs by class", cfg.seed, accuracy=False)
+    return rows
+
 # %% ../nbs/15_validity.ipynb #ddfc799c
 def youden_threshold(y_true, y_prob) -> float:
     "The probability threshold that maximises sensitivity + specificity - 1 on these predictions."
@@ -191,6 +209,29 @@ def plot_reliability(curves: dict, # name -> (y_true, y_prob)
     ax.set_xlabel("mean predicted probability of osteoporosis"); ax.set_ylabel("observed share of osteoporosis")
     ax.legend(fontsize=7); ax.set_title(title, fontsize=9); fig.tight_layout()
     return fig
+
+# %% ../nbs/15_validity.ipynb #019e0474
+def validation_predictions(model, # a classifier (`models.build_classifier`)
+                           arrays: dict, # from `models.split_arrays` (its val split is used)
+                           cfg: StudyConfig = StudyConfig() # classes, predict_batch
+                          ) -> pd.DataFrame: # path, label, y_true, p_osteoporosis
+    "The classifier's predicted probability of osteoporosis for each validation image."
+    rows, x = arrays["val"]
+    return pd.DataFrame({"path": rows.path, "label": rows.label, "y_true": (rows.label == cfg.data.classes[1]).astype(int),
+                         "p_osteoporosis": predict_proba(model, x, cfg)})
+
+def threshold_study(arrays: dict, # from `models.split_arrays` of the study's split
+                    specs: dict, # role -> backbone (`weights.resolve_backbones`)
+                    cfg: StudyConfig # the run's configuration: its cache holds notebook 2's models, its results their test predictions
+                   ) -> tuple[list[dict], dict, dict]: # threshold rows, role -> validation predictions, name -> (y_true, p) of the test split
+    "For each original model (notebook 2's, from the cache): validation predictions, threshold rows, test reliability curve."
+    rows, val, curves = [], {}, {}
+    for role, spec in specs.items():
+        val[role] = validation_predictions(train_or_load("original", spec, arrays, cfg).model, arrays, cfg)
+        test = pd.read_csv(out_path(cfg, "results", f"predictions_original_{role}.csv"))
+        rows += threshold_rows(val[role], test, f"{role} ({spec.arch}), original", seed=cfg.seed)
+        curves[f"{spec.arch} ({role})"] = (test.y_true, test.p_osteoporosis)
+    return rows, val, curves
 
 # %% ../nbs/15_validity.ipynb #b643e094
 VALIDITY_PARTS = {"validity_no_retraining": "09_validity", "validity_retrained": "10_validity_controls",

@@ -77,18 +77,34 @@ def _parameters(run_dir: Path, out_dir: Path) -> str:
     return "\n".join(f'out_dir = "{out_dir}"' if l.startswith("out_dir") else l for l in lines)
 
 
-def _run_all_and_wait(page, timeout_s=900):
+def _prompts(page) -> list[str]:
+    "The execution prompt of every code cell: `[ ]:` never run, `[*]:` running or queued, `[3]:` run."
+    return [t.strip() for t in page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()]
+
+
+def _click_run_all(page):
     page.locator(".jp-Notebook").first.click()
     page.keyboard.press("Escape")
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-    end = time.time() + timeout_s
+
+
+def _run_all_and_wait(page, timeout_s=900, retry_s=60):
+    """Run All Cells, then wait until a cell has run and none is running or queued, with the kernel idle. On a loaded
+    machine a Run All given while the kernel still starts can run nothing: if no cell has started after `retry_s`
+    seconds, it is given again."""
+    idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    idle.first.wait_for(timeout=180_000)  # the kernel has started
+    _click_run_all(page)
+    start = time.time(); end, retried = start + timeout_s, False
     page.wait_for_timeout(2000)
-    while time.time() < end:  # every cell has run when no prompt says [*] and the kernel is idle
-        busy = page.locator(".jp-InputArea-prompt", has_text="[*]").count()
-        if not busy and page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count(): return
+    while time.time() < end:
+        p = _prompts(page)
+        started = any(x != "[ ]:" for x in p)
+        if started and "[*]:" not in p and idle.count(): return
+        if not started and not retried and time.time() - start > retry_s: _click_run_all(page); retried = True
         page.wait_for_timeout(1000)
-    pytest.fail(f"the notebook did not finish within {timeout_s} s")
+    pytest.fail(f"the notebook did not finish within {timeout_s} s (prompts: {_prompts(page)})")
 
 
 def test_jupyterlab_serves_the_widget_extension(lab):
