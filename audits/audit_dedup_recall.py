@@ -40,7 +40,7 @@ def main(data: str = str(pool_dir() or ""), # the data folder (the shared pool i
     reps = recs.groupby("hash_cluster").path.first().to_numpy()  # one file per hash cluster, as dedup compares them
     traced = read_trace(trace).set_index("path").reindex(reps)
     src, side = traced.source_group.fillna("").to_numpy(), traced.side.fillna("").to_numpy()
-    images = [read_canonical(Path(data) / p, cfg) for p in reps]
+    images = [read_canonical(Path(data) / p, cfg.data) for p in reps]
     truth = [(i, j) for i in range(len(reps)) for j in range(i + 1, len(reps))
              if src[i] and src[i] == src[j] and "whole" in (side[i], side[j]) and {side[i], side[j]} != {"whole"}]
     cand = candidates(images, cfg.dedup.match_candidates, cfg.dedup.crop_candidates, cfg.dedup.window_candidates)

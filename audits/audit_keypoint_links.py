@@ -34,7 +34,7 @@ def main(data: str = str(pool_dir() or ""), # the data folder (the shared pool i
         ):
     "Would keypoints link what `dedup` misses? The trace's matcher (SIFT + RANSAC affine), pool file against pool file."
     cfg, t0, rng = StudyConfig(), time.time(), np.random.default_rng(seed)
-    img = lambda p: read_canonical(Path(data) / p, cfg)
+    img = lambda p: read_canonical(Path(data) / p, cfg.data)
     traced = read_trace(trace).set_index("path")
     recs = pd.read_csv(records, keep_default_na=False)
     wholes = [p for p in recs[recs.hash_cluster != ""].groupby("hash_cluster").path.first() if traced.side.get(p) == "whole"]

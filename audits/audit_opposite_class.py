@@ -81,7 +81,7 @@ def main(pool: str = "../shared/data/knee-xray-pool", # the pool (class folders)
     m = margin
     templates = {}
     for p in pool_files:
-        q = read_canonical(Path(pool) / p, cfg)[m:SIZE - m, m:SIZE - m]
+        q = read_canonical(Path(pool) / p, cfg.data)[m:SIZE - m, m:SIZE - m]
         templates[p] = (high_pass(q, sigma), q.astype(np.float32))
 
     rows, n = [], len(sources)

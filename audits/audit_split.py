@@ -35,7 +35,7 @@ def main(split: str = "results/split.csv", # a split written by `osteo-data spli
     used = recs[recs.status == "used"]
     held, train = used[used.split.isin(["val", "test"])], used[used.split == "train"]
     files = list(held.path) + list(train.path)
-    images = [read_canonical(root / f, cfg) for f in files]
+    images = [read_canonical(root / f, cfg.data) for f in files]
     t = time.perf_counter()
     fwd = all_pairs(len(held), len(train), VIEWS)  # held-out content against the training image's views
     rev = fwd.rename(columns={"a": "b", "b": "a"})[fwd.columns]  # and the other way round

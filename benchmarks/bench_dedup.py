@@ -16,7 +16,7 @@ def _source_images(src: Path, cfg):
     "Canonical images of the source database and the sha256 of each file."
     from osteo_nb.images import read_canonical
     files = sorted(p for p in src.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-    return [read_canonical(p, cfg) for p in files], [hashlib.sha256(p.read_bytes()).hexdigest() for p in files]
+    return [read_canonical(p, cfg.data) for p in files], [hashlib.sha256(p.read_bytes()).hexdigest() for p in files]
 
 
 def _histogram(scores, lo=0.3, hi=0.8, step=0.05):

@@ -42,7 +42,7 @@ def main(data: str = str(pool_dir() or ""), # the data folder (the shared pool i
     ok = recs[recs.readable & (recs.hash_cluster != "")]
     reps = representatives(ok, pd.factorize(ok.hash_cluster)[0], cfg.data.classes).to_numpy()
     paths = ok.path[reps].tolist()
-    images = [read_canonical(Path(data) / p, cfg) for p in paths]
+    images = [read_canonical(Path(data) / p, cfg.data) for p in paths]
     t1 = time.time()
     kp = keypoint_pairs(images, cfg, progress=False)
     print(f"{len(paths)} representatives; keypoint stage (k={k}): {time.time() - t1:.1f} s, {len(kp)} candidate pairs")

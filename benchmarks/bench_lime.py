@@ -37,7 +37,7 @@ def main(data: str = "../shared/data/knee-xray-pool", # a data folder with class
     cfg = StudyConfig(lime_samples=samples, cache_dir=tempfile.mkdtemp(), backbones=backbones)
     root = find_class_root(data)
     files = sorted((root / "Osteoporosis").iterdir())[:n]
-    x = np.stack([read_canonical(f, cfg) for f in files])
+    x = np.stack([read_canonical(f, cfg.data) for f in files])
     keras.utils.set_random_seed(cfg.seed)
     models = {role: build_classifier(spec, cfg) for role, spec in resolve_backbones(cfg.train.backbones, cfg.train.mobilenet).items()}
     engines = engines.split(",")

@@ -28,7 +28,7 @@ def main(data: str = "../shared/data/knee-xray-pool", # a data folder with class
     from osteo_nb.trace import read_source, source_views, trace_image
     cfg, root = StudyConfig(), find_class_root(data)
     files = random.Random(seed).sample([rel for rel, _, _ in list_files(root)], n)
-    images = [read_canonical(root / f, cfg) for f in files]
+    images = [read_canonical(root / f, cfg.data) for f in files]
     src = read_source(source)
     with single_threaded_cv2():
         t = time.perf_counter(); views = [source_views(to_luminance(open_image(f"{source}/{f}")), cfg) for f in src.file]; t_src = time.perf_counter() - t

@@ -16,10 +16,11 @@ from tqdm.auto import tqdm
 
 from .config import DataConfig, StudyConfig, out_path
 from .images import content_box, resize_canonical
-from .data import cv_folds, split
+from .data import cv_folds, fold_split, split
 from .masking import lime_mask, load_feature_arrays
 from .metrics import PAPER_TABLE2, auc_rank, binary_metrics, bootstrap_stat, correct, mcnemar_exact, wilson_interval
 from .provenance import fingerprint
+from .tscore import fold_arrays
 from .validity import VALIDITY_COLUMNS, evidence, score_rows, validity_row
 from .xai import Explanation, explain, gradcam
 from .weights import resolve_backbones
@@ -27,15 +28,15 @@ from .models import predict_outputs, predict_proba, split_arrays, train_or_load
 from .experiments import models_table, run_experiment
 
 # %% auto #0
-__all__ = ['MASK_CONDITIONS', 'PAPER_ACCURACY', 'CV_CONDITIONS', 'CV_FULL', 'CV_PREDICTION_COLUMNS', 'CONTROL_NAMES',
-           'true_label_mask', 'random_mask', 'top_area_mask', 'control_masks', 'masked_arrays', 'crop_border',
-           'cropped_arrays', 'cam_maps', 'bone_mask', 'outside_share', 'cam_bone_rows', 'rankings', 'pixel_order',
-           'perturbations', 'faithfulness_frame', 'faithfulness_rows', 'leak_flags', 'condition_rows', 'paired_rows',
-           'plot_conditions', 'difference_rows', 'plot_differences', 'pool_folds', 'cv_lime_config', 'cv_seeds',
-           'cv_design', 'masked_cross_validation', 'cv_fold_rows', 'cv_summary_rows', 'plot_cv', 'model_names',
-           'CVStudy', 'cv_study', 'part_tables', 'cv_tables', 'ControlsLog', 'ControlInputs', 'control_inputs',
-           'reference_rows', 'mask_leakage', 'mask_controls', 'shortcuts', 'faithfulness', 'naive_split',
-           'label_controls']
+__all__ = ['MASK_CONDITIONS', 'PAPER_ACCURACY', 'WHAT_HOLDS_UP', 'CV_CONDITIONS', 'CV_FULL', 'CV_PREDICTION_COLUMNS',
+           'CONTROL_NAMES', 'true_label_mask', 'random_mask', 'top_area_mask', 'control_masks', 'masked_arrays',
+           'crop_border', 'cropped_arrays', 'cam_maps', 'bone_mask', 'outside_share', 'cam_bone_rows', 'rankings',
+           'pixel_order', 'perturbations', 'faithfulness_frame', 'faithfulness_rows', 'leak_flags', 'condition_rows',
+           'paired_rows', 'plot_conditions', 'what_holds_up', 'difference_rows', 'plot_differences', 'pool_folds',
+           'cv_lime_config', 'cv_seeds', 'cv_design', 'masked_cross_validation', 'cv_fold_rows', 'cv_summary_rows',
+           'plot_cv', 'model_names', 'CVStudy', 'cv_study', 'pool_cv_study', 'source_cv_study', 'part_tables',
+           'cv_tables', 'ControlsLog', 'ControlInputs', 'control_inputs', 'reference_rows', 'mask_leakage',
+           'mask_controls', 'shortcuts', 'faithfulness', 'naive_split', 'label_controls']
 
 # %% ../nbs/16_controls.ipynb #a1d397f4
 MASK_CONDITIONS = ("lime", "true label", "random", "inverted", "gradcam")  # "lime": the paper's masks (predicted label)
@@ -339,6 +340,17 @@ def plot_conditions(rows: pd.DataFrame, # validity rows: condition, model, metri
     fig.tight_layout()
     return fig
 
+# %% ../nbs/16_controls.ipynb #91b0aee5
+WHAT_HOLDS_UP = ["original images (Table 2)", "LIME masks (Table 2, the paper's method)", "true-label masks, retrained",
+                 "random masks, same area, retrained", "inverted masks, retrained", "Grad-CAM masks, same area, retrained",
+                 "cropped borders, retrained", "naive split (the paper's), all test files"]  # the summary figure's conditions, in order
+
+def what_holds_up(validity: pd.DataFrame # the gathered validity rows (`validity.gather_validity`)
+                 ) -> pd.DataFrame:
+    "The rows of the `WHAT_HOLDS_UP` conditions, in that order (each condition's rows in the table's order)."
+    shown = validity[validity.condition.isin(WHAT_HOLDS_UP)]
+    return shown.assign(order=shown.condition.map(WHAT_HOLDS_UP.index)).sort_values("order", kind="stable")
+
 # %% ../nbs/16_controls.ipynb #9ca58171
 def difference_rows(rows: pd.DataFrame, # validity rows (`validity.gather_validity`)
                     reference: str = "original images" # the condition every difference is taken against
@@ -544,6 +556,25 @@ def cv_study(study: str, # the data, e.g. "pool" or "source labels"
         experiment, design, pred, names, cfg.seed)
     models = {f"{study}/fold{f}/seed{s}/{c}/{r}": e for (f, s, c, r), e in models.items()}
     return CVStudy(study, rows, pred.assign(study=study), models, round(time.time() - t0, 1))
+
+# %% ../nbs/16_controls.ipynb #cdb66009
+def pool_cv_study(records: pd.DataFrame, # the study's records with their folds (`pool_folds`)
+                  root, # the data folder's class root (`data.find_class_root`)
+                  specs: dict, # role -> backbone
+                  cfg: StudyConfig # training, cv_folds, cv_seeds, cv_lime_samples, seed
+                 ) -> CVStudy:
+    "`cv_study` of the pool: each fold's split of the used images (`data.fold_split`), models named `cv-fold<f>-original` and `-lime`."
+    arrays_of = lambda f: split_arrays(fold_split(records, f, cfg.validity.cv_folds), root, cfg)
+    return cv_study("pool", "uncertainty", arrays_of, lambda f: (f"cv-fold{f}-original", f"cv-fold{f}-lime"), specs, cfg)
+
+def source_cv_study(records: pd.DataFrame, # the source's records with their folds (`tscore.add_folds`)
+                    root, # the source database
+                    specs: dict, # role -> backbone
+                    cfg: StudyConfig # training, cv_folds, cv_seeds, cv_lime_samples, seed
+                   ) -> CVStudy:
+    "`cv_study` of the source labels: each fold's normal and osteoporosis radiographs (`tscore.fold_arrays`), notebook 8's model names."
+    arrays_of = lambda f: fold_arrays(records, root, f, "class", cfg)
+    return cv_study("source labels", "labels", arrays_of, lambda f: (f"source-class-fold{f}", f"source-class-fold{f}-lime"), specs, cfg)
 
 # %% ../nbs/16_controls.ipynb #24ee2e53
 def part_tables(names: tuple, # the four tables' names: rows, predictions, models, seconds

@@ -191,7 +191,7 @@ def find_pairs(records: pd.DataFrame, # output of `scan` (with `attrs["root"]`),
               ) -> pd.DataFrame:
     "Candidate pairs between hash-cluster representatives, verified by registration (`dedup.match_pairs`)."
     reps = representatives(records, hash_cluster, cfg.data.classes)
-    images = [read_canonical(Path(records.attrs["root"]) / records.at[i, "path"], cfg) for i in reps]
+    images = [read_canonical(Path(records.attrs["root"]) / records.at[i, "path"], cfg.data) for i in reps]
     pairs = match_pairs(images, cfg, progress)
     pairs.insert(0, "path_a", records.path[reps.to_numpy()[pairs.a]].to_numpy())
     pairs.insert(1, "path_b", records.path[reps.to_numpy()[pairs.b]].to_numpy())

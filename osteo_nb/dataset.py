@@ -13,7 +13,7 @@ import pandas as pd
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from .config import StudyConfig, TrainConfig, out_path
+from .config import DataConfig, StudyConfig, TrainConfig, out_path
 from .provenance import atomic_write_bytes, fingerprint
 from .images import read_canonical
 
@@ -84,7 +84,7 @@ def _cache_key(df: pd.DataFrame, cfg: StudyConfig) -> str: return _made_from(df,
 
 def _decode_all(df: pd.DataFrame, root, cfg: StudyConfig) -> np.ndarray:
     it = tqdm(df.path, desc="decode", disable=len(df) < 200)
-    return np.stack([read_canonical(Path(root) / p, cfg) for p in it])
+    return np.stack([read_canonical(Path(root) / p, cfg.data) for p in it])
 
 # %% ../nbs/07_dataset.ipynb #5e37242c
 def _record(x: np.ndarray, made_from: str) -> dict:
@@ -149,9 +149,9 @@ def augment(image, # float32 (H, W, C)
     return tf.cond(cfg.train.hflip & (u[6] > 0), lambda: out[:, ::-1], lambda: out)
 
 # %% ../nbs/07_dataset.ipynb #3250803e
-def labels_of(df: pd.DataFrame, cfg: StudyConfig = StudyConfig()) -> np.ndarray:
-    "Class indices (position in `cfg.data.classes`) of the rows of `df`."
-    return df.label.map({c: i for i, c in enumerate(cfg.data.classes)}).to_numpy(np.int64)
+def labels_of(df: pd.DataFrame, data: DataConfig = DataConfig()) -> np.ndarray:
+    "Class indices (position in `data.classes`) of the rows of `df`."
+    return df.label.map({c: i for i, c in enumerate(data.classes)}).to_numpy(np.int64)
 
 # %% ../nbs/07_dataset.ipynb #f3c99813
 def from_arrays(x: np.ndarray, # uint8 images (N, H, W)
@@ -180,5 +180,5 @@ def make_dataset(df: pd.DataFrame, # records from `data.make_split`
                 ) -> tf.data.Dataset:
     "Batched `(image, one_hot)` dataset of one split, augmented for training only."
     rows = select(df, subset, cfg)
-    return from_arrays(load_images(rows, root, cfg), labels_of(rows, cfg), cfg,
+    return from_arrays(load_images(rows, root, cfg), labels_of(rows, cfg.data), cfg,
                        subset == "train" if training is None else training)

@@ -34,7 +34,7 @@ def evaluate(trained: Trained, # from `train_or_load`
     "Per-image test predictions and the model's Table 2 row."
     rows, x = arrays["test"]
     p = predict_proba(trained.model, x, cfg)
-    pred = pd.DataFrame({"path": rows.path, "label": rows.label, "y_true": labels_of(rows, cfg), "p_osteoporosis": p})
+    pred = pd.DataFrame({"path": rows.path, "label": rows.label, "y_true": labels_of(rows, cfg.data), "p_osteoporosis": p})
     b = trained.meta["backbone"]
     row = table2_row(trained.meta["dataset"], b["role"], b["arch"], weights_label(b), pred.y_true, p, seed=cfg.seed)
     return pred, row

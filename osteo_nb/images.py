@@ -11,7 +11,7 @@ import imagehash
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .config import DedupConfig, StudyConfig
+from .config import DataConfig, DedupConfig, StudyConfig
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'IMAGE_FORMATS', 'MIN_SIDE', 'NO_CONTENT', 'DataError', 'open_image', 'to_luminance', 'resize_canonical',
@@ -78,10 +78,10 @@ def resize_canonical(lum: np.ndarray, # 8-bit luminance (H, W)
 
 # %% ../nbs/02a_images.ipynb #7cada42d
 def read_canonical(path, # image file
-                   cfg: StudyConfig = StudyConfig() # max_pixels, image_size, resize
+                   data: DataConfig = DataConfig() # max_pixels, image_size, resize
                   ) -> np.ndarray:
     "The canonical `image_size` x `image_size` uint8 luminance image of `path`."
-    return resize_canonical(to_luminance(open_image(path, cfg.data.max_pixels)), cfg.data.image_size, cfg.data.resize)
+    return resize_canonical(to_luminance(open_image(path, data.max_pixels)), data.image_size, data.resize)
 
 # %% ../nbs/02a_images.ipynb #7f9bb4b4
 def pixel_sha256(lum: np.ndarray) -> str:

@@ -18,8 +18,8 @@ from .provenance import atomic_path, sha256_file
 from .xai import Explanation
 
 # %% auto #0
-__all__ = ['FEATURE_COLUMNS', 'lime_mask', 'feature_image', 'feature_names', 'feature_dataset', 'load_feature_arrays',
-           'plot_feature_samples']
+__all__ = ['FEATURE_COLUMNS', 'lime_mask', 'feature_image', 'feature_names', 'feature_dataset', 'feature_summary',
+           'load_feature_arrays', 'plot_feature_samples']
 
 # %% ../nbs/12_masking.ipynb #9dadbf74
 def lime_mask(e: Explanation, # a LIME explanation (`xai.explain`)
@@ -85,6 +85,17 @@ def feature_dataset(arrays: dict, # split -> (rows, canonical uint8 images), e.g
                 "lime_r2": round(e.score, 4), "explanation": e.key
             })
     return pd.DataFrame(out, columns=FEATURE_COLUMNS)
+
+# %% ../nbs/12_masking.ipynb #3b8b0b4a
+def _empty(area: pd.Series) -> int: return int((area == 0).sum())
+def _share_osteoporosis(explained: pd.Series) -> float: return float((explained == "osteoporosis").mean())
+
+def feature_summary(table: pd.DataFrame # from `feature_dataset`
+                   ) -> pd.DataFrame: # indexed by model, split, label
+    "Images, mean mask area, empty masks and the share explained as osteoporosis, per model, split and class."
+    return table.groupby(["model", "split", "label"]).agg(images=("path", "size"), mask_area=("mask_area", "mean"),
+                                                          empty_masks=("mask_area", _empty),
+                                                          explained_osteoporosis=("explained", _share_osteoporosis))
 
 # %% ../nbs/12_masking.ipynb #d56de8c0
 def load_feature_arrays(table: pd.DataFrame, # from `feature_dataset`

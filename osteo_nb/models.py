@@ -48,9 +48,9 @@ def t_scores(rows: pd.DataFrame, cfg: StudyConfig = None) -> np.ndarray:
 
 # %% ../nbs/10_models.ipynb #31b92ae1
 TARGETS = {
-    "class": Target("probs", "softmax", "categorical_crossentropy", "accuracy", lambda cfg: len(cfg.data.classes), labels_of,
-                    1), "t_score": Target("t_score", "linear", "mse", "mae", lambda cfg: 1, t_scores, 0,
-                                          lambda y: [float(np.mean(y))])
+    "class": Target("probs", "softmax", "categorical_crossentropy", "accuracy", lambda cfg: len(cfg.data.classes),
+                    lambda rows, cfg: labels_of(rows, cfg.data), 1),
+    "t_score": Target("t_score", "linear", "mse", "mae", lambda cfg: 1, t_scores, 0, lambda y: [float(np.mean(y))]),
 }  # the paper's task; T-score regression (`tscore`), which starts at the training mean
 
 def _freeze(backbone: keras.Model, fine_tune: bool):

@@ -201,7 +201,7 @@ def plot_samples(df: pd.DataFrame, # records from `make_split`
     for r, c in enumerate(cfg.data.classes):
         pick = used[used.label == c].sort_values("path").sample(min(n, (used.label == c).sum()), random_state=seed)
         for ax, (_, row) in zip(axs[r], pick.iterrows()):
-            ax.imshow(read_canonical(Path(root) / row.path, cfg), cmap="gray", vmin=0, vmax=255)
+            ax.imshow(read_canonical(Path(root) / row.path, cfg.data), cmap="gray", vmin=0, vmax=255)
             ax.set_title(f"{c}\n{Path(row.path).name}", fontsize=8)
         for ax in axs[r]: ax.axis("off")
     fig.tight_layout()
@@ -220,7 +220,7 @@ def plot_threshold_pairs(df: pd.DataFrame, # records from `make_split` (with `at
     below, above = p[p.m < 0].nlargest(n, "m"), p[p.m >= 0].nsmallest(n, "m")
     sel = pd.concat([below, above]).reset_index(drop=True)
     names = sorted(set(sel.path_a) | set(sel.path_b))
-    images = [read_canonical(Path(df.attrs["root"]) / f, cfg) for f in names]
+    images = [read_canonical(Path(df.attrs["root"]) / f, cfg.data) for f in names]
     pos = {f: i for i, f in enumerate(names)}
     fig = plot_pairs(sel.assign(a=sel.path_a.map(pos), b=sel.path_b.map(pos)), images, names, ncols=n)
     what = (f"keypoint matches {cfg.dedup.keypoint_threshold} inliers" if keypoints else

@@ -211,7 +211,7 @@ def trace_image(a: np.ndarray, # a canonical image (`data.read_canonical`)
 TRACE_FILE = "trace.csv"  # in results/: one row per file of the data folder (`TRACE_COLUMNS`)
 
 def _read(root: Path, rel: str, cfg: StudyConfig):
-    try: return read_canonical(root / rel, cfg), ""
+    try: return read_canonical(root / rel, cfg.data), ""
     except (DataError, OSError) as e: return None, f"unreadable: {e}"
 
 TRACE_VERSION = 1  # part of the cache key: bump it when a change to this module changes what `trace` returns

@@ -21,7 +21,7 @@ from .xai import Explanation
 __all__ = ['VALIDITY_COLUMNS', 'METADATA', 'VALIDITY_PARTS', 'EXPERIMENTS', 'FAMILY', 'validity_row', 'evidence', 'score_rows',
            'oof_predictions', 'metadata_frame', 'mask_features', 'mask_frame', 'mask_leakage_rows', 'youden_threshold',
            'threshold_at_specificity', 'threshold_rows', 'plot_reliability', 'validation_predictions',
-           'threshold_study', 'gather_validity', 'cell_name', 'confirmatory', 'with_verdicts']
+           'threshold_study', 'gather_validity', 'part_files', 'cell_name', 'confirmatory', 'with_verdicts']
 
 # %% ../nbs/15_validity.ipynb #e7c0b59d
 VALIDITY_COLUMNS = ["experiment", "condition", "model", "n", "metric", "value", "lo", "hi", "shows"]
@@ -256,6 +256,16 @@ def gather_validity(parts: list # CSV files of validity rows (`VALIDITY_COLUMNS`
     if not frames: return pd.DataFrame(columns=VALIDITY_COLUMNS + ["part"])
     t = pd.concat(frames, ignore_index=True)
     return t.iloc[np.argsort(t.experiment.map(EXPERIMENTS).to_numpy(), kind="stable")].reset_index(drop=True)
+
+# %% ../nbs/15_validity.ipynb #04c38598
+def part_files(cfg: StudyConfig # the run's configuration: its results folder, and `controls`
+              ) -> list[Path]: # the part files, in `VALIDITY_PARTS` order
+    "The run's validity part files; an error naming the study notebooks to run first where any is missing."
+    stems = [stem for stem, nb in VALIDITY_PARTS.items() if nb == "09_validity" or cfg.validity.controls]
+    parts = [out_path(cfg, "results", f"{stem}.csv") for stem in stems]
+    if missing := [f"{p} (notebook {VALIDITY_PARTS[p.stem]})" for p in parts if not p.exists()]:
+        raise FileNotFoundError(f"validity parts missing: {missing}; run those study notebooks first")
+    return parts
 
 # %% ../nbs/15_validity.ipynb #ad4d2a62
 def cell_name(split: str, # "exposure-grouped" or "naive file split"

@@ -13,7 +13,7 @@ from osteo_nb.config import StudyConfig
 from osteo_nb.data import make_split
 from osteo_nb.dataset import load_images, select
 from osteo_nb.masking import feature_dataset, feature_names, load_feature_arrays
-from osteo_nb.models import build_classifier, fit, model_path, predict_outputs, split_arrays, train_or_load
+from osteo_nb.models import fit, model_path, predict_outputs, split_arrays, train_or_load
 from osteo_nb.provenance import sha256_file
 from osteo_nb.synthetic import synthetic_dataset, synthetic_knee
 from osteo_nb.weights import BackboneSpec, STAND_INS, _cache_stem, _PREPROCESSING, _ROLES, keras_weights, mobilenet_v2, resolve_backbones

@@ -89,9 +89,9 @@ def test_shared_pool_split_puts_no_source_radiograph_in_two_splits(shared_split)
 
 def test_a_collapsed_registration_is_not_a_match():
     "The exhaustive audit's one false match: ECC squeezed a half view to a sliver (different radiographs, score 0.72)."
-    from osteo_nb.config import StudyConfig, pool_dir
+    from osteo_nb.config import DataConfig, pool_dir
     from osteo_nb.images import read_canonical
     from osteo_nb.dedup import verify
     if pool_dir() is None: pytest.skip("the shared pool is absent (OSTEO_POOL; make test sets ../shared/data/knee-xray-pool)")
-    a, b = (read_canonical(pool_dir() / f"Osteoporosis/Osteoporosis {n}.png", StudyConfig()) for n in (107, 106))
+    a, b = (read_canonical(pool_dir() / f"Osteoporosis/Osteoporosis {n}.png", DataConfig()) for n in (107, 106))
     assert verify(a, b, "right-0.5_m", prescreen=-1)["kind"] == "none"

@@ -7,7 +7,6 @@ a commit hash or a date, when it outgrows one screen, and when its two tables no
 (checked here with plain pandas, not with the code that wrote them).
 """
 import re
-from pathlib import Path
 
 import nbformat
 import pandas as pd

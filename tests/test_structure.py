@@ -48,3 +48,25 @@ def test_the_check_sees_an_upward_import(tmp_path):
     p = tmp_path / "x.py"
     p.write_text('"""x"""\nfrom .config import StudyConfig\ndef f():\n    from osteo_nb.trace import trace\n')
     assert imports(p) == {"config", "trace"}
+
+
+STUDY = PKG.parent / "nbs" / "study"
+
+
+def definitions(source: str) -> list[str]:
+    "The functions, classes and lambdas a cell's code defines (IPython magics and shell lines are left out)."
+    code = "\n".join(l for l in source.splitlines() if not l.lstrip().startswith(("%", "!")))
+    kinds = ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda
+    return [getattr(n, "name", "lambda") for n in ast.walk(ast.parse(code)) if isinstance(n, kinds)]
+
+
+def test_study_notebooks_define_nothing():
+    "A study notebook reads like a methods section: what it needs is a library function (DESIGN), not a helper of its own."
+    import nbformat
+    found = [f"{nb.name} cell {i}: {', '.join(d)}" for nb in sorted(STUDY.glob("*.ipynb"))
+             for i, c in enumerate(nbformat.read(nb, as_version=4).cells) if c.cell_type == "code" and (d := definitions(c.source))]
+    assert len(list(STUDY.glob("*.ipynb"))) >= 13 and not found, "\n".join(found)
+
+
+def test_the_check_sees_a_definition():
+    assert definitions("x = 1\ndef f(a): return a\ny = lambda v: v\n%matplotlib inline") == ["f", "lambda"]

@@ -1,5 +1,5 @@
 "The library, the notebooks and the README agree: export, clean and README rendering change nothing."
-import shutil, subprocess, sys
+import shutil, subprocess
 from pathlib import Path
 
 import nbformat
