@@ -15,8 +15,6 @@ from .provenance import atomic_path
 from .images import DataError
 from .data import KAGGLE_DATASET, download_paper_data, make_split, records_path, summary, write_split
 from .trace import TRACE_FILE, download_source, sources_of, trace, trace_summary
-from .reproduce import StudyError, compare_runs, ensure_data, reproduce, select_notebooks, study_notebooks
-from .docs import check_site, duration, keep_outputs, record_timing, render_readme
 
 # %% auto #0
 __all__ = ['DATA_OPTIONS', 'REPRODUCE_OPTIONS', 'osteo_data', 'osteo_reproduce', 'osteo_readme', 'osteo_docs', 'osteo_time']
@@ -83,6 +81,7 @@ def osteo_data(command: Param("split: write a split file; trace: trace every fil
 # %% ../nbs/91_cli.ipynb #b4c23d5a
 def _print_comparison(run: str):
     "Print `reproduce.compare_runs` of `run` with the published results, and the count of each status."
+    from osteo_nb.reproduce import StudyError, compare_runs
     try: t = compare_runs(at_root(run))
     except StudyError as e: raise SystemExit(f"osteo-reproduce: {e}")
     with pd.option_context("display.max_rows", None, "display.max_colwidth", 90, "display.width", 200):
@@ -105,6 +104,7 @@ def osteo_reproduce(data: str = DataConfig.data_dir, # folder of class sub-folde
     "Reproduce the osteo_nb study: run the study notebooks and write figures, tables and a manifest."
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the kernels inherit it: TensorFlow's C++ start-up chatter stays out of the log
     if compare: return _print_comparison(compare)
+    from osteo_nb.reproduce import StudyError, ensure_data, reproduce, select_notebooks, study_notebooks
     try:
         cfg = get_profile(profile, data_dir=data, out_dir=out, **({} if seed is None else {"seed": seed}),
                           **parse_settings(set, REPRODUCE_OPTIONS))
@@ -122,6 +122,7 @@ def osteo_reproduce(data: str = DataConfig.data_dir, # folder of class sub-folde
 def osteo_readme(check: bool = False # only check that README.md is up to date; exit 1 if not
         ):
     "Write README.md from nbs/index.ipynb, every number filled from the results (or check it)."
+    from osteo_nb.docs import render_readme
     readme, text = project_root() / "README.md", render_readme()
     if check:
         if not readme.exists() or readme.read_text() != text:
@@ -136,6 +137,7 @@ def osteo_docs(check: bool = False, # only run nbdev's docs processing of every 
               names: str = "" # without --check: only the library notebooks whose name contains this
              ):
     "The docs: check that nbdev can process every notebook, or run the library notebooks and keep their example outputs."
+    from osteo_nb.docs import check_site, duration, keep_outputs
     if not check:
         for nb in sorted((project_root() / "nbs").glob("[0-9][0-9]*_*.ipynb")):
             if names in nb.name: print(f"{nb.name}: {keep_outputs(nb)} cells with outputs", flush=True)
@@ -155,6 +157,7 @@ def osteo_time(what: str, # the key the README reads, e.g. "setup"
               note: str = "" # the conditions: warm or cold cache, other jobs on the cores, ...
              ):
     "Run `command`, time it and add the row to benchmarks/timings.csv."
+    from osteo_nb.docs import duration, record_timing
     start = time.perf_counter()
     rc = subprocess.run(command, shell=True, cwd=project_root()).returncode
     seconds = time.perf_counter() - start

@@ -385,17 +385,19 @@ def make_split(data_dir, # a data folder (see `find_class_root`)
               ) -> pd.DataFrame:
     "Records of every file under `data_dir` with cluster, status, reason and split."
     scanned = scan(data_dir, cfg, progress)
+    _check_task(scanned, cfg.data, scanned.readable)  # before the matching: a class without images fails at once
     df = split(cluster(scanned, cfg, progress, sources), cfg)
-    _check_task(df, cfg.data)
+    _check_task(df, cfg.data, df.status == "used")
     check_split(df, cfg.data)
     return df
 
 # %% ../nbs/04_data.ipynb #b940fe8c
-def _check_task(df: pd.DataFrame, data: DataConfig):
+def _check_task(df: pd.DataFrame, data: DataConfig, usable: pd.Series):
+    "A clear error where a class of the study has no `usable` image (readable ones before the matching, used ones after)."
     for c in data.classes:
-        if not ((df.label == c) & (df.status == "used")).any():
+        if not ((df.label == c) & usable).any():
             raise DataError(f"{df.attrs['root']}: no usable images of class {c!r} (a {data.classes} study needs both "
-                            f"classes; found {dict(Counter(df.label[df.status == 'used']))})")
+                            f"classes; found {dict(Counter(df.label[usable]))})")
 
 def write_split(df: pd.DataFrame, # output of `make_split`
                 out # the split CSV to write
