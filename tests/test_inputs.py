@@ -169,8 +169,8 @@ def test_a_split_without_val_or_test_images_is_refused_with_the_counts(tmp_path)
 RUNNER = """
 import sys
 from pathlib import Path
-import osteo_nb.cli as cli
-cli.study_notebooks = lambda folder=None: sorted(Path({study!r}).glob("[0-9][0-9]_*.ipynb"))
+import osteo_nb.cli as cli, osteo_nb.reproduce as reproduce
+reproduce.study_notebooks = lambda folder=None: sorted(Path({study!r}).glob("[0-9][0-9]_*.ipynb"))  # the command imports it when run
 sys.argv = ["osteo-reproduce", *{args!r}]
 sys.exit(cli.osteo_reproduce())
 """
