@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from .config import StudyConfig, out_path
+from .config import StudyConfig, out_path, require_output
 from .data import cv_folds
 from .metrics import auc_rank, binary_metrics, bootstrap_ci, holm
 from .models import predict_proba, train_or_load
@@ -260,12 +260,9 @@ def gather_validity(parts: list # CSV files of validity rows (`VALIDITY_COLUMNS`
 # %% ../nbs/15_validity.ipynb #04c38598
 def part_files(cfg: StudyConfig # the run's configuration: its results folder, and `controls`
               ) -> list[Path]: # the part files, in `VALIDITY_PARTS` order
-    "The run's validity part files; an error naming the study notebooks to run first where any is missing."
-    stems = [stem for stem, nb in VALIDITY_PARTS.items() if nb == "09_validity" or cfg.validity.controls]
-    parts = [out_path(cfg, "results", f"{stem}.csv") for stem in stems]
-    if missing := [f"{p} (notebook {VALIDITY_PARTS[p.stem]})" for p in parts if not p.exists()]:
-        raise FileNotFoundError(f"validity parts missing: {missing}; run those study notebooks first")
-    return parts
+    "The run's validity part files; where one is missing, `require_output`'s error naming the study notebook to run first."
+    return [require_output(cfg, "results", f"{stem}.csv", nb) for stem, nb in VALIDITY_PARTS.items()
+            if nb == "09_validity" or cfg.validity.controls]
 
 # %% ../nbs/15_validity.ipynb #ad4d2a62
 def cell_name(split: str, # "exposure-grouped" or "naive file split"

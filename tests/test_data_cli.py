@@ -21,7 +21,7 @@ def split(data, out, *args):
 
 @pytest.fixture(scope="module")
 def messy_split(tmp_path_factory):
-    "`messy` and its split with the defaults, computed once for the tests that only read them: (data folder, split table, records, stdout)."
+    "`messy` and its split with the defaults (written to `s.csv` beside the data folder), computed once for the tests that only read them: (data folder, split table, records, stdout)."
     tmp = tmp_path_factory.mktemp("messy_split")
     data = make_messy(tmp)
     return (data, *split(data, tmp / "s.csv"))
@@ -73,7 +73,7 @@ def test_reencoded_copies_share_a_cluster_and_a_split(messy_split, seed):
 def test_same_data_and_seed_give_byte_identical_split(messy_split, tmp_path):
     "The fixture's split (the default seed) made again from the same files: byte-identical; another seed: another split."
     data = messy_split[0]
-    first = data.parent / "s.csv"  # where `messy_split` wrote it
+    first = data.parent / "s.csv"  # the fixture's split file
     split(data, tmp_path / "a.csv", "--seed", StudyConfig.seed)
     assert (tmp_path / "a.csv").read_bytes() == first.read_bytes()
     split(data, tmp_path / "c.csv", "--seed", 4)
