@@ -34,11 +34,14 @@ def _free_port():
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    "A JupyterLab server on the repository (its base URL)."
+    "A JupyterLab server on the repository: its base `url` and its `log` file."
     home = tmp_path_factory.mktemp("lab")
     port, log, settings = _free_port(), home / "jupyter.log", home / "settings/@jupyterlab/notebook-extension"
     settings.mkdir(parents=True)  # every cell in the page, not only those scrolled into view (JupyterLab 4 windowing)
     (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    docs = home / "settings/@jupyterlab/docmanager-extension"  # no autosave: the test types into the repository's notebook
+    docs.mkdir(parents=True)
+    (docs / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": False}))
     proc = subprocess.Popen([str(BIN / "jupyter"), "lab", "--no-browser", "--allow-root", f"--port={port}", "--ServerApp.ip=127.0.0.1",
                              f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={ROOT}", f"--LabApp.user_settings_dir={home / 'settings'}"],
                             stdout=subprocess.DEVNULL, stderr=open(log, "w"))
@@ -47,7 +50,7 @@ def lab(tmp_path_factory):
         try: urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=5); break
         except OSError: time.sleep(0.5)
     else: proc.kill(); pytest.fail(f"jupyter lab did not start within 120 s:\n{log.read_text()[-2000:]}")
-    yield base
+    yield {"url": base, "log": log}
     proc.terminate(); proc.wait(timeout=30)
 
 
@@ -61,6 +64,17 @@ def browser():
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def untouched_notebook():
+    "`NOTEBOOK` as it was before the test, restored after it; the test fails if JupyterLab wrote to it (a test's parameters or outputs)."
+    path = ROOT / NOTEBOOK
+    before = path.read_bytes()
+    yield path
+    after = path.read_bytes()
+    path.write_bytes(before)
+    assert after == before, f"JupyterLab saved into {NOTEBOOK} (restored): a test must leave the repository as it found it"
 
 
 @pytest.fixture
@@ -108,7 +122,7 @@ def _run_all_and_wait(page, timeout_s=900, retry_s=60):
 
 
 def test_jupyterlab_serves_the_widget_extension(lab):
-    with urllib.request.urlopen(f"{lab}/lab/api/extensions?token={TOKEN}", timeout=30) as r: ext = json.loads(r.read())
+    with urllib.request.urlopen(f"{lab['url']}/lab/api/extensions?token={TOKEN}", timeout=30) as r: ext = json.loads(r.read())
     found = {e["name"]: (e["enabled"], e["status"]) for e in ext}
     assert found.get("jupyter-widgets-jupyterlab-manager") == (True, "ok"), found  # without it JupyterLab shows widgets as text
 
@@ -121,14 +135,26 @@ def _copy_first_notebooks(run_dir: Path, copy: Path, names=FIRST) -> Path:
     return copy
 
 
-def test_study_notebook_3_runs_where_it_sits_and_its_viewer_draws_and_redraws(lab, browser, smoke_dir, tmp_path, shots):
+def _open_notebook(page, lab, shots, tries=2, timeout_s=150):
+    """Open `NOTEBOOK` in JupyterLab and return its parameters cell. On a loaded machine JupyterLab's first load can
+    take minutes, or stall: after `timeout_s` seconds without the cell the page is loaded again, up to `tries` times.
+    If it never shows, the failure names a screenshot of what the page showed and the server's last log lines."""
+    params = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text="overrides = {}").first
+    for _ in range(tries):
+        page.goto(f"{lab['url']}/lab/tree/{NOTEBOOK}?token={TOKEN}")
+        try: params.wait_for(timeout=timeout_s * 1000); return params
+        except Exception: pass  # playwright's TimeoutError
+    page.screenshot(path=str(shot := shots / "lab_not_opened.png"))
+    pytest.fail(f"JupyterLab did not show {NOTEBOOK}'s parameters cell in {tries} loads of {timeout_s} s; the page: {shot}; "
+                f"the server's log ends:\n{lab['log'].read_text()[-3000:]}")
+
+
+def test_study_notebook_3_runs_where_it_sits_and_its_viewer_draws_and_redraws(lab, browser, smoke_dir, tmp_path, shots, untouched_notebook):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    params = _open_notebook(page, lab, shots)  # the notebook is the repository's: it opens while the smoke run works
+    assert "profile =" in params.inner_text() and "out_dir =" in params.inner_text()
     run_dir = smoke.wait_for_notebook(smoke_dir, FIRST[-1])  # the smoke run goes on with notebooks 4-13 meanwhile
     copy = _copy_first_notebooks(run_dir, tmp_path / "run")  # the reader's run writes here, not into the shared smoke run
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{lab}/lab/tree/{NOTEBOOK}?token={TOKEN}")
-    params = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text="overrides = {}").first  # the parameters cell
-    params.wait_for(timeout=120_000)
-    assert "profile =" in params.inner_text() and "out_dir =" in params.inner_text()
     params.locator(".cm-content").click()
     page.keyboard.press("Control+a")
     page.keyboard.insert_text(_parameters(run_dir, copy))

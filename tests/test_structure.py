@@ -2,6 +2,8 @@
 import ast, re
 from pathlib import Path
 
+from osteo_nb.config import DEFAULT_PROFILE
+
 PKG = Path(__file__).resolve().parents[1] / "osteo_nb"
 
 
@@ -70,3 +72,24 @@ def test_study_notebooks_define_nothing():
 
 def test_the_check_sees_a_definition():
     assert definitions("x = 1\ndef f(a): return a\ny = lambda v: v\n%matplotlib inline") == ["f", "lambda"]
+
+
+def parameter_values(nb) -> dict:
+    "The values a notebook's `parameters` cell assigns (literals only)."
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    return {t.id: ast.literal_eval(n.value) for n in ast.parse(cell.source).body for t in n.targets}
+
+
+DEFAULT_PARAMETERS = {"profile": DEFAULT_PROFILE, "data_dir": "data/raw", "out_dir": "runs/notebooks", "seed": None, "overrides": {}}
+
+
+def test_committed_study_notebooks_are_clean():
+    """What a reader opens is the notebook, not a run of it: no outputs, and the parameters at their defaults (a session in
+    JupyterLab that saved a test's parameters or a run's outputs into `nbs/study/` fails here)."""
+    import nbformat
+    found = []
+    for path in sorted(STUDY.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        if n := sum(bool(c.get("outputs")) for c in nb.cells if c.cell_type == "code"): found.append(f"{path.name}: {n} cells with outputs")
+        if (p := parameter_values(nb)) != DEFAULT_PARAMETERS: found.append(f"{path.name}: parameters {p}")
+    assert not found, "\n".join(found)
