@@ -75,7 +75,7 @@ test:  ## the full test suite: library notebooks (nbdev_test) and tests/ (pytest
 test-slow:  ## the library notebooks with their `#| slow` cells too (training determinism and resume, real-data traces, pool splits); not in CI
 	$(ONE_THREAD) $(BIN)/nbdev_test --n_workers 2 --flags slow
 
-sync:  ## export the library from the notebooks, clean the notebooks, render the README (its numbers from results/)
+sync:  ## export the library from the notebooks, clean the notebooks, render README.md and METHODS.md (their numbers from results/)
 	$(BIN)/nbdev_export
 	# every notebook under nbs/, nbs/study/ and nbs/published/ included (papermill's metadata and the parameters tag are kept)
 	$(BIN)/nbdev_clean --fname nbs

@@ -119,17 +119,19 @@ def osteo_reproduce(data: str = DataConfig.data_dir, # folder of class sub-folde
 
 # %% ../nbs/91_cli.ipynb #96d49e2e
 @call_parse
-def osteo_readme(check: bool = False # only check that README.md is up to date; exit 1 if not
+def osteo_readme(check: bool = False # only check that README.md and METHODS.md are up to date; exit 1 if not
         ):
-    "Write README.md from nbs/index.ipynb, every number filled from the results (or check it)."
-    from osteo_nb.docs import render_readme
-    readme, text = project_root() / "README.md", render_readme()
-    if check:
-        if not readme.exists() or readme.read_text() != text:
-            raise SystemExit(
-                "README.md is out of date with nbs/index.ipynb or results/: run `osteo-readme` (or `make sync`)")
-        return print("README.md is up to date")
-    readme.write_text(text)
+    "Write README.md and METHODS.md from their notebooks, every number filled from the results (or check them)."
+    from osteo_nb.docs import PAGES, render_page
+    pages = {page: render_page(page) for page in PAGES}
+    if not check:
+        for page, text in pages.items(): (project_root() / page).write_text(text)
+        return
+    stale = [p for p, text in pages.items() if not (project_root() / p).exists() or (project_root() / p).read_text() != text]
+    if stale:
+        raise SystemExit(f"{', '.join(stale)} out of date with {', '.join(PAGES[p][0] for p in stale)} or results/: "
+                         "run `osteo-readme` (or `make sync`)")
+    print(f"{' and '.join(PAGES)} are up to date")
 
 # %% ../nbs/91_cli.ipynb #b91d45cd
 @call_parse
