@@ -210,7 +210,7 @@ StudyConfig.value = _value
 DEFAULT_PROFILE = "quick"  # what `osteo-reproduce` and `make reproduce` run when no profile is named
 
 PROFILES = {
-    "smoke": StudyConfig(profile="smoke", limit_per_class=8, epochs=1, batch_size=8, lime_samples=40, predict_batch=20,
+    "smoke": StudyConfig(profile="smoke", limit_per_class=8, epochs=1, batch_size=8, lime_samples=20, predict_batch=20,
                          gallery_per_class=1, cv_folds=3, controls=True, cv_seeds=1, protocol_files=16,
                          protocol_resplits=1, protocol_train_seeds=1),
     "quick": StudyConfig(profile="quick", epochs=5, lime_samples=300),

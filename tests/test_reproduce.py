@@ -3,6 +3,7 @@ import json
 import pandas as pd
 
 from conftest import cli
+from osteo_nb.config import PROFILES
 from osteo_nb.provenance import sha256_file
 
 
@@ -101,7 +102,7 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(smoke_run):
     assert set(vp.condition) == scored - {"naive split, test files with a copy in training", "naive split, test files without a copy in training"}
     cv = pd.read_csv(run_dir / "results/validity_cv.csv")  # notebook 11: the cross-validation, on the pool and on the source labels
     assert set(cv.experiment) == {"uncertainty", "labels"} and cv.n.gt(0).all()
-    assert cv.condition.str.contains("3-fold CV x 1 seed, LIME 40 samples (reduced", regex=False).all()  # every row names its design
+    assert cv.condition.str.contains(f"3-fold CV x 1 seed, LIME {PROFILES['smoke'].lime.lime_samples} samples (reduced", regex=False).all()  # every row names its design
     cvp = pd.read_csv(run_dir / "results/validity_cv_predictions.csv")
     assert set(cvp.study) == {"pool", "source labels"} and set(cvp.condition) == {"original images", "LIME masks"}
     for study, experiment, n in (("pool", "uncertainty", None), ("source labels", "labels", 8)):  # 8: the source's normal and osteoporosis radiographs
