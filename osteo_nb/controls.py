@@ -32,11 +32,12 @@ __all__ = ['MASK_CONDITIONS', 'PAPER_ACCURACY', 'WHAT_HOLDS_UP', 'CV_CONDITIONS'
            'CONTROL_NAMES', 'true_label_mask', 'random_mask', 'top_area_mask', 'control_masks', 'masked_arrays',
            'crop_border', 'cropped_arrays', 'cam_maps', 'bone_mask', 'outside_share', 'cam_bone_rows', 'rankings',
            'pixel_order', 'perturbations', 'faithfulness_frame', 'faithfulness_rows', 'leak_flags', 'condition_rows',
-           'paired_rows', 'plot_conditions', 'what_holds_up', 'difference_rows', 'plot_differences', 'pool_folds',
-           'cv_lime_config', 'cv_seeds', 'cv_design', 'masked_cross_validation', 'cv_fold_rows', 'cv_summary_rows',
-           'plot_cv', 'model_names', 'CVStudy', 'cv_study', 'pool_cv_study', 'source_cv_study', 'part_tables',
-           'cv_tables', 'ControlsLog', 'ControlInputs', 'control_inputs', 'reference_rows', 'mask_leakage',
-           'mask_controls', 'shortcuts', 'faithfulness', 'naive_split', 'label_controls']
+           'paired_rows', 'plot_conditions', 'what_holds_up', 'what_holds_up_figures', 'difference_rows',
+           'plot_differences', 'pool_folds', 'cv_lime_config', 'cv_seeds', 'cv_design', 'masked_cross_validation',
+           'cv_fold_rows', 'cv_summary_rows', 'plot_cv', 'model_names', 'CVStudy', 'cv_study', 'pool_cv_study',
+           'source_cv_study', 'part_tables', 'cv_tables', 'ControlsLog', 'ControlInputs', 'control_inputs',
+           'reference_rows', 'mask_leakage', 'mask_controls', 'shortcuts', 'faithfulness', 'naive_split',
+           'label_controls']
 
 # %% ../nbs/16_controls.ipynb #a1d397f4
 MASK_CONDITIONS = ("lime", "true label", "random", "inverted", "gradcam")  # "lime": the paper's masks (predicted label)
@@ -350,6 +351,14 @@ def what_holds_up(validity: pd.DataFrame # the gathered validity rows (`validity
     "The rows of the `WHAT_HOLDS_UP` conditions, in that order (each condition's rows in the table's order)."
     shown = validity[validity.condition.isin(WHAT_HOLDS_UP)]
     return shown.assign(order=shown.condition.map(WHAT_HOLDS_UP.index)).sort_values("order", kind="stable")
+
+# %% ../nbs/16_controls.ipynb #7947f3a7
+def what_holds_up_figures(shown: pd.DataFrame # validity rows (`what_holds_up`)
+                         ) -> dict:
+    "file stem -> the summary figure, by test accuracy (with the paper's values) and by test AUC."
+    title = lambda m: f"test {m} of every condition (same test radiographs except the naive split)"
+    return {"validity_what_holds_up": plot_conditions(shown, "accuracy", title("accuracy"), paper=PAPER_ACCURACY),
+            "validity_what_holds_up_auc": plot_conditions(shown, "auc", title("auc"), paper={})}
 
 # %% ../nbs/16_controls.ipynb #9ca58171
 def difference_rows(rows: pd.DataFrame, # validity rows (`validity.gather_validity`)

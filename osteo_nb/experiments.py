@@ -18,8 +18,8 @@ from .provenance import save_figure
 from .weights import BackboneSpec
 
 # %% auto #0
-__all__ = ['weights_label', 'evaluate', 'plot_history', 'Experiment', 'run_experiment', 'save_experiment', 'models_table',
-           'mcnemar_table']
+__all__ = ['weights_label', 'evaluate', 'plot_history', 'Experiment', 'run_experiment', 'save_experiment', 'save_experiments',
+           'models_table', 'mcnemar_table']
 
 # %% ../nbs/10a_experiments.ipynb #6616269d
 def weights_label(b) -> str:
@@ -87,6 +87,13 @@ def save_experiment(e: Experiment, # from `run_experiment`
     return [*save_figure(plot_history(e.trained.history, label), cfg, f"training_{name}"),
             *save_figure(plot_confusion(cm, label, cfg.data.classes), cfg, f"confusion_{name}"),
             save_predictions(e.predictions, cfg, d, b["role"])]
+
+# %% ../nbs/10a_experiments.ipynb #06286cc0
+def save_experiments(exps: dict, # role -> `Experiment`, in the order to save them
+                     cfg: StudyConfig # decides the folders
+                    ) -> list[Path]:
+    "`save_experiment` of each experiment (a study notebook saves its models' outputs in one call); returns the paths."
+    return [p for e in exps.values() for p in save_experiment(e, cfg)]
 
 # %% ../nbs/10a_experiments.ipynb #7e89d4a9
 def models_table(exps: dict # role -> `Experiment`

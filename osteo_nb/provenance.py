@@ -12,8 +12,8 @@ from pathlib import Path
 from .config import StudyConfig, out_path
 
 # %% auto #0
-__all__ = ['save_figure', 'save_table', 'save_tables', 'sha256_file', 'fingerprint', 'cpu', 'environment', 'atomic_path',
-           'atomic_write_bytes']
+__all__ = ['save_figure', 'save_table', 'save_tables', 'save_figures', 'sha256_file', 'fingerprint', 'cpu', 'environment',
+           'atomic_path', 'atomic_write_bytes']
 
 # %% ../nbs/01_provenance.ipynb #97202aab
 def save_figure(fig, # a matplotlib figure
@@ -45,6 +45,13 @@ def save_tables(tables: dict, # file stem -> DataFrame, in the order to write th
                ) -> list[Path]:
     "`save_table` of each table; returns the CSV paths."
     return [save_table(df, cfg, name) for name, df in tables.items()]
+
+# %% ../nbs/01_provenance.ipynb #5574eaab
+def save_figures(figures: dict, # file stem -> matplotlib figure, in the order to write them
+                 cfg: StudyConfig # decides the folder
+                ) -> list[Path]:
+    "`save_figure` of each figure; returns the PNG and PDF paths."
+    return [p for name, fig in figures.items() for p in save_figure(fig, cfg, name)]
 
 # %% ../nbs/01_provenance.ipynb #d4a97c23
 def sha256_file(path, # any file

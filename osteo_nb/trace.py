@@ -26,8 +26,8 @@ from .provenance import atomic_path, fingerprint, sha256_file
 __all__ = ['SOURCE_DIAGNOSES', 'WANI_ARORA_DOI', 'PATIENT_COLUMNS', 'MAX_PROBLEMS', 'WANI_ARORA_URL', 'WHERE_TO_GET_SOURCE',
            'TRACE_COLUMNS', 'TRACE_FILE', 'TRACE_VERSION', 'AGREEMENT', 'read_patients', 'read_source',
            'download_source', 'best_match', 'trace_image', 'trace_key', 'read_trace', 'cache_problem', 'trace',
-           'label_table', 'sources_of', 'trace_summary', 'source_leakage', 'label_agreement', 'label_audit',
-           'short_paths', 'plot_tscores']
+           'label_table', 'label_tables', 'sources_of', 'trace_summary', 'source_leakage', 'label_agreement',
+           'label_audit', 'short_paths', 'plot_tscores']
 
 # %% ../nbs/05_trace.ipynb #6e159b71
 SOURCE_DIAGNOSES = ("normal", "osteopenia", "osteoporosis")  # the source's folders (WHO categories of the T-score)
@@ -306,6 +306,12 @@ def label_table(traced: pd.DataFrame, # `trace`
     d = d.drop_duplicates(["path", "source_diagnosis"] if unit ==
                           "files" else ["label", "source_group", "source_diagnosis"])
     return pd.crosstab(d.label, d.source_diagnosis).reindex(columns=list(SOURCE_DIAGNOSES), fill_value=0)
+
+# %% ../nbs/05_trace.ipynb #a3502d98
+def label_tables(traced: pd.DataFrame # `trace`
+                ) -> dict:
+    "`label_table` by files and by radiographs, under the names the label audit saves them as (`label_vs_source_<unit>`)."
+    return {f"label_vs_source_{unit}": label_table(traced, unit).reset_index() for unit in ("files", "radiographs")}
 
 # %% ../nbs/05_trace.ipynb #18bed056
 def sources_of(traced: pd.DataFrame # `trace`

@@ -25,7 +25,8 @@ __all__ = ['ENGINES', 'EXPLAINED_LABELS', 'CAM_METHODS', 'CAM_CMAP', 'SIGN_COLOU
            'FastLimeImageExplainer', 'batch_predictor', 'compiled_predictor', 'segmentation_params', 'lime_params',
            'model_digest', 'Explanation', 'superpixels', 'explain', 'jaccard', 'mask_agreement', 'last_conv_layer',
            'gradcam', 'overlay', 'explanation_table', 'superpixel_anchors', 'plot_explanation', 'plot_cams',
-           'sample_gallery', 'plot_gallery', 'LimeViewer', 'viewer_figure', 'static_viewer']
+           'sample_gallery', 'plot_gallery', 'with_predictions', 'pick_example', 'gradcams', 'example_figures',
+           'galleries', 'LimeViewer', 'viewer_figure', 'static_viewer']
 
 # %% ../nbs/11_xai.ipynb #1ceb4bd8
 def lime_input(x: np.ndarray # canonical uint8 luminance image (H, W), or a batch (N, H, W)
@@ -539,6 +540,57 @@ def plot_gallery(images: np.ndarray, # uint8 images (N, H, W), indexed by `rows.
             axs[r, c].axis("off")
     fig.tight_layout()
     return fig
+
+# %% ../nbs/11_xai.ipynb #2a6d2edc
+def with_predictions(table: pd.DataFrame, # one row per image, in the order of the explanations
+                     exps: dict # model name -> list of `Explanation`
+                    ) -> pd.DataFrame:
+    "`table` with a `pred_<model>` column per model: the class its model predicted for each image."
+    return table.assign(**{f"pred_{m}": [int(np.argmax(e.probs)) for e in ex] for m, ex in exps.items()})
+
+# %% ../nbs/11_xai.ipynb #05bbeba0
+def pick_example(table: pd.DataFrame, # `label` and `pred_<model>` columns (`with_predictions`)
+                 models, # the model names
+                 seed: int = 42
+                ) -> int:
+    "A seeded choice among the images every model classifies correctly (any image if there is none): the paper shows one."
+    right = table.index[np.logical_and.reduce([table[f"pred_{m}"] == table.label for m in models])]
+    return int(np.random.default_rng(seed).choice(right if len(right) else table.index))
+
+# %% ../nbs/11_xai.ipynb #3c774724
+def gradcams(models: dict, # model name -> Keras classifier
+             images: np.ndarray, # canonical uint8 images (N, H, W)
+             exps: dict # model name -> list of `Explanation` of `images`
+            ) -> dict:
+    "model name -> its Grad-CAM maps (N, H, W) for the class each of its explanations explains."
+    return {m: gradcam(model, images, [e.label for e in exps[m]]) for m, model in models.items()}
+
+# %% ../nbs/11_xai.ipynb #56c8487f
+def example_figures(images: np.ndarray, # uint8 images (N, H, W)
+                    exps: dict, # model name -> list of `Explanation`, in the order of Fig. 5 and 6
+                    cams: dict, # model name -> Grad-CAM maps (N, H, W)
+                    i: int, # the image shown (`pick_example`)
+                    truth: int, # its class
+                    backbone: dict, # model name -> the backbone's name, for the captions
+                    cfg: StudyConfig # lime_top_k, classes
+                   ) -> dict:
+    "file stem -> figure: the paper's Fig. 5 and 6 (each model's LIME explanation of image `i`) and Fig. 7 (the Grad-CAM maps)."
+    name = {m: f"{m} ({backbone[m]})" for m in exps}
+    lime = {f"fig{n}_lime_{m}": plot_explanation(images[i], exps[m][i], cams[m][i], cfg.lime.lime_top_k, "positive", name[m],
+                                                 cfg.data.classes, truth) for n, m in zip((5, 6), exps)}
+    return lime | {"fig7_gradcam": plot_cams(images[i], {name[m]: cams[m][i] for m in exps}, {name[m]: exps[m][i] for m in exps},
+                                             cfg.data.classes)}
+
+# %% ../nbs/11_xai.ipynb #62a70636
+def galleries(table: pd.DataFrame, # one row per image: `name`, `label` and `pred_<model>` columns (`with_predictions`)
+              images: np.ndarray, # uint8 images (N, H, W), indexed like `table`
+              exps: dict, # model name -> list of `Explanation`
+              cfg: StudyConfig # gallery_per_class, seed, lime_top_k, classes
+             ) -> tuple:
+    "(file stem -> figure, the rows shown): for each model, `sample_gallery` of its right and wrong images with every model's top superpixels."
+    picked = {m: sample_gallery(table, m, cfg.lime.gallery_per_class, cfg.seed) for m in exps}
+    figs = {f"lime_gallery_{m}": plot_gallery(images, p, exps, cfg.lime.lime_top_k, cfg.data.classes) for m, p in picked.items()}
+    return figs, pd.concat(picked, names=["gallery"])[["name", "label", *[f"pred_{m}" for m in exps]]]
 
 # %% ../nbs/11_xai.ipynb #9c157c0f
 class LimeViewer:

@@ -70,6 +70,23 @@ def test_study_notebooks_define_nothing():
     assert len(list(STUDY.glob("*.ipynb"))) >= 13 and not found, "\n".join(found)
 
 
+def loops(code: str) -> list[str]:
+    "The `for` and `while` statements of a cell (a comprehension that maps one call over the models is an expression, not a step)."
+    return [type(n).__name__.lower() for n in ast.walk(ast.parse(code)) if isinstance(n, (ast.For, ast.While, ast.AsyncFor))]
+
+
+def test_study_notebooks_loop_over_nothing():
+    "A loop over conditions (models, metrics, units) is a step of the study, and belongs in a library function."
+    import nbformat
+    found = [f"{nb.name} cell {i}: {', '.join(d)}" for nb in sorted(STUDY.glob("*.ipynb"))
+             for i, c in enumerate(nbformat.read(nb, as_version=4).cells) if c.cell_type == "code" and (d := loops(c.source))]
+    assert not found, "\n".join(found)
+
+
+def test_the_check_sees_a_loop():
+    assert loops("for m in models:\n    save(m)\nx = [f(m) for m in models]\nwhile False: pass") == ["for", "while"]
+
+
 def test_the_check_sees_a_definition():
     assert definitions("x = 1\ndef f(a): return a\ny = lambda v: v\n%matplotlib inline") == ["f", "lambda"]
 
