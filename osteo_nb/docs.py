@@ -495,7 +495,7 @@ def record_timing(what: str, # the key the README reads, e.g. "setup"
     path = Path(path or project_root() / TIMINGS)
     new = not path.exists()
     with path.open("a", newline="") as f:
-        w = csv.writer(f)
+        w = csv.writer(f, lineterminator="\n")  # the file's line ends (csv's default is \r\n)
         if new: w.writerow(TIMING_COLUMNS)
         w.writerow([what, command, f"{float(seconds):.1f}", machine or this_machine(), date.today().isoformat(), note])
     return path
