@@ -54,7 +54,7 @@ def _check_names(model: str, split: str, rows: pd.DataFrame, names: list):
 
 def _check_predicted(model: str, split: str, rows: pd.DataFrame, exps: list):
     if len(exps) != len(rows): raise ValueError(f"{model}/{split}: {len(exps)} explanations for {len(rows)} images")
-    wrong = [r for r, e in zip(rows.path, exps) if e.label != int(np.argmax(e.probs))]
+    wrong = [r for r, e in zip(rows.path, exps) if e.label != e.predicted]
     if wrong:
         raise ValueError(
             f"{model}/{split}: the masks must explain the predicted label; {len(wrong)} do not, e.g. {wrong[0]}")

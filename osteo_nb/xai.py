@@ -193,6 +193,12 @@ class Explanation:
             made = json.loads(str(z["made_from"])) if "made_from" in z.files else None
             return cls(int(z["label"]), z["probs"], z["segments"], z["weights"], i, s, p, made_from=made)
 
+# %% ../nbs/11_xai.ipynb #bcc22703
+@patch(as_prop=True)
+def predicted(self: Explanation) -> int:
+    "The class the model predicts for the image: the largest of `probs`."
+    return int(np.argmax(self.probs))
+
 # %% ../nbs/11_xai.ipynb #c974d773
 class _Mismatch(ValueError):
     "A cache entry that reads, but does not hold what it should; the message says why."
@@ -383,7 +389,7 @@ def _explanation_row(path: str, label: int, model: str, backbone: str, e: Explan
     top = e.mask(cfg.lime.lime_top_k)
     return {
         "path": path, "label": cfg.data.classes[label], "model": model, "backbone": backbone,
-        "predicted": cfg.data.classes[int(np.argmax(e.probs))], "p_osteoporosis": round(float(e.probs[1]), 4),
+        "predicted": cfg.data.classes[e.predicted], "p_osteoporosis": round(float(e.probs[1]), 4),
         "explained": cfg.data.classes[e.label], "superpixels": len(e.weights),
         "top_superpixels": " ".join(map(str, np.unique(e.segments[top == 1]))),
         "mask_area": round(float((top == 1).mean()),
@@ -414,7 +420,7 @@ def superpixel_anchors(segments: np.ndarray, # superpixel index of each pixel (H
 SIGN_COLOURS = {1: "limegreen", -1: "red", 0: "tab:gray"}  # shown and raising the class, shown and lowering it, neither
 
 def _caption(name, exp, classes, truth=None):
-    t = f"{name}: predicted {classes[int(np.argmax(exp.probs))]} (p={float(np.max(exp.probs)):.2f}), explained {classes[exp.label]}"
+    t = f"{name}: predicted {classes[exp.predicted]} (p={float(np.max(exp.probs)):.2f}), explained {classes[exp.label]}"
     return t + (f", true {classes[truth]}" if truth is not None else "")
 
 def _signed(exp, mask):
@@ -533,7 +539,7 @@ def plot_gallery(images: np.ndarray, # uint8 images (N, H, W), indexed by `rows.
             e, rgb = es[i], np.repeat(images[i][..., None] / 255, 3, -1)
             m = e.mask(k)
             axs[r, c].imshow(rgb * (m != 0)[..., None] + 0.15 * rgb * (m == 0)[..., None])
-            p = int(np.argmax(e.probs))
+            p = e.predicted
             axs[r, c].set_title(
                 f"{n}: true {classes[row.label]}, pred {classes[p]} ({'ok' if p == row.label else 'wrong'})",
                 fontsize=6.5)
@@ -546,7 +552,7 @@ def with_predictions(table: pd.DataFrame, # one row per image, in the order of t
                      exps: dict # model name -> list of `Explanation`
                     ) -> pd.DataFrame:
     "`table` with a `pred_<model>` column per model: the class its model predicted for each image."
-    return table.assign(**{f"pred_{m}": [int(np.argmax(e.probs)) for e in ex] for m, ex in exps.items()})
+    return table.assign(**{f"pred_{m}": [e.predicted for e in ex] for m, ex in exps.items()})
 
 # %% ../nbs/11_xai.ipynb #05bbeba0
 def pick_example(table: pd.DataFrame, # `label` and `pred_<model>` columns (`with_predictions`)
