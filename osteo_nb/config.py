@@ -9,15 +9,16 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['CLASSES', 'KNOWN_CLASSES', 'LIME_ENGINES', 'SECTIONS', 'FIELDS', 'DEFAULT_PROFILE', 'PROFILES', 'SPLIT_FILE',
-           'BACKBONES_TABLE', 'PUBLISHED', 'POOL_ENV', 'SOURCE_ENV', 'DataConfig', 'DedupConfig', 'TrainConfig',
-           'LimeConfig', 'ValidityConfig', 'PathsConfig', 'StudyConfig', 'get_profile', 'parse_settings', 'to_dict',
-           'from_dict', 'project_root', 'at_root', 'out_path', 'StudyInputError', 'study_config', 'require_data',
-           'require_output', 'pool_dir', 'source_dir']
+__all__ = ['CLASSES', 'KNOWN_CLASSES', 'MODELS', 'LIME_ENGINES', 'SECTIONS', 'FIELDS', 'DEFAULT_PROFILE', 'PROFILES',
+           'SPLIT_FILE', 'BACKBONES_TABLE', 'PUBLISHED', 'POOL_ENV', 'SOURCE_ENV', 'DataConfig', 'DedupConfig',
+           'TrainConfig', 'LimeConfig', 'ValidityConfig', 'PathsConfig', 'StudyConfig', 'get_profile', 'parse_settings',
+           'to_dict', 'from_dict', 'project_root', 'at_root', 'out_path', 'StudyInputError', 'study_config',
+           'require_data', 'require_output', 'pool_dir', 'source_dir']
 
 # %% ../nbs/00_config.ipynb #2cbcf9de
 CLASSES = ("normal", "osteoporosis")  # the binary task; osteoporosis is the positive class
 KNOWN_CLASSES = ("normal", "osteopenia", "osteoporosis")  # class folders the data layer recognises
+MODELS = ("efficientnet", "mobilenet")  # the study's two models, by role: the paper's EfficientNetB0 and MobileNetV3, or their stand-ins
 LIME_ENGINES = ("openvino", "openvino-bf16", "tensorflow")  # what runs the models for LIME (`xai.batch_predictor`): OpenVINO in f32 (the default), in bf16 (faster, changes masks), or TensorFlow
 
 # %% ../nbs/00_config.ipynb #ad2cbd99
@@ -105,6 +106,9 @@ class ValidityConfig:
     protocol_files: int = 774  # the protocol study's naive split: files drawn from the data, half per class (the paper's 774)
     protocol_resplits: int = 5  # the protocol study: fresh splits of the masked set, split seeds seed + 1, ..., seed + this
     protocol_train_seeds: int = 3  # the protocol study: training seeds of the same-partition cells (seed, seed + 1, ...)
+    validity_models: tuple = MODELS  # the models the validity study retrains (notebooks 10-12; `controls.validity_backbones`): both, or one of them
+
+    def __post_init__(self): object.__setattr__(self, "validity_models", tuple(self.validity_models))  # JSON (papermill) gives a list
 
 # %% ../nbs/00_config.ipynb #bf785249
 @dataclass(frozen=True)
@@ -191,6 +195,8 @@ def _validate(c: StudyConfig):
         "protocol_files",
         f"need protocol_files >= {2 * len(c.data.classes)}, protocol_resplits >= 1 and protocol_train_seeds >= 1, "
         f"got {c.validity.protocol_files}, {c.validity.protocol_resplits}, {c.validity.protocol_train_seeds}")
+    _check(len(c.validity.validity_models) >= 1 and set(c.validity.validity_models) <= set(MODELS), "validity_models",
+           f"must be one or both of {MODELS}, got {c.validity.validity_models}")
     _check(c.lime.lime_top_k >= 1 and c.lime.predict_batch >= 1 and c.lime.gallery_per_class >= 1, "lime_top_k",
            "lime_top_k, predict_batch and gallery_per_class must be >= 1")
 
@@ -212,7 +218,7 @@ DEFAULT_PROFILE = "quick"  # what `osteo-reproduce` and `make reproduce` run whe
 PROFILES = {
     "smoke": StudyConfig(profile="smoke", limit_per_class=8, epochs=1, batch_size=8, lime_samples=20, predict_batch=20,
                          gallery_per_class=1, cv_folds=3, controls=True, cv_seeds=1, protocol_files=16,
-                         protocol_resplits=1, protocol_train_seeds=1),
+                         protocol_resplits=1, protocol_train_seeds=1, validity_models=("mobilenet",)),
     "quick": StudyConfig(profile="quick", epochs=5, lime_samples=300),
     "paper": StudyConfig(profile="paper"),
     "validity": StudyConfig(profile="validity", controls=True, cv_seeds=1,

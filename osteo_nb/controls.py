@@ -23,7 +23,7 @@ from .provenance import fingerprint
 from .tscore import fold_arrays
 from .validity import VALIDITY_COLUMNS, evidence, score_rows, validity_row
 from .xai import Explanation, explain, gradcam
-from .weights import resolve_backbones
+from .weights import BackboneSpec, resolve_backbones
 from .models import predict_outputs, predict_proba, split_arrays, train_or_load
 from .experiments import models_table, run_experiment
 
@@ -35,9 +35,9 @@ __all__ = ['MASK_CONDITIONS', 'PAPER_ACCURACY', 'WHAT_HOLDS_UP', 'CV_CONDITIONS'
            'paired_rows', 'plot_conditions', 'what_holds_up', 'what_holds_up_figures', 'difference_rows',
            'plot_differences', 'pool_folds', 'cv_lime_config', 'cv_seeds', 'cv_design', 'masked_cross_validation',
            'cv_fold_rows', 'cv_summary_rows', 'plot_cv', 'model_names', 'CVStudy', 'cv_study', 'pool_cv_study',
-           'source_cv_study', 'part_tables', 'cv_tables', 'ControlsLog', 'ControlInputs', 'control_inputs',
-           'reference_rows', 'mask_leakage', 'mask_controls', 'shortcuts', 'faithfulness', 'naive_split',
-           'label_controls']
+           'source_cv_study', 'part_tables', 'cv_tables', 'ControlsLog', 'validity_backbones', 'ControlInputs',
+           'control_inputs', 'reference_rows', 'mask_leakage', 'mask_controls', 'shortcuts', 'faithfulness',
+           'naive_split', 'label_controls']
 
 # %% ../nbs/16_controls.ipynb #a1d397f4
 MASK_CONDITIONS = ("lime", "true label", "random", "inverted", "gradcam")  # "lime": the paper's masks (predicted label)
@@ -633,6 +633,13 @@ class ControlsLog:
         return part_tables(("validity_retrained", "validity_predictions", "validity_models", "validity_seconds"),
                            self.rows, self.predictions, models, list(self.seconds.items()), "experiment")
 
+# %% ../nbs/16_controls.ipynb #e380ed1c
+def validity_backbones(cfg: StudyConfig # backbones, mobilenet, validity_models
+                      ) -> dict[str, BackboneSpec]: # role -> spec, as `weights.resolve_backbones`
+    "The backbones of the models the validity study retrains."
+    specs = resolve_backbones(cfg.train.backbones, cfg.train.mobilenet)
+    return {role: spec for role, spec in specs.items() if role in cfg.validity.validity_models}
+
 # %% ../nbs/16_controls.ipynb #4ad66cd3
 @dataclass
 class ControlInputs:
@@ -656,7 +663,7 @@ def control_inputs(records: pd.DataFrame, # the study's split records (`results/
                    cfg: StudyConfig # the study configuration (its run folder holds notebooks 1-5's outputs)
                   ) -> ControlInputs:
     "Everything from the caches and notebooks 1-5; the LIME masks rebuilt here must equal notebook 4's feature-focused images, byte for byte."
-    specs = resolve_backbones(cfg.train.backbones, cfg.train.mobilenet)
+    specs = validity_backbones(cfg)
     arrays = split_arrays(records, root, cfg)
     originals = {role: train_or_load("original", spec, arrays, cfg, progress=False) for role, spec in specs.items()}
     models = {r: t.model for r, t in originals.items()}

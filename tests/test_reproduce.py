@@ -75,27 +75,30 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(smoke_run):
     assert v.part.value_counts().to_dict() == {f: len(t) for f, t in parts.items()} and all(list(t.columns) + ["part", "family", "p_holm", "verdict"] == list(v.columns) for t in parts.values())
     assert {"shortcuts", "mask leakage", "threshold", "calibration"} <= set(parts["validity_no_retraining.csv"].experiment) and v.n.gt(0).all()
     assert v.experiment.iloc[0] == "reference" and v.experiment.iloc[-1] == "protocol"  # the issues' order
+    roles = PROFILES["smoke"].validity.validity_models  # the models the validity study retrains (one in smoke)
+    k = len(roles)
     conf = v[v.family == "confirmatory"]  # the declared family: the CV's out-of-fold test and the factorial's four primary cells, per model
-    assert len(conf) == 2 + 4 * 2 and (conf.metric == "mcnemar_p").all() and (conf.p_holm >= conf.value - 1e-12).all()
+    assert len(conf) == k + 4 * k and (conf.metric == "mcnemar_p").all() and (conf.p_holm >= conf.value - 1e-12).all()
     factorial = pd.read_csv(run_dir / "results/protocol_factorial.csv")  # notebook 12: every cell of the factorial, both models
-    assert len(factorial) == 2 * 2 * 2 and set(factorial.partition) == {"same partition", "re-split"}
+    assert len(factorial) == 2 * 2 * k and set(factorial.partition) == {"same partition", "re-split"}
     assert set(factorial.split) == {"exposure-grouped", "naive file split"} and factorial.mcnemar_p.between(0, 1).all()
     resplit = factorial[factorial.partition == "re-split"]
     assert (resplit.n_in_training + resplit.n_not_in_training == resplit.n).all()  # every re-split test image is counted once, in or out
-    assert len(pd.read_csv(run_dir / "results/protocol_decomposition.csv")) == 2 * 4 and (run_dir / "figures/protocol_factorial.png").stat().st_size > 0
+    assert len(pd.read_csv(run_dir / "results/protocol_decomposition.csv")) == k * 4 and (run_dir / "figures/protocol_factorial.png").stat().st_size > 0
     assert (run_dir / "figures/validity_differences.png").stat().st_size > 0
     assert (v[v.metric == "auc"].lo <= v[v.metric == "auc"].value).all()
     assert len(pd.read_csv(run_dir / "results/validation_predictions_mobilenet.csv")) == int(pd.read_csv(run_dir / "results/models_original.csv").n_val[0])
     vr = pd.read_csv(run_dir / "results/validity_retrained.csv")  # the retrained controls (smoke has `controls` on)
     assert {"reference", "mask leakage", "mask controls", "shortcuts", "faithfulness", "duplicate leakage", "labels"} <= set(vr.experiment)
-    assert vr.n.gt(0).all() and (vr[vr.experiment == "reference"].metric == "accuracy_difference").sum() == 2  # Table 2's pair, per model
+    assert vr.n.gt(0).all() and (vr[vr.experiment == "reference"].metric == "accuracy_difference").sum() == k  # Table 2's pair, per model
     conds = set(vr.condition[vr.metric == "accuracy"])
     assert {"true-label masks, retrained", "random masks, same area, retrained", "inverted masks, retrained",
             "Grad-CAM masks, same area, retrained", "cropped borders, retrained", "naive split (the paper's), all test files"} <= conds
     same_test = vr[(vr.metric == "accuracy") & (vr.experiment != "duplicate leakage")]
     assert (same_test.n == t2.n_test[0]).all()  # every condition but the naive split is scored on Table 2's test images
     vm = pd.read_csv(run_dir / "results/validity_models.csv")
-    assert len(vm) == 2 * 8 and vm.model_file.is_unique and vm.train_seconds.gt(0).all()  # 4 mask controls, cropped, naive, 2 label conditions; two backbones each
+    assert len(vm) == k * 8 and vm.model_file.is_unique and vm.train_seconds.gt(0).all()  # 4 mask controls, cropped, naive, 2 label conditions; per model
+    assert set(vm.model.str.split("/").str[-1]) == set(roles)  # `validity_models` decides what is retrained
     assert (run_dir / "figures/validity_what_holds_up.png").stat().st_size > 0 and len(pd.read_csv(run_dir / "results/validity_seconds.csv")) > 0
     vp = pd.read_csv(run_dir / "results/validity_predictions.csv")  # image by image, every condition scored in the table
     scored = set(vr.condition[(vr.metric == "accuracy") & (vr.experiment != "reference")])
@@ -113,8 +116,8 @@ def test_smoke_run_writes_figures_tables_manifest_and_resumes(smoke_run):
         assert pooled.n.tolist() == [len(p)] and abs(pooled.value.iloc[0] - ((p.p_osteoporosis >= 0.5).astype(int) == p.y_true).mean()) < 1e-9
     assert {"accuracy_mean", "accuracy_sd", "accuracy_difference_mean", "mcnemar_p"} <= set(cv.metric)
     cvm = pd.read_csv(run_dir / "results/validity_cv_models.csv")
-    assert len(cvm) == 2 * 3 * 2 * 2 and cvm.model_file.is_unique  # studies x folds x conditions x backbones (one seed)
-    assert set(folds.model_file[folds.target == "class"]) <= set(cvm.model_file)  # notebook 8's classifiers, reused from the cache
+    assert len(cvm) == 2 * 3 * 2 * k and cvm.model_file.is_unique  # studies x folds x conditions x models (one seed)
+    assert set(folds.model_file[(folds.target == "class") & folds.model.isin(roles)]) <= set(cvm.model_file)  # notebook 8's classifiers, reused from the cache
     assert (run_dir / "figures/validity_cv.png").stat().st_size > 0 and (run_dir / "figures/validity_cv_source.png").stat().st_size > 0
     again = reproduce(data, out, "--set", f"source_data={source}", "--publish")  # same inputs: resumes, nothing to do
     assert again.returncode != 0 and "smoke profile is never published" in again.stderr and not (out / "results").exists()
