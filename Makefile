@@ -56,16 +56,17 @@ reproduce:  ## run the study notebooks into runs/<id>/ only: make reproduce DATA
 publish:  ## run (or resume) the study, then publish the run into results/, figures/ and nbs/published/ (refused for PROFILE=smoke)
 	$(REPRODUCE) --publish
 
-# make test runs three things at once on two cores: the smoke run (every study notebook, about 13 minutes, the
+# make test runs three things at once on two cores: the smoke run (every study notebook, about 15 minutes, the
 # longest single piece; tests/conftest.py starts it in the background when pytest starts, at normal priority),
 # pytest's other tests (two pytest-xdist workers, each test file on one worker; --dist loadgroup would split files:
 # pytest-xdist 3.8 names groups through an attribute pytest 9 no longer reads) and nbdev_test (the library notebooks,
-# one at a time). The last two run at lower priority (nice), so they fill the core the smoke run leaves. Each gets one
+# two at a time, so that both cores work once pytest has ended). The last two run at lower priority (nice), so they
+# fill the core the smoke run leaves. Each gets one
 # BLAS / OpenMP / TensorFlow thread, as two threads each made them wait for each other (benchmarks/README.md, "Test suite")
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1
 
 test:  ## the full test suite: library notebooks (nbdev_test) and tests/ (pytest), side by side; fails if either fails
-	@$(ONE_THREAD) nice -n 5 $(BIN)/nbdev_test --n_workers 1 & nbdev=$$!; \
+	@$(ONE_THREAD) nice -n 5 $(BIN)/nbdev_test --n_workers 2 & nbdev=$$!; \
 	trap 'kill $$nbdev 2>/dev/null' INT TERM; \
 	$(ONE_THREAD) $(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=12 tests; tests=$$?; \
 	wait $$nbdev; notebooks=$$?; \

@@ -1,7 +1,7 @@
 """The smoke run that two test files read: `osteo-reproduce --profile smoke` over every study notebook, on a synthetic
 data set and source database (with a pool file cut from a source radiograph).
 
-It is the longest single piece of the test suite (about 13 minutes on two cores), so `tests/conftest.py` starts it in
+It is the longest single piece of the test suite (about 15 minutes inside `make test` on two cores), so `tests/conftest.py` starts it in
 the background when the session starts, at normal priority, while the pytest-xdist workers (at lower priority) run
 everything else; the tests that read it wait for its record. Run alone: `python tests/smoke.py DIR`."""
 import json, os, subprocess, sys, time, traceback
@@ -58,7 +58,7 @@ def stop(p: subprocess.Popen):
         p.wait()
 
 
-LIMIT = 60 * 60  # seconds: a smoke run still going after this is taken to hang (about 13 minutes alone on two cores, 40+ on a slow day)
+LIMIT = 60 * 60  # seconds: a smoke run still going after this is taken to hang (about 15 minutes inside `make test` on two cores, 40+ on a slow day)
 
 
 def wait(tmp: Path, poll: float = 2.0, limit: float = LIMIT) -> subprocess.CompletedProcess:
