@@ -17,12 +17,12 @@ from tqdm.auto import tqdm
 from .config import DataConfig, StudyConfig, out_path
 from .images import content_box, resize_canonical
 from .data import cv_folds, fold_split, split
-from .masking import lime_mask, load_feature_arrays
+from .masking import feature_arrays, lime_mask
 from .metrics import PAPER_TABLE2, auc_rank, binary_metrics, bootstrap_stat, correct, mcnemar_exact, wilson_interval
 from .provenance import fingerprint
 from .tscore import fold_arrays
 from .validity import VALIDITY_COLUMNS, evidence, score_rows, validity_row
-from .xai import Explanation, explain, gradcam
+from .xai import Explanation, explain, explain_splits, gradcam
 from .weights import BackboneSpec, resolve_backbones
 from .models import predict_outputs, predict_proba, split_arrays, train_or_load
 from .experiments import models_table, run_experiment
@@ -667,14 +667,14 @@ def control_inputs(records: pd.DataFrame, # the study's split records (`results/
     arrays = split_arrays(records, root, cfg)
     originals = {role: train_or_load("original", spec, arrays, cfg, progress=False) for role, spec in specs.items()}
     models = {r: t.model for r, t in originals.items()}
-    exps = {s: explain(x, models, cfg, progress=False) for s, (_, x) in arrays.items()}
+    exps = explain_splits(arrays, models, cfg, progress=False)
     cams = {
         s: {r: cam_maps(originals[r].model, x, [e.label for e in exps[s][r]])
             for r in specs}
         for s, (_, x) in arrays.items()
     }
     table = pd.read_csv(out_path(cfg, "results", "feature_dataset.csv"), keep_default_na=False)
-    feature = {role: load_feature_arrays(table, role, arrays, cfg) for role in specs}
+    feature = feature_arrays(table, specs, arrays, cfg)
     for role in specs:
         for s, (_, x) in arrays.items():
             if not np.array_equal(feature[role][s][1], x * control_masks("lime", exps[s][role], cfg=cfg)):

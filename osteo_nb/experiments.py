@@ -15,11 +15,11 @@ from .dataset import labels_of
 from .metrics import binary_metrics, confusion, correct, mcnemar_exact, plot_confusion, save_predictions, table2_row
 from .models import Trained, predict_proba, train_or_load
 from .provenance import save_figure
-from .weights import BackboneSpec
+from .weights import BackboneSpec, backbone_label
 
 # %% auto #0
-__all__ = ['weights_label', 'evaluate', 'plot_history', 'Experiment', 'run_experiment', 'save_experiment', 'save_experiments',
-           'models_table', 'mcnemar_table']
+__all__ = ['weights_label', 'evaluate', 'plot_history', 'Experiment', 'run_experiment', 'run_experiments', 'experiment_rows',
+           'save_experiment', 'save_experiments', 'models_table', 'mcnemar_table', 'table2_rows', 'roc_curves']
 
 # %% ../nbs/10a_experiments.ipynb #6616269d
 def weights_label(b) -> str:
@@ -76,13 +76,32 @@ def run_experiment(data_name: str, # "original" or "new"
     trained = train_or_load(data_name, spec, arrays, cfg, progress)
     return Experiment(trained, *evaluate(trained, arrays, cfg))
 
+# %% ../nbs/10a_experiments.ipynb #6bcd2401
+def run_experiments(data_name: str, # "original" or "new"
+                    specs: dict, # role -> `BackboneSpec`, in the order to run them
+                    arrays: dict, # from `split_arrays`, for every model; or role -> its own split arrays
+                    cfg: StudyConfig, # the study configuration
+                    progress: bool = True # a bar over epochs
+                   ) -> dict: # role -> `Experiment`
+    "`run_experiment` of every backbone."
+    own = "train" not in arrays  # keyed by role, not by split
+    if own and (missing := set(specs) - set(arrays)): raise ValueError(f"run_experiments: no arrays for {sorted(missing)}")
+    return {role: run_experiment(data_name, spec, arrays[role] if own else arrays, cfg, progress)
+            for role, spec in specs.items()}
+
+# %% ../nbs/10a_experiments.ipynb #9ad6645d
+def experiment_rows(exps: dict # role -> `Experiment`
+                   ) -> pd.DataFrame:
+    "The Table 2 row of each experiment."
+    return pd.DataFrame([e.row for e in exps.values()])
+
 # %% ../nbs/10a_experiments.ipynb #ae391cd8
 def save_experiment(e: Experiment, # from `run_experiment`
                     cfg: StudyConfig # decides the folders
                    ) -> list[Path]:
     "Save the training curve, confusion matrix and predictions of `e`; returns the paths."
     d, b = e.trained.meta["dataset"], e.trained.meta["backbone"]
-    name, label = f"{d}_{b['role']}", f"{b['arch']}{' (stand-in)' if b['stand_in'] else ''}, {d} data set"
+    name, label = f"{d}_{b['role']}", f"{backbone_label(b)}, {d} data set"
     cm = confusion(binary_metrics(e.predictions.y_true, e.predictions.p_osteoporosis))
     return [*save_figure(plot_history(e.trained.history, label), cfg, f"training_{name}"),
             *save_figure(plot_confusion(cm, label, cfg.data.classes), cfg, f"confusion_{name}"),
@@ -96,14 +115,14 @@ def save_experiments(exps: dict, # role -> `Experiment`, in the order to save th
     return [p for e in exps.values() for p in save_experiment(e, cfg)]
 
 # %% ../nbs/10a_experiments.ipynb #7e89d4a9
-def models_table(exps: dict # role -> `Experiment`
+def models_table(exps: dict # role -> `Experiment`; a tuple key (e.g. split, partition, seed, condition, role) is joined by "/"
                 ) -> pd.DataFrame:
     "One row per experiment: model file, backbone, training wall time, epochs and the digest of its data."
     rows = []
     for role, e in exps.items():
         m = e.trained.meta
         rows.append({
-            "dataset": m["dataset"], "model": role, "backbone": m["backbone"]["arch"],
+            "dataset": m["dataset"], "model": "/".join(map(str, role)) if isinstance(role, tuple) else role, "backbone": m["backbone"]["arch"],
             "model_file": e.trained.path.name, "epochs": m["config"]["epochs"], "best_epoch": m["best_epoch"],
             "train_seconds": m["train_seconds"], "n_train": m["n"]["train"], "n_val": m["n"]["val"],
             "n_test": m["n"]["test"], "data_digest": m["data_digest"]
@@ -124,3 +143,19 @@ def mcnemar_table(exps: dict # role -> `Experiment`, evaluated on the same test 
                 **mcnemar_exact(correct(pa), correct(pb))
             })
     return pd.DataFrame(rows, columns=["dataset", "model_a", "model_b", "b", "c", "p_value"])
+
+# %% ../nbs/10a_experiments.ipynb #5ddeaac8
+def table2_rows(preds: dict, # (dataset, role) -> test predictions (`metrics.read_predictions`)
+                backbones: pd.DataFrame, # `weights.backbones_table`, indexed by role
+                seed: int # the bootstrap seed of the intervals
+               ) -> list[dict]: # one `metrics.table2_row` per model and data set, in `preds`' order
+    "Table 2's rows, from the saved test predictions."
+    return [table2_row(d, r, backbones.at[r, "arch"], weights_label(backbones.loc[r]), p.y_true, p.p_osteoporosis, seed=seed)
+            for (d, r), p in preds.items()]
+
+# %% ../nbs/10a_experiments.ipynb #f746bc3d
+def roc_curves(preds: dict, # (dataset, role) -> test predictions (`metrics.read_predictions`)
+               backbones: pd.DataFrame # `weights.backbones_table`, indexed by role
+              ) -> dict: # curve name -> (y_true, p_osteoporosis), for `metrics.plot_roc`
+    "The ROC curves of the saved test predictions."
+    return {f"{r} ({backbones.at[r, 'arch']}), {d}": (p.y_true, p.p_osteoporosis) for (d, r), p in preds.items()}

@@ -19,7 +19,7 @@ from .xai import Explanation
 
 # %% auto #0
 __all__ = ['FEATURE_COLUMNS', 'lime_mask', 'feature_image', 'feature_names', 'feature_dataset', 'feature_summary',
-           'load_feature_arrays', 'plot_feature_samples']
+           'load_feature_arrays', 'feature_arrays', 'plot_feature_samples']
 
 # %% ../nbs/12_masking.ipynb #9dadbf74
 def lime_mask(e: Explanation, # a LIME explanation (`xai.explain`)
@@ -116,6 +116,15 @@ def load_feature_arrays(table: pd.DataFrame, # from `feature_dataset`
         split: (rows, np.stack([read(split, p) for p in rows.path]) if len(rows) else empty)
         for split, (rows, _) in arrays.items()
     }
+
+# %% ../nbs/12_masking.ipynb #c43fd773
+def feature_arrays(table: pd.DataFrame, # from `feature_dataset`
+                   models, # whose data sets, e.g. the roles of `weights.resolve_backbones`
+                   arrays: dict, # the original split -> (rows, images) the table was made from
+                   cfg: StudyConfig = StudyConfig() # out_dir
+                  ) -> dict: # model -> split -> (rows, feature-focused images)
+    "`load_feature_arrays` of every model: the data sets the feature-focused models are trained on."
+    return {m: load_feature_arrays(table, m, arrays, cfg) for m in models}
 
 # %% ../nbs/12_masking.ipynb #cb519fbc
 def plot_feature_samples(table: pd.DataFrame, # from `feature_dataset`

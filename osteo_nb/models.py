@@ -21,10 +21,11 @@ from .dataset import cache_path, from_arrays, labels_of, load_images, refuse_lin
 from .weights import FEATURE_LAYER, BackboneSpec, build_backbone, ensure_weights, resolve_backbones
 
 # %% auto #0
-__all__ = ['HEADS', 'TARGETS', 'Target', 't_scores', 'build_classifier', 'split_arrays', 'seed_everything', 'epoch_seed',
-           'epoch_dataset', 'arrays_digest', 'training_key', 'TrainState', 'record_epoch', 'history_frame',
-           'write_backup', 'read_backup', 'restore_backup', 'TrainingBar', 'fit', 'save_classifier', 'load_classifier',
-           'clean_temporaries', 'model_path', 'Trained', 'train_or_load', 'predict_outputs', 'predict_proba']
+__all__ = ['HEADS', 'TARGETS', 'Target', 't_scores', 'build_classifier', 'split_arrays', 'split_sizes', 'seed_everything',
+           'epoch_seed', 'epoch_dataset', 'arrays_digest', 'training_key', 'TrainState', 'record_epoch',
+           'history_frame', 'write_backup', 'read_backup', 'restore_backup', 'TrainingBar', 'fit', 'save_classifier',
+           'load_classifier', 'clean_temporaries', 'model_path', 'Trained', 'train_or_load', 'load_models',
+           'predict_outputs', 'predict_proba']
 
 # %% ../nbs/10_models.ipynb #cb4c9939
 HEADS = {"efficientnet": (1024,), "mobilenet": ()}  # hidden Dense(ReLU) units between pooling and the output layer
@@ -84,6 +85,12 @@ def split_arrays(records: pd.DataFrame, # records from `data.make_split` or `dat
         for s in ("train", "val", "test")
         for rows in [select(records, s, cfg)]
     }
+
+# %% ../nbs/10_models.ipynb #b98faedf
+def split_sizes(arrays: dict # from `split_arrays`
+               ) -> dict[str, int]: # split -> number of images
+    "How many images each split of `arrays` holds."
+    return {s: len(rows) for s, (rows, _) in arrays.items()}
 
 # %% ../nbs/10_models.ipynb #69133af3
 def seed_everything(seed: int):
@@ -414,6 +421,15 @@ def train_or_load(data_name: str, # "original" or "new": names the data set in t
     save_classifier(model, path, meta)
     _remove(safe_entry(path.parent, backup.name))
     return Trained(model, meta, hist, path)
+
+# %% ../nbs/10_models.ipynb #00912a5c
+def load_models(data_name: str, # the data set the models were trained on, e.g. "original"
+                specs: dict, # role -> `BackboneSpec`
+                arrays: dict, # from `split_arrays`
+                cfg: StudyConfig # the study configuration
+               ) -> dict: # role -> Keras classifier
+    "Every role's classifier for these inputs, by `train_or_load`."
+    return {role: train_or_load(data_name, spec, arrays, cfg, progress=False).model for role, spec in specs.items()}
 
 # %% ../nbs/10_models.ipynb #6f47b518
 def predict_outputs(model: keras.Model, # a model from `build_classifier`, any target

@@ -16,9 +16,9 @@ from .controls import condition_rows, control_masks, masked_arrays, paired_rows
 from .data import split
 from .metrics import PAPER_TABLE2
 from .validity import cell_name
-from .models import split_arrays, train_or_load
+from .models import load_models, split_arrays, train_or_load
 from .experiments import run_experiment
-from .xai import explain
+from .xai import explain_splits
 
 # %% auto #0
 __all__ = ['PAPER_FILES', 'MODEL_NAMES', 'paper_scale_sample', 'resplit', 'mask_training_flags', 'lime_masked', 'train_pair',
@@ -68,7 +68,7 @@ def lime_masked(arrays: dict, # split -> (rows, canonical uint8 images), e.g. `m
                 cfg: StudyConfig # LIME parameters, lime_top_k, cache_dir
                ) -> dict: # role -> split -> (rows, masked images)
     "Every image of `arrays` times its LIME mask (predicted label) by each model: one feature-focused data set per model."
-    exps = {s: explain(x, models, cfg, progress=False) for s, (_, x) in arrays.items()}
+    exps = explain_splits(arrays, models, cfg, progress=False)
     return {
         role: masked_arrays(arrays, {s: control_masks("lime", exps[s][role], cfg=cfg)
                                      for s in arrays})
@@ -149,10 +149,7 @@ def protocol_study(records: pd.DataFrame, # the study's records and split
     rows, preds, trained = [], [], {}
     for split_name, (first, scfg) in first_partitions(records, cfg).items():
         first_arrays = split_arrays(first, root, scfg)
-        mask_models = {
-            r: train_or_load(MODEL_NAMES[split_name, "same partition"][0], s, first_arrays, scfg, progress=False).model
-            for r, s in specs.items()
-        }
+        mask_models = load_models(MODEL_NAMES[split_name, "same partition"][0], specs, first_arrays, scfg)
         first_masked = lime_masked(first_arrays, mask_models, scfg)  # once for every training seed of the same partition
         for partition, seed, part in tqdm(protocol_cells(first, scfg), desc=split_name, disable=not progress):
             arrays = first_arrays if part is first else split_arrays(part, root, scfg)

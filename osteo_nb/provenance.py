@@ -41,10 +41,11 @@ def save_table(df, # a pandas DataFrame
 
 # %% ../nbs/01_provenance.ipynb #fcbf0eca
 def save_tables(tables: dict, # file stem -> DataFrame, in the order to write them
-                cfg: StudyConfig # decides the folder
+                cfg: StudyConfig, # decides the folder
+                prefix: str = "" # put before every stem, e.g. "validation_predictions_" for tables keyed by model
                ) -> list[Path]:
     "`save_table` of each table; returns the CSV paths."
-    return [save_table(df, cfg, name) for name, df in tables.items()]
+    return [save_table(df, cfg, prefix + name) for name, df in tables.items()]
 
 # %% ../nbs/01_provenance.ipynb #5574eaab
 def save_figures(figures: dict, # file stem -> matplotlib figure, in the order to write them

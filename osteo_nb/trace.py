@@ -27,7 +27,7 @@ __all__ = ['SOURCE_DIAGNOSES', 'WANI_ARORA_DOI', 'PATIENT_COLUMNS', 'MAX_PROBLEM
            'TRACE_COLUMNS', 'TRACE_FILE', 'TRACE_VERSION', 'AGREEMENT', 'read_patients', 'read_source',
            'download_source', 'best_match', 'trace_image', 'trace_key', 'read_trace', 'cache_problem', 'trace',
            'label_table', 'label_tables', 'sources_of', 'trace_summary', 'source_leakage', 'label_agreement',
-           'label_audit', 'short_paths', 'plot_tscores']
+           'label_audit', 'label_audits', 'short_paths', 'plot_tscores']
 
 # %% ../nbs/05_trace.ipynb #6e159b71
 SOURCE_DIAGNOSES = ("normal", "osteopenia", "osteoporosis")  # the source's folders (WHO categories of the T-score)
@@ -382,6 +382,15 @@ def label_audit(records: pd.DataFrame, # a split's records (`path`, `label`, `st
     traced_n = out.images - out["not traced"]
     out["contradicted_share"] = ((out.osteopenia + out.opposite) / traced_n).where(traced_n > 0)  # of the traced images; NaN if none
     return out.reset_index()
+
+# %% ../nbs/05_trace.ipynb #5efe4e10
+def label_audits(splits: dict, # split mode (e.g. "grouped", "paper") -> that split's records
+                 traced: pd.DataFrame, # `trace` of the same folder
+                 classes: tuple = ("normal", "osteoporosis") # the task classes
+                ) -> pd.DataFrame: # `label_audit`'s rows with `split_mode` first, mode after mode
+    "`label_audit` of each split mode, in one table."
+    audit = pd.concat([label_audit(r, traced, classes).assign(split_mode=m) for m, r in splits.items()], ignore_index=True)
+    return audit[["split_mode"] + [c for c in audit.columns if c != "split_mode"]]
 
 # %% ../nbs/05_trace.ipynb #ca3d8ee7
 _PATH_WORD = re.compile(r"[^\s()\[\]{},;'\"]*[/\\][^\s()\[\]{},;'\"]*")  # a word with a / or \ in it

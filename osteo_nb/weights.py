@@ -5,10 +5,11 @@
 # %% ../nbs/08_weights.ipynb #e695a031
 from __future__ import annotations
 import hashlib, os, socket, warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 import numpy as np
+import pandas as pd
 import keras
 from keras import layers
 from .provenance import atomic_path, sha256_file
@@ -18,7 +19,8 @@ from .torchfile import read_torch_legacy
 # %% auto #0
 __all__ = ['STAND_INS', 'FEATURE_LAYER', 'TORCHVISION_MEAN', 'TORCHVISION_STD', 'KERAS_WEIGHTS', 'cache_dir', 'verify_sha256',
            'StandIn', 'stand_in_path', 'tensors_sha256', 'keras_weights', 'efficientnet_lite0', 'mobilenet_v2',
-           'BackboneSpec', 'paper_weights_available', 'resolve_backbones', 'build_backbone', 'ensure_weights']
+           'BackboneSpec', 'paper_weights_available', 'resolve_backbones', 'backbones_table', 'backbone_label',
+           'backbone_labels', 'build_backbone', 'ensure_weights']
 
 # %% ../nbs/08_weights.ipynb #e8b16515
 def cache_dir() -> Path: # the cache root (not created)
@@ -313,6 +315,25 @@ def resolve_backbones(mode: str = "auto", # "paper", "offline" or "auto" (paper 
     if mode == "auto": mode = "paper" if paper_weights_available(paper, online) else _warn_offline(paper)
     specs = _paper_specs(paper) if mode == "paper" else [_stand_in_spec(n) for n in STAND_INS]
     return {s.role: s for s in specs}
+
+# %% ../nbs/08_weights.ipynb #00f705df
+def backbones_table(specs: dict # role -> `BackboneSpec`, from `resolve_backbones`
+                   ) -> pd.DataFrame: # one row per role, `BackboneSpec`'s fields as columns
+    "The backbones of a run as a table."
+    return pd.DataFrame([asdict(s) for s in specs.values()], columns=list(BackboneSpec.__dataclass_fields__))
+
+# %% ../nbs/08_weights.ipynb #dc0a8d74
+def backbone_label(b # a `BackboneSpec`, or a row of `backbones_table` (anything with `arch` and `stand_in`)
+                  ) -> str:
+    "The architecture, with \"(stand-in)\" where it replaces the paper's backbone."
+    b = asdict(b) if isinstance(b, BackboneSpec) else b
+    return f"{b['arch']}{' (stand-in)' if b['stand_in'] else ''}"
+
+# %% ../nbs/08_weights.ipynb #a86a9899
+def backbone_labels(specs: dict # role -> `BackboneSpec`
+                   ) -> dict: # role -> `backbone_label`
+    "`backbone_label` of every role."
+    return {role: backbone_label(s) for role, s in specs.items()}
 
 # %% ../nbs/08_weights.ipynb #04f1987b
 def _named_features(model):

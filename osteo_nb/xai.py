@@ -23,10 +23,11 @@ from .dataset import cache_path
 # %% auto #0
 __all__ = ['ENGINES', 'EXPLAINED_LABELS', 'CAM_METHODS', 'CAM_CMAP', 'SIGN_COLOURS', 'lime_input', 'segmenter', 'perturbed',
            'FastLimeImageExplainer', 'batch_predictor', 'compiled_predictor', 'segmentation_params', 'lime_params',
-           'model_digest', 'Explanation', 'superpixels', 'explain', 'jaccard', 'mask_agreement', 'last_conv_layer',
-           'gradcam', 'overlay', 'explanation_table', 'superpixel_anchors', 'plot_explanation', 'plot_cams',
-           'sample_gallery', 'plot_gallery', 'with_predictions', 'pick_example', 'gradcams', 'example_figures',
-           'galleries', 'LimeViewer', 'viewer_figure', 'static_viewer']
+           'model_digest', 'Explanation', 'superpixels', 'explain', 'explain_splits', 'jaccard', 'mask_agreement',
+           'last_conv_layer', 'gradcam', 'overlay', 'explanation_table', 'superpixel_anchors', 'plot_explanation',
+           'plot_cams', 'sample_gallery', 'plot_gallery', 'with_predictions', 'pick_example', 'gradcams',
+           'example_figures', 'galleries', 'accuracy_by_model', 'first_per_class', 'LimeViewer', 'viewer_figure',
+           'static_viewer']
 
 # %% ../nbs/11_xai.ipynb #1ceb4bd8
 def lime_input(x: np.ndarray # canonical uint8 luminance image (H, W), or a batch (N, H, W)
@@ -315,6 +316,15 @@ def explain(images: np.ndarray, # canonical uint8 images (N, H, W)
         for n, g, f in zip(names, got, files): g.key = f"{f.parent.name}/{f.stem}"; out[n].append(g)
     return out
 
+# %% ../nbs/11_xai.ipynb #b3a1cd99
+def explain_splits(arrays: dict, # split -> (rows, canonical uint8 images), e.g. `models.split_arrays`
+                   models: dict, # name -> Keras classifier
+                   cfg: StudyConfig = StudyConfig(), # LIME parameters, seed, predict_batch, cache_dir
+                   progress: bool = True # one bar per split
+                  ) -> dict: # split -> model name -> list of `Explanation`
+    "`explain` (the predicted label) of every split's images."
+    return {s: explain(x, models, cfg, progress=progress) for s, (_, x) in arrays.items()}
+
 # %% ../nbs/11_xai.ipynb #e459bdd4
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     "Jaccard index of two binary masks' pixels; 1 when both are empty."
@@ -597,6 +607,19 @@ def galleries(table: pd.DataFrame, # one row per image: `name`, `label` and `pre
     picked = {m: sample_gallery(table, m, cfg.lime.gallery_per_class, cfg.seed) for m in exps}
     figs = {f"lime_gallery_{m}": plot_gallery(images, p, exps, cfg.lime.lime_top_k, cfg.data.classes) for m, p in picked.items()}
     return figs, pd.concat(picked, names=["gallery"])[["name", "label", *[f"pred_{m}" for m in exps]]]
+
+# %% ../nbs/11_xai.ipynb #37d03eeb
+def accuracy_by_model(table: pd.DataFrame # `label` and `pred_<model>` columns (`with_predictions`)
+                     ) -> pd.Series: # model name -> accuracy
+    "The accuracy of each model's predictions in `table`."
+    models = [c.removeprefix("pred_") for c in table.columns if c.startswith("pred_")]
+    return pd.Series({m: float((table[f"pred_{m}"] == table.label).mean()) for m in models}, name="accuracy", dtype=float)
+
+# %% ../nbs/11_xai.ipynb #c2273d75
+def first_per_class(table: pd.DataFrame # one row per image, with `label`
+                   ) -> list[int]: # table index, one per class, in class order
+    "The first image of each class in `table`."
+    return [int(g.index[0]) for _, g in table.groupby("label")]
 
 # %% ../nbs/11_xai.ipynb #9c157c0f
 class LimeViewer:

@@ -70,9 +70,13 @@ def test_study_notebooks_define_nothing():
     assert len(list(STUDY.glob("*.ipynb"))) >= 13 and not found, "\n".join(found)
 
 
+_LOOPS = {ast.For: "for", ast.AsyncFor: "for", ast.While: "while", ast.ListComp: "comprehension", ast.SetComp: "comprehension",
+          ast.DictComp: "comprehension", ast.GeneratorExp: "comprehension"}
+
+
 def loops(code: str) -> list[str]:
-    "The `for` and `while` statements of a cell (a comprehension that maps one call over the models is an expression, not a step)."
-    return [type(n).__name__.lower() for n in ast.walk(ast.parse(code)) if isinstance(n, (ast.For, ast.While, ast.AsyncFor))]
+    "The `for` and `while` statements and the comprehensions of a cell: a map over the models or splits is a loop too."
+    return [_LOOPS[type(n)] for n in ast.walk(ast.parse(code)) if type(n) in _LOOPS]
 
 
 def test_study_notebooks_loop_over_nothing():
@@ -84,7 +88,9 @@ def test_study_notebooks_loop_over_nothing():
 
 
 def test_the_check_sees_a_loop():
-    assert loops("for m in models:\n    save(m)\nx = [f(m) for m in models]\nwhile False: pass") == ["for", "while"]
+    assert sorted(loops("for m in models:\n    save(m)\nx = [f(m) for m in models]\nwhile False: pass")) == ["comprehension", "for", "while"]
+    assert loops("y = {r: f(s) for r, s in specs.items()}\nz = sum(v for v in w)") == ["comprehension", "comprehension"]
+    assert loops("x = run_experiments('original', specs, arrays, cfg)") == []
 
 
 def test_the_check_sees_a_definition():
