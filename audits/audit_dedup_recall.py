@@ -46,14 +46,14 @@ def main(data: str = str(pool_dir() or ""), # the data folder (the shared pool i
     cand = candidates(images, cfg.dedup.match_candidates, cfg.dedup.crop_candidates, cfg.dedup.window_candidates)
     proposed = {(min(x, y), max(x, y)) for x, y in zip(cand.a, cand.b)}
     checked = verify_pairs(images, cand[[(min(x, y), max(x, y)) in set(truth) for x, y in zip(cand.a, cand.b)]], cfg, progress=False)
-    ok = {(min(x, y), max(x, y)) for x, y, v in zip(checked.a, checked.b, dedup.is_verified(checked, cfg)) if v}
+    ok = {(min(x, y), max(x, y)) for x, y, v in zip(checked.a, checked.b, dedup.is_verified(checked, cfg.dedup)) if v}
     missed = [p for p in truth if p not in proposed]
     print(f"{len(reps)} hash clusters; whole<->crop pairs of one source radiograph: {len(truth)}")
     print(f"  proposed by candidates: {len(truth) - len(missed)}, of which verified {len(ok)}, rejected {len(truth) - len(missed) - len(ok)}")
     print(f"  never proposed: {len(missed)}")
     crop_whole = [(i, j) if side[i] != "whole" else (j, i) for i, j in missed]
     forced = verify_pairs(images, pd.DataFrame([(c, w, v, 0.0) for c, w in crop_whole for v in HALF_VIEWS], columns=["a", "b", "view", "distance"]), cfg, progress=False)
-    forced["verified"] = dedup.is_verified(forced, cfg)
+    forced["verified"] = dedup.is_verified(forced, cfg.dedup)
     full = {c: descriptor(view(images[c], "full", 64)) for c, _ in crop_whole}
     forced["thumb_distance"] = [min(float(np.linalg.norm(full[c] - descriptor(view(images[w], v, 64)))) for v in HALF_VIEWS) for c, w in zip(forced.a, forced.b)]
     forced["crop"], forced["whole"] = reps[forced.a], reps[forced.b]

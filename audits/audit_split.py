@@ -44,7 +44,7 @@ def main(split: str = "results/split.csv", # a split written by `osteo-data spli
     lo, hi = np.minimum(pairs.a, pairs.b), np.maximum(pairs.a, pairs.b)  # held-out indices come first
     pairs["held_out"], pairs["train"] = [files[i] for i in lo], [files[i] for i in hi]
     pairs["direction"] = np.where(pairs.a < pairs.b, "held-out onto train", "train onto held-out")
-    hits = pairs[is_verified(pairs, cfg)]
+    hits = pairs[is_verified(pairs, cfg.dedup)]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {len(held)} val/test x {len(train)} train radiographs, "
           f"{len(pairs)} ordered pairs (best of {len(VIEWS)} views each) verified in {dt:.0f} s")
     print(f"verified pairs (copies >= {cfg.dedup.match_threshold}, crops >= {cfg.dedup.crop_threshold}, crops stretched by more than "

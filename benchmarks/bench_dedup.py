@@ -46,13 +46,13 @@ def main(pool: str = "../shared/data/knee-xray-pool", # the shared pool of radio
     images, sha = _source_images(Path(source), cfg)
     t = time.perf_counter(); null = match_pairs(images, cfg, progress=False); dt = time.perf_counter() - t
     null = null[[sha[a] != sha[b] for a, b in zip(null.a, null.b)]]
-    print(f"null (source, {len(images)} radiographs, {len(null)} pairs of different files, {dt:.1f} s); verified: {int(is_verified(null, cfg).sum())}")
+    print(f"null (source, {len(images)} radiographs, {len(null)} pairs of different files, {dt:.1f} s); verified: {int(is_verified(null, cfg.dedup).sum())}")
     for rel, d in _by_relation(null, cfg):
         q = np.quantile(d.score, [0.5, 0.99, 1.0])
         if len(d) == 0: continue
         print(f"  null {rel:15s} {len(d):5d} pairs: median {q[0]:.3f}, 99% {q[1]:.3f}, max {q[2]:.3f}")
     t = time.perf_counter(); recs = make_split(pool, cfg, progress=False); dt = time.perf_counter() - t
     p = recs.attrs["pairs"]
-    print(f"pool: split of {len(recs)} files in {dt:.1f} s; {len(p)} candidate pairs between hash clusters, {int(is_verified(p, cfg).sum())} verified")
+    print(f"pool: split of {len(recs)} files in {dt:.1f} s; {len(p)} candidate pairs between hash clusters, {int(is_verified(p, cfg.dedup).sum())} verified")
     for rel, d in _by_relation(p, cfg): print(f"  pool {rel:15s} scores: {_histogram(d.score, 0.3, 1.0)}")
 

@@ -50,7 +50,7 @@ def main(data: str = str(pool_dir() or ""), # the data folder (the shared pool i
     sa, sb = kp.path_a.map(source_of).fillna(""), kp.path_b.map(source_of).fillna("")
     kp["same_source"] = (sa != "") & (sa == sb)
     pos = {p: i for i, p in enumerate(paths)}
-    linked = reg[is_verified(reg, cfg)]
+    linked = reg[is_verified(reg, cfg.dedup)]
     exposure = components(len(paths), np.c_[linked.path_a.map(pos), linked.path_b.map(pos)])
     kp["linked_by_registration"] = exposure[kp.a] == exposure[kp.b]
     for (same, before), g in kp.groupby(["same_source", "linked_by_registration"]):

@@ -200,7 +200,7 @@ def find_pairs(records: pd.DataFrame, # output of `scan` (with `attrs["root"]`),
 # %% ../nbs/04_data.ipynb #8a5439ed
 def _link(records: pd.DataFrame, hash_cluster: np.ndarray, pairs: pd.DataFrame, cfg: StudyConfig, crops: bool) -> np.ndarray:
     "Component of each row when verified pairs (crops too, or not) join hash clusters."
-    verified = pairs[is_verified(pairs, cfg) & (cfg.dedup.mirror_duplicates | ~pairs.view.str.endswith("_m"))]  # mirrored copies and crops
+    verified = pairs[is_verified(pairs, cfg.dedup) & (cfg.dedup.mirror_duplicates | ~pairs.view.str.endswith("_m"))]  # mirrored copies and crops
     ok = verified if crops else verified[~verified.kind.isin(EXPOSURE_KINDS)]
     row = pd.Series(hash_cluster, index=records.path.to_numpy())
     return components(hash_cluster.max() + 1, np.c_[row[ok.path_a].to_numpy(), row[ok.path_b].to_numpy()])[hash_cluster]

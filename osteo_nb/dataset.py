@@ -139,14 +139,14 @@ def _affine(u, size: int, train: TrainConfig):
 
 def augment(image, # float32 (H, W, C)
             seed, # int64 pair: a stateless seed
-            cfg: StudyConfig = StudyConfig() # rotation, shift, shear, zoom, hflip
+            train: TrainConfig = TrainConfig() # rotation, shift, shear, zoom, hflip
            ):
     "One random affine view of `image` (and a random horizontal flip)."
     u = tf.random.stateless_uniform([7], seed, -1.0, 1.0)
     size = int(image.shape[0])
-    out = keras.ops.image.affine_transform(image[None], _affine(u, size, cfg.train)[None], interpolation="bilinear",
+    out = keras.ops.image.affine_transform(image[None], _affine(u, size, train)[None], interpolation="bilinear",
                                            fill_mode="nearest", fill_value=0.0)[0]
-    return tf.cond(cfg.train.hflip & (u[6] > 0), lambda: out[:, ::-1], lambda: out)
+    return tf.cond(train.hflip & (u[6] > 0), lambda: out[:, ::-1], lambda: out)
 
 # %% ../nbs/07_dataset.ipynb #3250803e
 def labels_of(df: pd.DataFrame, data: DataConfig = DataConfig()) -> np.ndarray:
@@ -167,7 +167,7 @@ def from_arrays(x: np.ndarray, # uint8 images (N, H, W)
     if not training: return ds.map(lambda im, l: (to3(im), l)).batch(cfg.train.batch_size).prefetch(2)
     ds = ds.shuffle(len(x), seed=cfg.seed, reshuffle_each_iteration=True)
     seeds = tf.data.Dataset.random(seed=cfg.seed, rerandomize_each_iteration=True).batch(2)
-    ds = tf.data.Dataset.zip((ds, seeds)).map(lambda xl, s: (augment(to3(xl[0]), s, cfg), xl[1]),
+    ds = tf.data.Dataset.zip((ds, seeds)).map(lambda xl, s: (augment(to3(xl[0]), s, cfg.train), xl[1]),
                                               num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.batch(cfg.train.batch_size).prefetch(2)
 

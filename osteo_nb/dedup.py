@@ -505,7 +505,7 @@ def verify_pairs(images: list, # 8-bit luminance images
         work = lambda p: verify(images[p.a], images[p.b], p.view, cfg.data.image_size, boxes=(boxes[p.a], boxes[p.b]))
         res = list(tqdm(ex.map(work, pairs.itertuples()), total=len(pairs), desc="verify pairs", disable=not progress))
     out = pd.concat([pairs, pd.DataFrame(res, columns=VERIFY_COLUMNS, index=pairs.index)], axis=1)
-    out["_ok"] = is_verified(out, cfg)  # a verified view first, then the highest score
+    out["_ok"] = is_verified(out, cfg.dedup)  # a verified view first, then the highest score
     best = out.sort_values(["a", "b", "_ok", "score"], ascending=[True, True, False, False],
                            kind="stable").drop_duplicates(["a", "b"])
     best = best.drop(columns="_ok")
@@ -534,10 +534,10 @@ def threshold_of(pairs: pd.DataFrame, # rows with `kind` and `stretch` (from `ve
     return np.where(keypoint, dedup.keypoint_threshold, registered)
 
 def is_verified(pairs: pd.DataFrame, # rows with `kind`, `score` and `stretch` (from `verify`)
-                cfg: StudyConfig = StudyConfig() # the thresholds (see `threshold_of`)
+                dedup: DedupConfig = DedupConfig() # the thresholds (see `threshold_of`)
                ) -> pd.Series:
     "Which pairs reach the threshold of their relation."
-    return pd.Series(pairs.score.to_numpy() >= threshold_of(pairs, cfg.dedup), index=pairs.index)
+    return pd.Series(pairs.score.to_numpy() >= threshold_of(pairs, dedup), index=pairs.index)
 
 # %% ../nbs/03_dedup.ipynb #40dd4faf
 def all_pairs(n_a: int, # images in the first list (indices 0..n_a-1)

@@ -61,7 +61,7 @@ def links_table(df: pd.DataFrame, # records from `make_split` (with `attrs["pair
     hashed = int((f.groupby("hash_cluster").pixel_sha256.nunique() - 1).sum())
     rows = [("exact", "file", exact), ("hash", "file", hashed)]
     pairs = df.attrs.get("pairs", pd.DataFrame(columns=["kind", "score"]))
-    passed = is_verified(pairs, cfg) if len(pairs) else pd.Series(dtype=bool)
+    passed = is_verified(pairs, cfg.dedup) if len(pairs) else pd.Series(dtype=bool)
     ok = pairs[passed]
     rows += [(k, "verified pair", int((ok.kind == k).sum()))
              for k in ("shift", "scale", "mirror", "photometric", "crop", "keypoint")]
