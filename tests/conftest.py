@@ -129,3 +129,77 @@ def threshold_disagreements(results: Path, threshold: float = 0.5) -> dict:
             given = t.y_pred.notna()
             bad[p.name] = (int((t.y_pred[given] != (t.p_osteoporosis[given] >= threshold).astype(int)).sum()), int((~given).sum()))
     return bad
+
+
+def _exact_mcnemar_p(b: int, c: int) -> float:
+    "Two-sided exact McNemar p from the discordant counts, summed here from binomial coefficients (not the library's call)."
+    from math import comb
+    n = b + c
+    return 1.0 if n == 0 else min(1.0, 2 * sum(comb(n, k) for k in range(min(b, c) + 1)) / 2 ** n)
+
+
+def protocol_mismatches(results: Path) -> list[str]:
+    """Every number of `protocol_factorial.csv` and of the paired rows of `validity_protocol.csv` that differs from its
+    recomputation from `protocol_predictions.csv` (plain pandas: accuracies, gains, discordant counts, exact McNemar p,
+    the spread over seeds and the re-split gain on test images in and not in the mask models' training split)."""
+    import numpy as np, pandas as pd
+    preds = pd.read_csv(results / "protocol_predictions.csv", keep_default_na=False)
+    table = pd.read_csv(results / "protocol_factorial.csv", keep_default_na=False)
+    rows = pd.read_csv(results / "validity_protocol.csv", keep_default_na=False)
+    preds["right"] = (preds.p_osteoporosis.astype(float) >= 0.5).astype(int) == preds.y_true.astype(int)
+    bad, means, close = [], {}, lambda a, b: (a in ("", "nan") and not np.isfinite(b)) or (a not in ("", "nan") and abs(float(a) - b) < 1e-4)
+    for (split, partition, model), cell in preds.groupby(["split", "partition", "model"], sort=False):
+        per_seed = []
+        for seed, s in cell.groupby("seed"):
+            o = s[s.condition == "original images"].set_index("path")
+            m = s[s.condition == "LIME masks"].set_index("path").loc[o.index]
+            b, c = int((m.right & ~o.right).sum()), int((~m.right & o.right).sum())
+            inside = o.image_in_mask_training.astype(str) == "True"
+            per_seed.append(dict(seed=int(seed), n=len(o), original=o.right.mean(), lime_masks=m.right.mean(), b=b, c=c,
+                                 gain=m.right.mean() - o.right.mean(), p=_exact_mcnemar_p(b, c),
+                                 d_in=float((m.right.astype(int) - o.right.astype(int))[inside].sum()), n_in=int(inside.sum()),
+                                 d_out=float((m.right.astype(int) - o.right.astype(int))[~inside].sum()), n_out=int((~inside).sum())))
+            where = f"{split}, {partition}, {'training' if partition == 'same partition' else 'split'} seed {int(seed)}"
+            vs = rows[(rows.model == model) & (rows.condition == f"{where}: LIME masks vs original images")].set_index("metric")
+            if not close(vs.at["accuracy_difference", "value"], per_seed[-1]["gain"]): bad.append(f"{where}, {model}: gain")
+            if not close(vs.at["mcnemar_p", "value"], per_seed[-1]["p"]): bad.append(f"{where}, {model}: McNemar p")
+            if vs.at["mcnemar_p", "shows"] != f"right only with LIME masks: {b}, only with original images: {c}":
+                bad.append(f"{where}, {model}: discordant counts")
+        first = per_seed[0]
+        want = {"n": first["n"], "original": first["original"], "lime_masks": first["lime_masks"], "gain": first["gain"],
+                "only_masks_right": first["b"], "only_original_right": first["c"], "mcnemar_p": first["p"],
+                "primary_seed": first["seed"], "seeds": len(per_seed),
+                "gain_mean": np.mean([s["gain"] for s in per_seed]), "gain_min": min(s["gain"] for s in per_seed),
+                "gain_max": max(s["gain"] for s in per_seed)}
+        n_in, n_out = sum(s["n_in"] for s in per_seed), sum(s["n_out"] for s in per_seed)
+        if partition == "re-split":
+            want |= {"n_in_training": n_in, "n_not_in_training": n_out,
+                     "gain_in_training": sum(s["d_in"] for s in per_seed) / n_in if n_in else np.nan,
+                     "gain_not_in_training": sum(s["d_out"] for s in per_seed) / n_out if n_out else np.nan}
+        else: want |= {"n_in_training": 0, "n_not_in_training": 0, "gain_in_training": np.nan, "gain_not_in_training": np.nan}
+        got = table[(table.split == split) & (table.partition == partition) & (table.model == model)]
+        if len(got) != 1: bad.append(f"{split}, {partition}, {model}: {len(got)} rows in protocol_factorial.csv"); continue
+        bad += [f"{split}, {partition}, {model}: {k} {got.iloc[0][k]}, recomputed {float(v):.6g}"
+                for k, v in want.items() if not close(str(got.iloc[0][k]), float(v))]
+        means[split, partition, model] = want["gain_mean"]
+    return bad + _decomposition_mismatches(results, means)
+
+
+def _decomposition_mismatches(results: Path, means: dict) -> list[str]:
+    """`protocol_decomposition.csv` against the steps recomputed from the mean gains (`means`: (split, partition, model) ->
+    mean gain over seeds) and the paper's gains from its confusion-matrix counts (`metrics.PAPER_TABLE2`, transcribed)."""
+    import numpy as np, pandas as pd
+    from osteo_nb.metrics import PAPER_TABLE2
+    cm = PAPER_TABLE2.assign(acc=lambda d: (d.tn + d.tp) / (d.tn + d.fp + d.fn + d.tp)).set_index(["model", "dataset"]).acc
+    steps, bad = pd.read_csv(results / "protocol_decomposition.csv"), []
+    for model in sorted({m for _, _, m in means}):
+        g = lambda split, partition: means.get((split, partition, model), np.nan)
+        paper = cm[model.split(" ")[0], "new"] - cm[model.split(" ")[0], "original"]
+        want = [g("exposure-grouped", "same partition"), g("naive file split", "same partition") - g("exposure-grouped", "same partition"),
+                g("naive file split", "re-split") - g("naive file split", "same partition")]
+        want.append(paper - np.nansum(want))
+        got = steps[steps.model == model]
+        if not np.allclose(got.gain.to_numpy(float), want, atol=1e-4, equal_nan=True): bad.append(f"{model}: decomposition {got.gain.tolist()}, recomputed {want}")
+        if not np.allclose(got.share_of_paper_gain.to_numpy(float), np.array(want) / paper, atol=1e-3, equal_nan=True):
+            bad.append(f"{model}: shares of the paper's gain")
+    return bad

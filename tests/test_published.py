@@ -199,6 +199,13 @@ def test_validity_cv_recomputes_from_the_predictions():
 KNOWN_WRONG = {"validity_predictions.csv": (7, 660)}  # published before notebook 10's fix: (wrong, missing) y_pred; until the republish
 
 
+def test_protocol_factorial_recomputes_from_the_predictions():
+    "The protocol factorial (notebook 12): every cell, the spread over seeds, the re-split gain by training membership, the decomposition."
+    from conftest import protocol_mismatches
+    published("protocol_factorial", "protocol_predictions", "protocol_decomposition", "validity_protocol")
+    assert protocol_mismatches(RESULTS) == []
+
+
 @pytest.mark.parametrize("name", sorted(p.name for p in RESULTS.glob("*.csv") if {"y_pred", "p_osteoporosis"} <= set(pd.read_csv(p, nrows=0).columns)))
 def test_every_prediction_agrees_with_the_threshold(name):
     "In every published predictions file, y_pred is p_osteoporosis >= 0.5 (the threshold of every table)."

@@ -133,3 +133,11 @@ def test_every_prediction_of_a_run_agrees_with_the_threshold(smoke_run):
     found = threshold_disagreements(run_dir / "results")
     assert "validity_predictions.csv" in found and len(found) >= 5, found
     assert all(v == (0, 0) for v in found.values()), found
+
+
+def test_protocol_factorial_of_a_run_recomputes_from_its_predictions(smoke_run):
+    "Notebook 12's factorial, its paired rows and its decomposition, recomputed from the image-by-image predictions (conftest)."
+    from conftest import protocol_mismatches
+    data, source, out, r = smoke_run
+    (run_dir,) = (out / "runs").iterdir()
+    assert protocol_mismatches(run_dir / "results") == []
