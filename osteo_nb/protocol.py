@@ -246,7 +246,7 @@ def plot_factorial(table: pd.DataFrame # `factorial_table`
                   ):
     "The gain of every factorial cell per model, with its interval and the spread over seeds, beside the paper's gains."
     cells = list(dict.fromkeys(zip(table.split, table.partition)))
-    fig, ax = plt.subplots(figsize=(7.5, 1.1 + 0.75 * len(cells)))
+    fig, ax = plt.subplots(figsize=(7.5, 1.9 + 0.75 * len(cells)))
     models = list(dict.fromkeys(table.model))
     for k, model in enumerate(models):
         t = table[table.model == model].set_index(["split", "partition"])
@@ -264,5 +264,5 @@ def plot_factorial(table: pd.DataFrame # `factorial_table`
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(range(len(cells)), [f"{s},\n{p}" for s, p in cells], fontsize=8); ax.invert_yaxis()
     ax.set_xlabel("test accuracy with LIME masks minus with original images (paired)")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1)); fig.tight_layout()
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False); fig.tight_layout()
     return fig
