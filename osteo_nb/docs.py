@@ -16,8 +16,9 @@ from .config import project_root
 
 # %% auto #0
 __all__ = ['SOURCES', 'TIMINGS', 'TIMING_COLUMNS', 'PAGES', 'MARK', 'ALLOWED', 'METHODS_ALLOWED', 'fill', 'source',
-           'placeholder_values', 'duration', 'table2_markdown', 'cv_markdown', 'this_machine', 'record_timing',
-           'render_page', 'render_readme', 'hand_typed', 'check_site', 'keep_outputs', 'fill_placeholders']
+           'placeholder_values', 'duration', 'table2_markdown', 'cv_markdown', 'protocol_markdown', 'this_machine',
+           'record_timing', 'render_page', 'render_readme', 'hand_typed', 'check_site', 'keep_outputs',
+           'fill_placeholders']
 
 # %% ../nbs/90_docs.ipynb #553295f8
 def _header(nb: str) -> str: return f"<!-- generated from {nb} by `osteo-readme`: edit the notebook, not this file -->\n\n"
@@ -266,6 +267,56 @@ def _cv(path) -> dict:
             role, backbone = model.split(" ")[0], model.split("(")[1].rstrip(")")
             v |= {prefix + k: x for k, x in (_cv_rows(part, role) | {f"backbone_{role}": backbone}).items()}
     v["table"] = cv_markdown(v)
+    return v
+
+# %% ../nbs/90_docs.ipynb #7598a536
+_SPLIT_KEYS = {"exposure-grouped": "grouped", "naive file split": "naive"}  # protocol.MODEL_NAMES' splits and partitions
+_PARTITION_KEYS = {"same partition": "same", "re-split": "resplit"}
+
+def _cell_values(r: dict # one row of `protocol.factorial_table`
+                ) -> dict:
+    "One factorial cell as the README writes it."
+    v = {"n": int(r["n"]), "original": _f3(r["original"]), "masks": _f3(r["lime_masks"]), "gain": _points(r["gain"]),
+         "gain_ci": f"[{_points(r['gain_lo'])}, {_points(r['gain_hi'])}]", "p": _p(r["mcnemar_p"]),
+         "counts": f"{int(r['only_masks_right'])}/{int(r['only_original_right'])}", "seeds": int(r["seeds"]),
+         "gain_mean": _points(r["gain_mean"]), "gain_range": f"{_points(r['gain_min'])} to {_points(r['gain_max'])}"}
+    for part in ("in_training", "not_in_training"):
+        if int(r[f"n_{part}"]): v |= {f"gain_{part}": _points(r[f"gain_{part}"]), f"n_{part}": int(r[f"n_{part}"])}
+    return v
+
+# %% ../nbs/90_docs.ipynb #0e454dcd
+def protocol_markdown(t: pd.DataFrame # `results/protocol_factorial.csv`
+                     ) -> str:
+    "The factorial, one row per cell and model."
+    rows = ["| split, partition | model | original | LIME masks | gain, points [95 % CI] | right only with masks / only without "
+            "| McNemar p | gain over seeds: mean (range) | re-split gain: test images in / not in the mask models' training |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for r in t.to_dict("records"):
+        v = _cell_values(r)
+        inside = (f"{v.get('gain_in_training', '-')} (n = {v.get('n_in_training', 0)}) / {v.get('gain_not_in_training', '-')} "
+                  f"(n = {v.get('n_not_in_training', 0)})") if r["partition"] == "re-split" else "-"
+        rows.append(f"| {r['split']}, {r['partition']} | {r['model']} | {v['original']} | {v['masks']} | {v['gain']} {v['gain_ci']} | "
+                    f"{v['counts']} | {v['p']} | {v['gain_mean']} ({v['gain_range']}, {v['seeds']} seeds) | {inside} |")
+    return "\n".join(rows)
+
+@source("proto", "results/protocol_factorial.csv")
+def _protocol(path) -> dict:
+    t, v = pd.read_csv(path), {}
+    for r in t.to_dict("records"):
+        key = f"{_SPLIT_KEYS[r['split']]}_{_PARTITION_KEYS[r['partition']]}_{r['model'].split(' ')[0]}"
+        v |= {f"{key}_{k}": x for k, x in _cell_values(r).items()}
+    return v | {"table": protocol_markdown(t)}
+
+# %% ../nbs/90_docs.ipynb #8ef21586
+_STEP_KEYS = {"the study's protocol": "study", "+ the naive file split": "naive", "+ a fresh split": "resplit",
+              "left unexplained": "left"}  # the beginnings of `protocol.decomposition`'s steps
+
+@source("decomp", "results/protocol_decomposition.csv")
+def _decomposition(path) -> dict:
+    v = {}
+    for r in pd.read_csv(path).itertuples():
+        key = f"{r.model.split(' ')[0]}_{next(k for s, k in _STEP_KEYS.items() if r.step.startswith(s))}"
+        v |= {key: _points(r.gain), f"{key}_share": f"{100 * r.share_of_paper_gain:.0f} %"}
     return v
 
 # %% ../nbs/90_docs.ipynb #4692de6d
