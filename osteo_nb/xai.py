@@ -200,28 +200,11 @@ def predicted(self: Explanation) -> int:
     "The class the model predicts for the image: the largest of `probs`."
     return int(np.argmax(self.probs))
 
-# %% ../nbs/11_xai.ipynb #c974d773
+# %% ../nbs/11_xai.ipynb #96fc3406
 class _Mismatch(ValueError):
     "A cache entry that reads, but does not hold what it should; the message says why."
 
-def _explained(target, probs, y_true):
-    return int(np.argmax(probs)) if target == "predicted" else int(y_true)
-
-def _json(d: dict) -> dict: return json.loads(json.dumps(d, sort_keys=True))  # as a record reads back
-
-def _differ(have: dict, want: dict) -> str: return ", ".join(k for k in sorted(set(have) | set(want)) if have.get(k) != want.get(k))
-
-def _made_from(cfg, digest, x, target) -> dict:
-    "What an explanation entry is made from: the image's pixels, the model's weights, every LIME parameter, the target."
-    return _json({"image": pixel_sha256(x), "model": digest, "lime": lime_params(cfg), "target": target})
-
-def _cache_file(cfg, digest, x, target) -> Path:
-    key = fingerprint({
-        "image": pixel_sha256(x), "model": digest, "lime": json.dumps(lime_params(cfg), sort_keys=True),
-        "target": target
-    })
-    return cache_path(cfg, "explanations", digest[:16], f"{key[:32]}.npz")
-
+# %% ../nbs/11_xai.ipynb #d364d0fd
 def _read_cached(path: Path, load, what: str):
     "`load(path)`, or None when there is no entry; an entry that cannot be read, or does not hold what it should, is deleted with a notice naming it and why."
     if not path.exists(): return None
@@ -231,6 +214,27 @@ def _read_cached(path: Path, load, what: str):
         print(f"osteo_nb: discarding cached {what} {path} ({why}); computing again"); path.unlink(missing_ok=True)
         return None
 
+# %% ../nbs/11_xai.ipynb #0b290d8d
+def _json(d: dict) -> dict: return json.loads(json.dumps(d, sort_keys=True))  # as a record reads back
+
+def _differ(have: dict, want: dict) -> str: return ", ".join(k for k in sorted(set(have) | set(want)) if have.get(k) != want.get(k))
+
+def _made_from(cfg, digest, x, target) -> dict:
+    "What an explanation entry is made from: the image's pixels, the model's weights, every LIME parameter, the target."
+    return _json({"image": pixel_sha256(x), "model": digest, "lime": lime_params(cfg), "target": target})
+
+# %% ../nbs/11_xai.ipynb #667238d7
+def _explained(target, probs, y_true):
+    return int(np.argmax(probs)) if target == "predicted" else int(y_true)
+
+def _cache_file(cfg, digest, x, target) -> Path:
+    key = fingerprint({
+        "image": pixel_sha256(x), "model": digest, "lime": json.dumps(lime_params(cfg), sort_keys=True),
+        "target": target
+    })
+    return cache_path(cfg, "explanations", digest[:16], f"{key[:32]}.npz")
+
+# %% ../nbs/11_xai.ipynb #90ec8535
 def _load_segments(path: Path, want: dict, shape: tuple) -> tuple[np.ndarray, bool]:
     "The superpixels of a cache entry, and whether it records that they were made from `want` (False: an older entry, without a record)."
     with np.load(path) as z:
@@ -426,7 +430,7 @@ def superpixel_anchors(segments: np.ndarray, # superpixel index of each pixel (H
     depth = lambda i: distance_transform_edt(np.pad(segments == i, 1))[1:-1, 1:-1]  # padded: the image edge is a border
     return np.array([np.unravel_index(np.argmax(depth(i)), segments.shape) for i in ids], int).reshape(-1, 2)
 
-# %% ../nbs/11_xai.ipynb #716da8c3
+# %% ../nbs/11_xai.ipynb #ff35c938
 SIGN_COLOURS = {1: "limegreen", -1: "red", 0: "tab:gray"}  # shown and raising the class, shown and lowering it, neither
 
 def _caption(name, exp, classes, truth=None):
@@ -437,6 +441,7 @@ def _signed(exp, mask):
     "+1 on shown superpixels that raise the class, -1 on those that lower it (lime's negative-only mask is 1), else 0."
     return np.sign(exp.weights).astype(int)[exp.segments] * (mask != 0)
 
+# %% ../nbs/11_xai.ipynb #43a3b64d
 def _draw_shown(ax, x, exp, mask, tint: float = 0.25):
     "The shown superpixels bright, tinted and outlined in their `SIGN_COLOURS`, the rest dimmed."
     from matplotlib.colors import to_rgb
@@ -457,6 +462,7 @@ def _mark_ids(ax, segments, ids):
         ax.text(c, r, str(i), color="white", fontsize=6, ha="center", va="center",
                 path_effects=[pe.withStroke(linewidth=1.5, foreground="black")])
 
+# %% ../nbs/11_xai.ipynb #95d6c5a2
 def _weight_bars(ax, exp, mask, order, k, sign):
     "Horizontal bars of the weights of `order`, coloured by `SIGN_COLOURS`, with axis labels and a legend below."
     from matplotlib.patches import Patch
@@ -479,6 +485,7 @@ def _cam_colorbar(ax):
     cb.set_label("Grad-CAM (0 to 1)", fontsize=7); cb.ax.tick_params(labelsize=6)
     return cb
 
+# %% ../nbs/11_xai.ipynb #a00838b9
 def plot_explanation(x: np.ndarray, # uint8 luminance image (H, W)
                      exp: Explanation, # its LIME explanation
                      cam: np.ndarray | None = None, # its Grad-CAM map (H, W), optional
