@@ -273,7 +273,7 @@ def _cv(path) -> dict:
 _SPLIT_KEYS = {"exposure-grouped": "grouped", "naive file split": "naive"}  # protocol.MODEL_NAMES' splits and partitions
 _PARTITION_KEYS = {"same partition": "same", "re-split": "resplit"}
 
-def _cell_values(r: dict # one row of `protocol.factorial_table`
+def _readme_cell(r: dict # one row of `protocol.factorial_table`
                 ) -> dict:
     "One factorial cell as the README writes it."
     v = {"n": int(r["n"]), "original": _f3(r["original"]), "masks": _f3(r["lime_masks"]), "gain": _points(r["gain"]),
@@ -292,7 +292,7 @@ def protocol_markdown(t: pd.DataFrame # `results/protocol_factorial.csv`
             "| McNemar p | gain over seeds: mean (range) | re-split gain: test images in / not in the mask models' training |",
             "|---|---|---|---|---|---|---|---|---|"]
     for r in t.to_dict("records"):
-        v = _cell_values(r)
+        v = _readme_cell(r)
         inside = (f"{v.get('gain_in_training', '-')} (n = {v.get('n_in_training', 0)}) / {v.get('gain_not_in_training', '-')} "
                   f"(n = {v.get('n_not_in_training', 0)})") if r["partition"] == "re-split" else "-"
         rows.append(f"| {r['split']}, {r['partition']} | {r['model']} | {v['original']} | {v['masks']} | {v['gain']} {v['gain_ci']} | "
@@ -304,7 +304,7 @@ def _protocol(path) -> dict:
     t, v = pd.read_csv(path), {}
     for r in t.to_dict("records"):
         key = f"{_SPLIT_KEYS[r['split']]}_{_PARTITION_KEYS[r['partition']]}_{r['model'].split(' ')[0]}"
-        v |= {f"{key}_{k}": x for k, x in _cell_values(r).items()}
+        v |= {f"{key}_{k}": x for k, x in _readme_cell(r).items()}
     return v | {"table": protocol_markdown(t)}
 
 # %% ../nbs/90_docs.ipynb #8ef21586

@@ -122,7 +122,8 @@ def models_table(exps: dict # role -> `Experiment`; a tuple key (e.g. split, par
     for role, e in exps.items():
         m = e.trained.meta
         rows.append({
-            "dataset": m["dataset"], "model": "/".join(map(str, role)) if isinstance(role, tuple) else role, "backbone": m["backbone"]["arch"],
+            "dataset": m["dataset"], "model": "/".join(map(str, role)) if isinstance(role, tuple) else role,
+            "backbone": m["backbone"]["arch"],
             "model_file": e.trained.path.name, "epochs": m["config"]["epochs"], "best_epoch": m["best_epoch"],
             "train_seconds": m["train_seconds"], "n_train": m["n"]["train"], "n_val": m["n"]["val"],
             "n_test": m["n"]["test"], "data_digest": m["data_digest"]
