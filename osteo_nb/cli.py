@@ -88,6 +88,21 @@ def _print_comparison(run: str):
         print(t.to_string(index=False))
     print(t.status.value_counts().to_string())
 
+def _warm_protocol(cfg: StudyConfig):
+    "`protocol.paper_scale_masks` for the run of `cfg`, from the split its notebook 1 wrote."
+    from osteo_nb.reproduce import StudyError, portable_path, run_folder
+    from osteo_nb.config import require_data
+    from osteo_nb.data import find_class_root, read_records
+    from osteo_nb.controls import validity_backbones
+    from osteo_nb.protocol import paper_scale_masks
+    run_dir, run_cfg, _ = run_folder(cfg)
+    if not (split_csv := run_dir / "results" / SPLIT_FILE).exists():
+        raise StudyError(f"--warm reads the run's split, {portable_path(split_csv)}: run notebook 1 first (--only 01_data_report)")
+    exps = paper_scale_masks(read_records(split_csv), find_class_root(require_data(run_cfg)), validity_backbones(run_cfg), run_cfg)
+    n = sum(len(e) for by_role in exps.values() for e in by_role.values())
+    print(f"[osteo-reproduce] warm: {n} LIME explanations of the naive split's files, and their mask models, are in "
+          f"{run_cfg.paths.cache_dir} for {run_dir.name}'s notebook 12")
+
 REPRODUCE_OPTIONS = {"profile": "--profile", "data_dir": "--data", "out_dir": "--out", "seed": "--seed"}  # fields with an option of their own
 
 @call_parse
@@ -99,7 +114,8 @@ def osteo_reproduce(data: str = DataConfig.data_dir, # folder of class sub-folde
          force: bool = False, # rerun notebooks that already completed for the same inputs
          only: str = "", # run only the study notebooks whose name contains this
          publish: bool = False, # copy the complete run into results/, figures/ and nbs/published/ (never the smoke profile)
-         compare: str = "" # only compare this run folder with the published results, output by output, and exit
+         compare: str = "", # only compare this run folder with the published results, output by output, and exit
+         warm: bool = False # only fill the caches of notebook 12's longest job from this run's split (notebook 1 first), and exit
         ):
     "Reproduce the osteo_nb study: run the study notebooks and write figures, tables and a manifest."
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the kernels inherit it: TensorFlow's C++ start-up chatter stays out of the log
@@ -109,6 +125,7 @@ def osteo_reproduce(data: str = DataConfig.data_dir, # folder of class sub-folde
         cfg = get_profile(profile, data_dir=data, out_dir=out, **({} if seed is None else {"seed": seed}),
                           **parse_settings(set, REPRODUCE_OPTIONS))
         ensure_data(data)
+        if warm: return _warm_protocol(cfg)
         reproduce(cfg, select_notebooks(study_notebooks(), only), force=force, publish=publish)
     except (DataError, StudyError, ValueError) as e: raise SystemExit(f"osteo-reproduce: {e}")
     except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: one line, not a traceback

@@ -22,8 +22,8 @@ from .xai import explain_splits
 
 # %% auto #0
 __all__ = ['PAPER_FILES', 'MODEL_NAMES', 'paper_scale_sample', 'resplit', 'mask_training_flags', 'lime_masked', 'train_pair',
-           'pair_rows', 'paper_gains', 'first_partitions', 'protocol_cells', 'protocol_study', 'factorial_table',
-           'decomposition', 'plot_factorial']
+           'pair_rows', 'paper_gains', 'first_partitions', 'protocol_cells', 'protocol_study', 'paper_scale_masks',
+           'factorial_table', 'decomposition', 'plot_factorial']
 
 # %% ../nbs/17_protocol.ipynb #89b0efaf
 PAPER_FILES = 774  # the paper's data set: 774 knee radiographs, equally split between the two classes
@@ -169,6 +169,18 @@ def protocol_study(records: pd.DataFrame, # the study's records and split
                                              model=name,
                                              **flags.drop(columns="path").reset_index(drop=True)))
     return rows, pd.concat(preds, ignore_index=True) if preds else pd.DataFrame(), trained
+
+# %% ../nbs/17_protocol.ipynb #0409ff1a
+def paper_scale_masks(records: pd.DataFrame, # the study's records and split (`data.read_records`)
+                      root, # the class root of the images
+                      specs: dict, # role -> backbone (`weights.resolve_backbones`)
+                      cfg: StudyConfig, # the study configuration, as notebook 12 gets it
+                      progress: bool = True # a bar per split
+                     ) -> dict: # split -> role -> LIME explanations of the naive split's files
+    "The naive file split's mask models and the LIME explanations of its files, trained and computed where the caches lack them."
+    first, scfg = first_partitions(records, cfg)["naive file split"]
+    arrays = split_arrays(first, root, scfg)
+    return explain_splits(arrays, load_models(MODEL_NAMES["naive file split", "same partition"][0], specs, arrays, scfg), scfg, progress)
 
 # %% ../nbs/17_protocol.ipynb #dcac8114
 def _cell_values(rows: pd.DataFrame, where: str, model: str) -> dict:

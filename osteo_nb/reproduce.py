@@ -23,8 +23,8 @@ __all__ = ['PROGRESS_ENV', 'PUBLISHED_NOTEBOOKS', 'MAX_NOTEBOOK_BYTES', 'MACHINE
            'study_notebooks', 'select_notebooks', 'notebook_parameters', 'run_id', 'bar_states', 'watch_progress',
            'progress_line', 'progress_forwarded', 'run_notebook', 'render_html', 'library_digest', 'step_key',
            'write_manifest', 'portable_path', 'anchored', 'check_out', 'warn_offline', 'class_files', 'check_inputs',
-           'machine_paths', 'published_copy', 'publish_run', 'run_lock', 'Interrupted', 'reproduce', 'where',
-           'drop_stale', 'ensure_data', 'csv_difference', 'compare_runs']
+           'machine_paths', 'published_copy', 'publish_run', 'run_lock', 'Interrupted', 'run_folder', 'reproduce',
+           'where', 'drop_stale', 'ensure_data', 'csv_difference', 'compare_runs']
 
 # %% ../nbs/13_reproduce.ipynb #5e595a0e
 class StudyError(RuntimeError):
@@ -415,6 +415,16 @@ def _done(run_dir: Path) -> dict:
     p = run_dir / "manifest.json"
     return json.loads(p.read_text())["notebooks"] if p.exists() else {}
 
+def run_folder(cfg: StudyConfig # the study configuration (see `config.get_profile`)
+              ) -> tuple[Path, StudyConfig, str]: # the run folder (created), the configuration its notebooks get, the data fingerprint
+    "Where the run of `cfg` lives, and the configuration its notebooks run with (paths from the project root), after the input checks."
+    cfg = cfg.replace(data_dir=portable_path(cfg.data.data_dir), out_dir=portable_path(cfg.paths.out_dir),
+                      source_data=cfg.data.source_data and portable_path(cfg.data.source_data))  # the notebooks run in the project root
+    out = Path(anchored(cfg).paths.out_dir); check_out(out); check_inputs(cfg)
+    data_fp = folder_fingerprint(anchored(cfg).data.data_dir)
+    run_dir = out / "runs" / run_id(cfg, data_fp); run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir, cfg.replace(out_dir=portable_path(run_dir), cache_dir=cfg.paths.cache_dir or portable_path(out / ".cache")), data_fp
+
 def reproduce(cfg: StudyConfig, # the study configuration (see `config.get_profile`)
               notebooks: list | None = None, # default: `study_notebooks()`
               force: bool = False, # rerun notebooks that already completed in this run folder
@@ -428,13 +438,8 @@ def reproduce(cfg: StudyConfig, # the study configuration (see `config.get_profi
         raise StudyError(
             "--publish: the smoke profile is never published (one epoch on a handful of images); run it without --publish"
         )
-    cfg = cfg.replace(data_dir=portable_path(cfg.data.data_dir), out_dir=portable_path(cfg.paths.out_dir),
-                      source_data=cfg.data.source_data and portable_path(cfg.data.source_data))  # the notebooks run in the project root
-    out = Path(anchored(cfg).paths.out_dir); check_out(out); check_inputs(cfg)
+    run_dir, run_cfg, data_fp = run_folder(cfg)
     all_notebooks = all_notebooks or study_notebooks()
-    data_fp = folder_fingerprint(anchored(cfg).data.data_dir)
-    run_dir = out / "runs" / run_id(cfg, data_fp); run_dir.mkdir(parents=True, exist_ok=True)
-    run_cfg = cfg.replace(out_dir=portable_path(run_dir), cache_dir=cfg.paths.cache_dir or portable_path(out / ".cache"))
     with run_lock(run_dir), _sigterm_interrupts():
         params, steps, rerun = notebook_parameters(run_cfg), _done(run_dir), force
         for nb in notebooks or all_notebooks:
@@ -450,7 +455,7 @@ def reproduce(cfg: StudyConfig, # the study configuration (see `config.get_profi
         if complete and drop_stale(run_dir, steps): write_manifest(run_cfg, run_dir, data_fp, steps)
         if publish and complete:
             print(
-                f"[osteo-reproduce] published {', '.join(portable_path(p) for p in publish_run(run_dir, out))} from {run_dir.name}"
+                f"[osteo-reproduce] published {', '.join(portable_path(p) for p in publish_run(run_dir, run_dir.parents[1]))} from {run_dir.name}"
             )
         elif publish:
             print(f"[osteo-reproduce] {run_dir.name} is not complete (not every study notebook ran): nothing published")

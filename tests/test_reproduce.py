@@ -141,3 +141,15 @@ def test_protocol_factorial_of_a_run_recomputes_from_its_predictions(smoke_run):
     data, source, out, r = smoke_run
     (run_dir,) = (out / "runs").iterdir()
     assert protocol_mismatches(run_dir / "results") == []
+
+
+def test_warm_fills_the_entries_notebook_12_reads(smoke_run):
+    "`--warm` on a complete run computes nothing: the mask models and explanations it would make are the ones notebook 12 made."
+    data, source, out, r = smoke_run
+    cache = out / ".cache"
+    count = lambda kind: sum(p.is_file() for p in (cache / kind).rglob("*"))
+    before = count("models"), count("explanations")
+    w = reproduce(data, out, "--set", f"source_data={source}", "--warm")
+    assert w.returncode == 0, w.stdout + w.stderr
+    assert "LIME explanations of the naive split's files" in w.stdout
+    assert (count("models"), count("explanations")) == before
