@@ -22,8 +22,8 @@ from .xai import explain_splits
 
 # %% auto #0
 __all__ = ['PAPER_FILES', 'MODEL_NAMES', 'paper_scale_sample', 'resplit', 'mask_training_flags', 'lime_masked', 'train_pair',
-           'pair_rows', 'paper_gains', 'first_partitions', 'protocol_cells', 'protocol_study', 'paper_scale_masks',
-           'factorial_table', 'decomposition', 'plot_factorial']
+           'pair_rows', 'paper_gains', 'first_partitions', 'protocol_cells', 'mask_models_of', 'protocol_study',
+           'paper_scale_masks', 'factorial_table', 'decomposition', 'plot_factorial']
 
 # %% ../nbs/17_protocol.ipynb #89b0efaf
 PAPER_FILES = 774  # the paper's data set: 774 knee radiographs, equally split between the two classes
@@ -138,6 +138,17 @@ def protocol_cells(first: pd.DataFrame, cfg: StudyConfig) -> list[tuple]:
     return same + [("re-split", cfg.seed + i, resplit(first, cfg, cfg.seed + i))
                    for i in range(1, cfg.validity.protocol_resplits + 1)]
 
+# %% ../nbs/17_protocol.ipynb #79682622
+def mask_models_of(split_name: str, # a key of `first_partitions`: "exposure-grouped" or "naive file split"
+                   first: pd.DataFrame, # that split's first partition
+                   root, # the class root of the images
+                   specs: dict, # role -> backbone (`weights.resolve_backbones`)
+                   cfg: StudyConfig # the split's configuration (`first_partitions`)
+                  ) -> tuple[dict, dict]: # the partition's arrays, role -> the model whose LIME explanations make the masks
+    "The first partition's arrays and its mask models: the original models of the split's same-partition cells (cached)."
+    arrays = split_arrays(first, root, cfg)
+    return arrays, load_models(MODEL_NAMES[split_name, "same partition"][0], specs, arrays, cfg)
+
 # %% ../nbs/17_protocol.ipynb #7ffeeeba
 def protocol_study(records: pd.DataFrame, # the study's records and split
                    root, # the class root of the images
@@ -148,8 +159,7 @@ def protocol_study(records: pd.DataFrame, # the study's records and split
     "Every cell of the protocol factorial, trained and scored on its test images."
     rows, preds, trained = [], [], {}
     for split_name, (first, scfg) in first_partitions(records, cfg).items():
-        first_arrays = split_arrays(first, root, scfg)
-        mask_models = load_models(MODEL_NAMES[split_name, "same partition"][0], specs, first_arrays, scfg)
+        first_arrays, mask_models = mask_models_of(split_name, first, root, specs, scfg)
         first_masked = lime_masked(first_arrays, mask_models, scfg)  # once for every training seed of the same partition
         for partition, seed, part in tqdm(protocol_cells(first, scfg), desc=split_name, disable=not progress):
             arrays = first_arrays if part is first else split_arrays(part, root, scfg)
@@ -179,8 +189,7 @@ def paper_scale_masks(records: pd.DataFrame, # the study's records and split (`d
                      ) -> dict: # split -> role -> LIME explanations of the naive split's files
     "The naive file split's mask models and the LIME explanations of its files, trained and computed where the caches lack them."
     first, scfg = first_partitions(records, cfg)["naive file split"]
-    arrays = split_arrays(first, root, scfg)
-    return explain_splits(arrays, load_models(MODEL_NAMES["naive file split", "same partition"][0], specs, arrays, scfg), scfg, progress)
+    return explain_splits(*mask_models_of("naive file split", first, root, specs, scfg), scfg, progress)
 
 # %% ../nbs/17_protocol.ipynb #dcac8114
 def _cell_values(rows: pd.DataFrame, where: str, model: str) -> dict:
