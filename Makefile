@@ -13,7 +13,7 @@ LOCK    := requirements.lock
 export OSTEO_POOL   ?= ../shared/data/knee-xray-pool
 export OSTEO_SOURCE ?= ../shared/data/knee-tscore-source
 
-.PHONY: help setup lab lock reproduce publish test test-slow sync docs docs-outputs bench
+.PHONY: help setup lab lock reproduce publish publish-completed test test-slow sync docs docs-outputs bench
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -55,6 +55,9 @@ reproduce:  ## run the study notebooks into runs/<id>/ only: make reproduce DATA
 
 publish:  ## run (or resume) the study, then publish the run into results/, figures/ and nbs/published/ (refused for PROFILE=smoke)
 	$(REPRODUCE) --publish
+
+publish-completed:  ## publish the notebooks a run has completed so far over the published study (same data, split, settings): make publish-completed RUN=runs/<id>
+	$(BIN)/osteo-reproduce --publish-completed "$(RUN)"
 
 # make test runs three things at once on two cores: the smoke run (every study notebook, about 15 minutes, the
 # longest single piece; tests/conftest.py starts it in the background when pytest starts, at normal priority),

@@ -88,6 +88,17 @@ def _print_comparison(run: str):
         print(t.to_string(index=False))
     print(t.status.value_counts().to_string())
 
+def _publish_completed(run: str):
+    "`reproduce.publish_completed` of `run` over the published study, holding the run's lock; prints what it published."
+    from osteo_nb.reproduce import StudyError, portable_path, publish_completed, run_lock
+    run_dir = at_root(run)
+    try:
+        if not run_dir.is_dir(): raise StudyError(f"{run}: no such run folder")
+        with run_lock(run_dir): names = publish_completed(run_dir, project_root())
+    except StudyError as e: raise SystemExit(f"osteo-reproduce: {e}")
+    print(f"[osteo-reproduce] published {', '.join(names)} from {run_dir.name} over the published study "
+          f"(results/, figures/, {portable_path(project_root() / 'nbs/published')}/README.md lists each notebook's run)")
+
 def _warm_protocol(cfg: StudyConfig):
     "`protocol.paper_scale_masks` for the run of `cfg`, from the split its notebook 1 wrote."
     from osteo_nb.reproduce import StudyError, portable_path, run_folder
@@ -115,11 +126,13 @@ def osteo_reproduce(data: str = DataConfig.data_dir, # folder of class sub-folde
          only: str = "", # run only the study notebooks whose name contains this
          publish: bool = False, # copy the complete run into results/, figures/ and nbs/published/ (never the smoke profile)
          compare: str = "", # only compare this run folder with the published results, output by output, and exit
+         publish_completed: str = "", # only publish the notebooks this run folder has completed over the published study, and exit
          warm: bool = False # only fill the caches of notebook 12's longest job from this run's split (notebook 1 first), and exit
         ):
     "Reproduce the osteo_nb study: run the study notebooks and write figures, tables and a manifest."
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the kernels inherit it: TensorFlow's C++ start-up chatter stays out of the log
     if compare: return _print_comparison(compare)
+    if publish_completed: return _publish_completed(publish_completed)
     from osteo_nb.reproduce import StudyError, ensure_data, reproduce, select_notebooks, study_notebooks
     try:
         cfg = get_profile(profile, data_dir=data, out_dir=out, **({} if seed is None else {"seed": seed}),

@@ -19,12 +19,13 @@ from .images import IMAGE_EXTS, DataError
 from .data import KAGGLE_DATASET, list_files, download_paper_data, find_class_root, folder_fingerprint
 
 # %% auto #0
-__all__ = ['PROGRESS_ENV', 'PUBLISHED_NOTEBOOKS', 'MAX_NOTEBOOK_BYTES', 'MACHINE_PATHS', 'LOCK_FILE', 'StudyError',
-           'study_notebooks', 'select_notebooks', 'notebook_parameters', 'run_id', 'bar_states', 'watch_progress',
-           'progress_line', 'progress_forwarded', 'run_notebook', 'render_html', 'library_digest', 'step_key',
-           'write_manifest', 'portable_path', 'anchored', 'check_out', 'warn_offline', 'class_files', 'check_inputs',
-           'machine_paths', 'published_copy', 'publish_run', 'run_lock', 'Interrupted', 'run_folder', 'reproduce',
-           'where', 'drop_stale', 'ensure_data', 'csv_difference', 'compare_runs']
+__all__ = ['PROGRESS_ENV', 'PUBLISHED_NOTEBOOKS', 'NOTEST', 'MAX_NOTEBOOK_BYTES', 'MACHINE_PATHS', 'RUN_FIELDS', 'PATH_FIELDS',
+           'LOCK_FILE', 'StudyError', 'study_notebooks', 'select_notebooks', 'notebook_parameters', 'run_id',
+           'bar_states', 'watch_progress', 'progress_line', 'progress_forwarded', 'run_notebook', 'render_html',
+           'library_digest', 'step_key', 'write_manifest', 'portable_path', 'anchored', 'check_out', 'warn_offline',
+           'class_files', 'check_inputs', 'machine_paths', 'published_copy', 'published_index', 'write_published_index',
+           'publish_run', 'study_differences', 'layered_manifest', 'publish_completed', 'run_lock', 'Interrupted',
+           'run_folder', 'reproduce', 'where', 'drop_stale', 'ensure_data', 'csv_difference', 'compare_runs']
 
 # %% ../nbs/13_reproduce.ipynb #5e595a0e
 class StudyError(RuntimeError):
@@ -295,6 +296,7 @@ def check_inputs(cfg: StudyConfig # the run's configuration (relative paths from
 
 # %% ../nbs/13_reproduce.ipynb #5c3d7927
 PUBLISHED_NOTEBOOKS = "nbs/published"  # under the output root: the published run's executed study notebooks
+NOTEST = ".notest"  # in the published folder: nbdev_test skips its notebooks (they are the run's record, hours to rerun)
 MAX_NOTEBOOK_BYTES = 5_000_000  # a published notebook larger than this is refused (GitHub renders up to about 10 MB)
 MACHINE_PATHS = ("/tmp/", "/work/", "/root/", "/home/", "/Users/", "/var/folders/")  # what a published notebook must not hold
 
@@ -356,6 +358,35 @@ def _nbdev_clean(p: Path):
     except ImportError: return
     nbdev_clean.__wrapped__(fname=str(p))
 
+# %% ../nbs/13_reproduce.ipynb #9f837bf6
+RUN_FIELDS = ("git_commit", "library_sha256", "environment")  # how a run was made (a manifest's `runs`)
+
+def _provenance(m: dict) -> dict: return {k: m.get(k) for k in RUN_FIELDS}
+
+def published_index(manifest: dict, # the published manifest
+                    here: list # the names of the executed notebooks in the published folder
+                   ) -> str:
+    "The published folder's README: every notebook of the published results, the run it comes from, and its executed copy."
+    rows = [f"| {f'[{n}]({n})' if n in here else n} | `{s.get('run_id', manifest['run_id'])}` | "
+            f"{s.get('seconds', '')} | {'executed copy here' if n in here else 'results only: no executed copy published'} |"
+            for n, s in manifest["notebooks"].items()]
+    runs = manifest.get("runs") or {manifest["run_id"]: _provenance(manifest)}
+    made = [f"- `{r}`: commit `{(p.get('git_commit') or 'unknown')[:12]}`, library `{(p.get('library_sha256') or '')[:12]}`"
+            for r, p in runs.items()]
+    return "\n".join(["# The published study, executed", "",
+                      "Written by `osteo-reproduce --publish` or `--publish-completed`; do not edit. Each notebook's "
+                      "figures and results in `figures/` and `results/` come from the run named beside it "
+                      "(`results/manifest.json` holds the details).", "",
+                      "| notebook | run | seconds | here |", "|---|---|---|---|", *rows, "", "Runs:", "", *made, ""])
+
+def write_published_index(out: Path # the output root
+                         ) -> Path:
+    "Write `nbs/published/README.md` from the published manifest and the notebooks in the folder."
+    m, folder = json.loads((out / "results/manifest.json").read_text()), out / PUBLISHED_NOTEBOOKS
+    folder.mkdir(parents=True, exist_ok=True)
+    return atomic_write_bytes(folder / "README.md",
+                              published_index(m, sorted(p.name for p in folder.glob("*.ipynb"))).encode())
+
 # %% ../nbs/13_reproduce.ipynb #0402c71c
 def publish_run(run_dir: Path, # a complete run
                 out: Path # the output root
@@ -364,9 +395,11 @@ def publish_run(run_dir: Path, # a complete run
     staged = out / f".{Path(PUBLISHED_NOTEBOOKS).name}.new"
     shutil.rmtree(staged, ignore_errors=True); staged.mkdir(parents=True)
     for nb in sorted(run_dir.glob("[0-9][0-9]_*.ipynb")): published_copy(nb, staged / nb.name)  # fails before anything is replaced
+    (staged / NOTEST).touch()
     swaps = [(run_dir / kind, out / kind) for kind in ("results", "figures")] + [(staged, out / PUBLISHED_NOTEBOOKS)]
     for src, dst in swaps: _swap_in(src, dst)
     shutil.rmtree(staged, ignore_errors=True)
+    write_published_index(out)
     return [dst for _, dst in swaps]
 
 def _swap_in(src: Path, dst: Path):
@@ -376,6 +409,72 @@ def _swap_in(src: Path, dst: Path):
     shutil.copytree(src, new) if src.is_dir() else new.mkdir(parents=True)
     if dst.exists(): os.replace(dst, old)
     dst.parent.mkdir(parents=True, exist_ok=True); os.replace(new, dst); shutil.rmtree(old, ignore_errors=True)
+
+# %% ../nbs/13_reproduce.ipynb #f38ef47d
+PATH_FIELDS = ("data_dir", "source_data", "out_dir", "cache_dir")  # settings that say where a run lives, not what it computes
+
+def _manifest(p: Path, # a manifest.json
+              missing: str # what to do when it is absent
+             ) -> dict:
+    if not p.exists(): raise StudyError(f"{portable_path(p)} is missing: {missing}")
+    return json.loads(p.read_text())
+
+def study_differences(published: dict, # the published manifest
+                      run: dict # a run's manifest
+                     ) -> list[str]: # empty when `run` computes the published study
+    "How `run` differs from the published study: its data, its split, or a setting both hold (`PATH_FIELDS` aside)."
+    split = lambda m: (m.get("split") or {}).get("sha256")
+    found = [f"data_fingerprint {published['data_fingerprint'][:10]} != {run['data_fingerprint'][:10]}"] * (
+        published["data_fingerprint"] != run["data_fingerprint"])
+    found += [f"split {split(published)} != {split(run)}"] * (split(published) != split(run))
+    a, b = published["config"], run["config"]
+    return found + [f"{k}: {a[k]!r} != {b[k]!r}" for k in sorted(a.keys() & b.keys()) if k not in PATH_FIELDS and a[k] != b[k]]
+
+# %% ../nbs/13_reproduce.ipynb #f687ef6c
+def layered_manifest(published: dict, # the published manifest
+                     run: dict, # the manifest of the run layered on it
+                     done: dict, # the run's completed notebooks: name -> its manifest entry
+                     out: Path # the output root, its files already replaced
+                    ) -> dict:
+    "The published manifest with `done` taken from `run`: each notebook names its run, `runs` says how each was made."
+    runs = published.get("runs") or {published["run_id"]: _provenance(published)}
+    notebooks = {n: {"run_id": published["run_id"]} | s for n, s in published["notebooks"].items()}
+    notebooks |= {n: s | {"run_id": run["run_id"]} for n, s in done.items()}
+    m = run | {"notebooks": dict(sorted(notebooks.items())), "runs": runs | {run["run_id"]: _provenance(run)},
+               "wall_seconds": round(sum(s.get("seconds", 0) for s in notebooks.values()), 2)}
+    m["outputs"] = _digests(out / "results") | _digests(out / "figures")
+    m["outputs"].pop("results/manifest.json", None)
+    return m
+
+# %% ../nbs/13_reproduce.ipynb #b0af4795
+def _replace_outputs(out: Path, run_dir: Path, old: dict, done: dict):
+    "Remove the files `old`'s entries of the `done` notebooks wrote (unless a kept notebook wrote them), then copy the run's in."
+    kept = {f for n, s in old.items() if n not in done for f in s.get("wrote", [])}
+    for f in {f for n in done for f in old.get(n, {}).get("wrote", [])} - kept: (out / f).unlink(missing_ok=True)
+    for f in (f for s in done.values() for f in s["wrote"]):
+        (out / f).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(run_dir / f, out / f)
+
+def publish_completed(run_dir: Path, # a run folder, complete or not, of the published study
+                      out: Path # the output root, where a run was published before
+                     ) -> list[str]: # the notebooks published
+    "Publish the notebooks `run_dir` completed over the published study: reader's copies, the files they wrote, provenance."
+    published = _manifest(out / "results/manifest.json", "publish a complete run first (--publish)")
+    run = _manifest(run_dir / "manifest.json", f"{run_dir.name} is not a run folder")
+    if found := study_differences(published, run):
+        raise StudyError(f"{run_dir.name} is not the published study ({published['run_id']}): {'; '.join(found)}")
+    done = {n: s for n, s in run["notebooks"].items() if s.get("status") == "ok" and (run_dir / n).exists()}
+    if not done: raise StudyError(f"{run_dir.name} has completed no notebook: nothing to publish")
+    staged = out / f".{Path(PUBLISHED_NOTEBOOKS).name}.new"
+    shutil.rmtree(staged, ignore_errors=True); staged.mkdir(parents=True)
+    for n in done: published_copy(run_dir / n, staged / n)  # fails before anything is replaced
+    _replace_outputs(out, run_dir, published["notebooks"], done)
+    dest = out / PUBLISHED_NOTEBOOKS; dest.mkdir(parents=True, exist_ok=True); (dest / NOTEST).touch()
+    for n in done: os.replace(staged / n, dest / n)
+    shutil.rmtree(staged, ignore_errors=True)
+    text = json.dumps(layered_manifest(published, run, done, out), indent=1) + "\n"
+    atomic_write_bytes(out / "results/manifest.json", text.encode())
+    write_published_index(out)
+    return list(done)
 
 # %% ../nbs/13_reproduce.ipynb #9d029d28
 LOCK_FILE = ".lock"  # in a run folder: locked (`fcntl.flock`) by the run writing it, which writes who it is there
