@@ -301,12 +301,22 @@ MAX_NOTEBOOK_BYTES = 5_000_000  # a published notebook larger than this is refus
 MACHINE_PATHS = ("/tmp/", "/work/", "/root/", "/home/", "/Users/", "/var/folders/")  # what a published notebook must not hold
 
 def _strip_root(x, root: str):
-    "`x` (a string or a list of strings, as nbformat stores text) without `root`."
-    return [s.replace(root, "") for s in x] if isinstance(x, list) else x.replace(root, "")
+    "`x` without `root`: a string, a list of strings (as nbformat stores text) or JSON output data (a widget's view)."
+    if isinstance(x, str): return x.replace(root, "")
+    if isinstance(x, list): return [_strip_root(s, root) for s in x]
+    return {k: _strip_root(v, root) for k, v in x.items()} if isinstance(x, dict) else x
+
+_BAR = re.compile(r"\d+%\|.*\| *[\d.]+\w?/[\d.?]+\w? \[")  # tqdm's bar: "desc:  40%|####      | 4/10 [00:01<00:02, 2.0it/s]"
+
+def _progress_bar(o: dict) -> bool:
+    "Whether output `o` is a tqdm bar: a widget view whose text is a bar (frozen at its first state in a saved notebook)."
+    data = o.get("data", {})
+    text = "".join(data.get("text/plain", ""))
+    return "application/vnd.jupyter.widget-view+json" in data and bool(_BAR.search(text))
 
 def _reader_outputs(outputs: list, root: str) -> list:
-    "Outputs without standard error, with `root` removed from every text."
-    kept = [o for o in outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    "Outputs without standard error and progress bars, with `root` removed from every text."
+    kept = [o for o in outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr") and not _progress_bar(o)]
     for o in kept:
         if "text" in o: o["text"] = _strip_root(o["text"], root)
         if "traceback" in o: o["traceback"] = _strip_root(o["traceback"], root)
