@@ -306,7 +306,7 @@ def _strip_root(x, root: str):
     if isinstance(x, list): return [_strip_root(s, root) for s in x]
     return {k: _strip_root(v, root) for k, v in x.items()} if isinstance(x, dict) else x
 
-_BAR = re.compile(r"\d+%\|.*\| *[\d.]+\w?/[\d.?]+\w? \[")  # tqdm's bar: "desc:  40%|####      | 4/10 [00:01<00:02, 2.0it/s]"
+_BAR = re.compile(r"\[(?:\d+:)?\d\d:\d\d[<,]")  # tqdm's times: "d:  40%|####  | 4/10 [00:01<00:02, 2.0it/s]", "d: 3batch [00:01, 2.1batch/s]"
 
 def _progress_bar(o: dict) -> bool:
     "Whether output `o` is a tqdm bar: a widget view whose text is a bar (frozen at its first state in a saved notebook)."
