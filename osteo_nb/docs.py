@@ -480,13 +480,17 @@ def _features(path) -> dict:
     return {"images": len(t), "empty_masks": int((t.mask_area == 0).sum())}
 
 # %% ../nbs/90_docs.ipynb #c79e2092
+def _cpus(m: dict) -> str:
+    "The machines of a manifest's runs (a study published in parts has several), each named once."
+    envs = [r["environment"] for r in m.get("runs", {}).values() if r.get("environment")] or [m["environment"]]
+    return " and ".join(dict.fromkeys(f"{e['cpu']['model']}, {e['cpu']['logical_cores']} logical cores" for e in envs))
+
 def _manifest_times(path) -> dict:
     m = json.loads(Path(path).read_text())
-    cpu = m["environment"]["cpu"]
     v = {f"nb_{Path(nb).stem}": duration(s["seconds"]) for nb, s in m["notebooks"].items()}
     return v | {
         "total": duration(sum(s["seconds"] for s in m["notebooks"].values())), "profile": m["config"]["profile"],
-        "cpu": f"{cpu['model']}, {cpu['logical_cores']} logical cores"
+        "cpu": _cpus(m)
     }
 
 source("run", "results/manifest.json")(_manifest_times)
@@ -499,6 +503,18 @@ def _config(path) -> dict:
         "image_size": f"{c['image_size']}x{c['image_size']}", "split": ":".join(f"{10 * r:g}" for r in c["split_ratios"]),
         "hash_bits": c["hash_size"] ** 2
     }
+
+# %% ../nbs/90_docs.ipynb #3072dd50
+@source("published", "results/manifest.json")
+def _published(path) -> dict:
+    "The published folder beside the manifest at `path` (`<root>/results/manifest.json`), against the study notebooks."
+    from osteo_nb.reproduce import PUBLISHED_NOTEBOOKS
+    m, root = json.loads(Path(path).read_text()), Path(path).parents[1]
+    here = {p.stem for p in (root / PUBLISHED_NOTEBOOKS).glob("*.ipynb")}
+    study = sorted(p.stem for p in (root / "nbs/study").glob("[0-9][0-9]_*.ipynb"))
+    missing = [s for s in study if s not in here]
+    return {"executed": str(len(here & set(study))), "notebooks": str(len(study)),
+            "runs": str(len(m.get("runs") or [m["run_id"]])), "missing": ", ".join(f"`{s}`" for s in missing) or "none"}
 
 # %% ../nbs/90_docs.ipynb #e14cd070
 @source("profiles", None)
