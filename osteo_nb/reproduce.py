@@ -373,13 +373,19 @@ RUN_FIELDS = ("git_commit", "library_sha256", "environment")  # how a run was ma
 
 def _provenance(m: dict) -> dict: return {k: m.get(k) for k in RUN_FIELDS}
 
+def _index_state(name: str, here: list, study: list) -> str:
+    if name in here: return "executed copy here"
+    return "results only: no executed copy published" if name in study else "results only: no longer a study notebook"
+
 def published_index(manifest: dict, # the published manifest
-                    here: list # the names of the executed notebooks in the published folder
+                    here: list, # the names of the executed notebooks in the published folder
+                    study: list = () # the names of the study notebooks (`study_notebooks`)
                    ) -> str:
     "The published folder's README: every notebook of the published results, the run it comes from, and its executed copy."
+    nbs = manifest["notebooks"]
     rows = [f"| {f'[{n}]({n})' if n in here else n} | `{s.get('run_id', manifest['run_id'])}` | "
-            f"{s.get('seconds', '')} | {'executed copy here' if n in here else 'results only: no executed copy published'} |"
-            for n, s in manifest["notebooks"].items()]
+            f"{s.get('seconds', '')} | {_index_state(n, here, study)} |" for n, s in nbs.items()]
+    rows += [f"| {n} | | | not published yet |" for n in study if n not in nbs]
     runs = manifest.get("runs") or {manifest["run_id"]: _provenance(manifest)}
     made = [f"- `{r}`: commit `{(p.get('git_commit') or 'unknown')[:12]}`, library `{(p.get('library_sha256') or '')[:12]}`"
             for r, p in runs.items()]
@@ -394,8 +400,9 @@ def write_published_index(out: Path # the output root
     "Write `nbs/published/README.md` from the published manifest and the notebooks in the folder."
     m, folder = json.loads((out / "results/manifest.json").read_text()), out / PUBLISHED_NOTEBOOKS
     folder.mkdir(parents=True, exist_ok=True)
+    study = [p.name for p in study_notebooks(out / "nbs/study")] if (out / "nbs/study").is_dir() else []
     return atomic_write_bytes(folder / "README.md",
-                              published_index(m, sorted(p.name for p in folder.glob("*.ipynb"))).encode())
+                              published_index(m, sorted(p.name for p in folder.glob("*.ipynb")), study).encode())
 
 # %% ../nbs/13_reproduce.ipynb #0402c71c
 def publish_run(run_dir: Path, # a complete run

@@ -220,11 +220,12 @@ def test_every_prediction_agrees_with_the_threshold(name):
 
 def test_published_notebooks_name_their_runs():
     "Each notebook of the published results names a run the manifest describes; the folder's README is the manifest's."
-    from osteo_nb.reproduce import PUBLISHED_NOTEBOOKS, published_index
+    from osteo_nb.reproduce import PUBLISHED_NOTEBOOKS, published_index, study_notebooks
     m = json.loads((RESULTS / "manifest.json").read_text())
     runs = m.get("runs") or {m["run_id"]: {}}
     assert {s.get("run_id", m["run_id"]) for s in m["notebooks"].values()} <= set(runs)
     folder = ROOT / PUBLISHED_NOTEBOOKS
     here = sorted(p.name for p in folder.glob("*.ipynb"))
     assert set(here) <= set(m["notebooks"]), f"executed copies of notebooks the published results lack: {set(here) - set(m['notebooks'])}"
-    if here: assert (folder / "README.md").read_text() == published_index(m, here), "nbs/published/README.md is stale"
+    study = [p.name for p in study_notebooks()]
+    if here: assert (folder / "README.md").read_text() == published_index(m, here, study), "nbs/published/README.md is stale"
