@@ -57,7 +57,7 @@ publish:  ## run (or resume) the study, then publish the run into results/, figu
 	$(REPRODUCE) --publish
 
 publish-completed:  ## publish the notebooks a run has completed so far over the published study (same data, split, settings): make publish-completed RUN=runs/<id>
-	$(BIN)/osteo-reproduce --publish-completed "$(RUN)"
+	$(BIN)/osteo-reproduce --publish_completed "$(RUN)"
 
 # make test runs three things at once on two cores: the smoke run (every study notebook, about 15 minutes, the
 # longest single piece; tests/conftest.py starts it in the background when pytest starts, at normal priority),

@@ -390,7 +390,7 @@ def published_index(manifest: dict, # the published manifest
     made = [f"- `{r}`: commit `{(p.get('git_commit') or 'unknown')[:12]}`, library `{(p.get('library_sha256') or '')[:12]}`"
             for r, p in runs.items()]
     return "\n".join(["# The published study, executed", "",
-                      "Written by `osteo-reproduce --publish` or `--publish-completed`; do not edit. Each notebook's "
+                      "Written by `osteo-reproduce --publish` or `--publish_completed`; do not edit. Each notebook's "
                       "figures and results in `figures/` and `results/` come from the run named beside it "
                       "(`results/manifest.json` holds the details).", "",
                       "| notebook | run | seconds | here |", "|---|---|---|---|", *rows, "", "Runs:", "", *made, ""])
