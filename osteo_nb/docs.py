@@ -508,10 +508,10 @@ def _config(path) -> dict:
 @source("published", "results/manifest.json")
 def _published(path) -> dict:
     "The published folder beside the manifest at `path` (`<root>/results/manifest.json`), against the study notebooks."
-    from osteo_nb.reproduce import PUBLISHED_NOTEBOOKS
+    from osteo_nb.reproduce import PUBLISHED_NOTEBOOKS, study_notebooks
     m, root = json.loads(Path(path).read_text()), Path(path).parents[1]
     here = {p.stem for p in (root / PUBLISHED_NOTEBOOKS).glob("*.ipynb")}
-    study = sorted(p.stem for p in (root / "nbs/study").glob("[0-9][0-9]_*.ipynb"))
+    study = [p.stem for p in study_notebooks(root / "nbs/study")]
     missing = [s for s in study if s not in here]
     return {"executed": str(len(here & set(study))), "notebooks": str(len(study)),
             "runs": str(len(m.get("runs") or [m["run_id"]])), "missing": ", ".join(f"`{s}`" for s in missing) or "none"}

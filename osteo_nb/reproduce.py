@@ -203,6 +203,12 @@ def _digests(folder: Path) -> dict:
     return {p.relative_to(folder.parent).as_posix(): sha256_file(p)
             for p in sorted(folder.rglob("*")) if p.is_file()} if folder.is_dir() else {}
 
+def _output_digests(root: Path) -> dict:
+    "The digest of every file under `root/results` and `root/figures` but the manifest: a manifest's `outputs`."
+    d = _digests(root / "results") | _digests(root / "figures")
+    d.pop("results/manifest.json", None)
+    return d
+
 def write_manifest(cfg: StudyConfig, # the configuration of the run
                    run_dir: Path, # the run folder
                    data_fp: str, # data fingerprint
@@ -217,8 +223,7 @@ def write_manifest(cfg: StudyConfig, # the configuration of the run
          "seeds": seeds, "backbones": _backbones(at), "git_commit": _git_commit(), "environment": environment(),
          "notebooks": steps, "library_sha256": library_digest(),
          "wall_seconds": round(sum(s.get("seconds", 0) for s in steps.values()), 2)}
-    m["outputs"] = _digests(out_path(at, "results")) | _digests(out_path(at, "figures"))
-    m["outputs"].pop("results/manifest.json", None)
+    m["outputs"] = _output_digests(out_path(at, "results").parent)
     text = (json.dumps(m, indent=1, sort_keys=False) + "\n").encode()
     atomic_write_bytes(out_path(at, "results", "manifest.json"), text)
     return atomic_write_bytes(run_dir / "manifest.json", text)
@@ -457,11 +462,8 @@ def layered_manifest(published: dict, # the published manifest
     runs = published.get("runs") or {published["run_id"]: _provenance(published)}
     notebooks = {n: {"run_id": published["run_id"]} | s for n, s in published["notebooks"].items()}
     notebooks |= {n: s | {"run_id": run["run_id"]} for n, s in done.items()}
-    m = run | {"notebooks": dict(sorted(notebooks.items())), "runs": runs | {run["run_id"]: _provenance(run)},
-               "wall_seconds": round(sum(s.get("seconds", 0) for s in notebooks.values()), 2)}
-    m["outputs"] = _digests(out / "results") | _digests(out / "figures")
-    m["outputs"].pop("results/manifest.json", None)
-    return m
+    return run | {"notebooks": dict(sorted(notebooks.items())), "runs": runs | {run["run_id"]: _provenance(run)},
+                  "wall_seconds": round(sum(s.get("seconds", 0) for s in notebooks.values()), 2), "outputs": _output_digests(out)}
 
 # %% ../nbs/13_reproduce.ipynb #b0af4795
 def _replace_outputs(out: Path, run_dir: Path, old: dict, done: dict):
